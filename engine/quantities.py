@@ -1,0 +1,89 @@
+"""The small quantities rule files are written in: durations, percentages, exact decimals.
+
+Each parser takes what YAML hands over (a string, an int, or the exact Decimal our
+YAML loader makes of a number) and returns an exact value, so that nothing a user
+writes ever passes through a float.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+_DURATION = re.compile(r"^\s*(-?)(\d+)\s*(s|m|h|d)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Read ``90s``, ``5m``, ``4h`` or ``2d``; a duration is never negative.
+
+    >>> parse_duration("90s"), parse_duration("4h")
+    (datetime.timedelta(seconds=90), datetime.timedelta(seconds=14400))
+    >>> parse_duration("-5m")
+    Traceback (most recent call last):
+    ...
+    ValueError: a duration cannot be negative: '-5m'
+    """
+    if isinstance(value, timedelta):
+        if value < timedelta(0):
+            raise ValueError(f"a duration cannot be negative: {value}")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"a duration is written like 90s, 5m, 4h or 2d, not {value!r}")
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"a duration is written like 90s, 5m, 4h or 2d, not {value!r}")
+    if match.group(1):
+        raise ValueError(f"a duration cannot be negative: {value!r}")
+    return timedelta(seconds=int(match.group(2)) * _UNIT_SECONDS[match.group(3)])
+
+
+def format_duration(value: timedelta) -> str:
+    """The canonical text of a duration: the largest unit that divides it exactly.
+
+    >>> format_duration(timedelta(minutes=60)), format_duration(timedelta(seconds=90)), format_duration(timedelta(0))
+    ('1h', '90s', '0s')
+    """
+    seconds = int(value.total_seconds()) if value.microseconds == 0 else None
+    if seconds is None:
+        raise ValueError("durations are whole seconds")
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def parse_decimal(value: object, what: str = "a number") -> Decimal:
+    """An exact decimal from a string, an int or a Decimal; floats are refused.
+
+    >>> parse_decimal("99.90"), parse_decimal(12), parse_decimal("1e2")
+    (Decimal('99.90'), Decimal('12'), Decimal('1E+2'))
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"{what} must be written exactly, as a string or a plain number")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"{what} must be a number, not {value!r}") from None
+    else:
+        raise ValueError(f"{what} must be a number, not {value!r}")
+    if not result.is_finite():
+        raise ValueError(f"{what} must be a finite number, not {value!r}")
+    return result
+
+
+def parse_percent(value: object) -> Decimal:
+    """A percentage, written ``"10%"``, ``"10"`` or ``10``; the value is in percent.
+
+    >>> parse_percent("12.5%"), parse_percent("99.9"), parse_percent(100)
+    (Decimal('12.5'), Decimal('99.9'), Decimal('100'))
+    """
+    if isinstance(value, str) and value.strip().endswith("%"):
+        value = value.strip()[:-1]
+    return parse_decimal(value, "a percentage")
