@@ -1,0 +1,207 @@
+"""Loading rule-set files, choosing the version for a period, and checking tiers.
+
+``load_rule_sets`` reads ``*.yaml`` files (directly in a folder, not its subfolders),
+validates each against the schema, and refuses two versions of one rule set that
+apply on the same day.  ``check_tiers`` is what ``slabill rules check`` adds to the
+schema: it finds attainments that no tier covers (a gap, e.g. exactly 99.0) and
+attainments that two tiers cover (an overlap, where the first tier silently wins).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .errors import InputError
+from .schema import Objective, RuleSet, Tier
+from .yamlsource import YamlDocument, read_yaml, translate
+
+
+@dataclass(frozen=True)
+class LoadedRuleSet:
+    """A validated rule set and the file it came from (for messages only, never for audit)."""
+
+    rules: RuleSet
+    file: str
+    document: YamlDocument
+
+
+def parse_rule_set(doc: YamlDocument) -> RuleSet:
+    """Validate one YAML document as a rule set."""
+    if not isinstance(doc.data, dict):
+        raise InputError("a rule set is a mapping of keys (ruleset, version, objectives, ...)",
+                         file=doc.file, line=doc.line_of(()))
+    try:
+        return RuleSet.model_validate(doc.data)
+    except ValidationError as exc:
+        raise translate(doc, exc, RuleSet.vocabulary()) from None
+
+
+def rule_set_files(path: str | Path) -> list[Path]:
+    """The rule files named by ``--rules``: a file, or the ``*.yaml`` directly in a folder."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.glob("*.yaml") if p.is_file())
+        if not files:
+            raise InputError("the folder holds no *.yaml rule set", file=str(path))
+        return files
+    if not path.exists():
+        raise InputError("no such file or folder", file=str(path))
+    return [path]
+
+
+def load_rule_files(paths: list[Path]) -> list[LoadedRuleSet]:
+    """Read and validate each file, stopping at the first broken one."""
+    loaded = []
+    for file in paths:
+        doc = read_yaml(file)
+        loaded.append(LoadedRuleSet(parse_rule_set(doc), str(file), doc))
+    return loaded
+
+
+class RuleBook:
+    """Every loaded version of every rule set, and the choice of version per period."""
+
+    def __init__(self, loaded: list[LoadedRuleSet]) -> None:
+        self.loaded = loaded
+        self._versions: dict[str, list[LoadedRuleSet]] = {}
+        for item in loaded:
+            versions = self._versions.setdefault(item.rules.ruleset, [])
+            for other in versions:
+                if other.rules.version == item.rules.version:
+                    raise item.document.error_at(("version",), f"version {item.rules.version} of "
+                                                 f"{item.rules.ruleset} is also defined in {other.file}")
+                clash = _first_common_day(other.rules, item.rules)
+                if clash is not None:
+                    raise item.document.error_at(
+                        ("effective_from",),
+                        f"versions {other.rules.version} ({other.file}) and {item.rules.version} of "
+                        f"{item.rules.ruleset} both apply on {clash.isoformat()}")
+            versions.append(item)
+
+    def ids(self) -> list[str]:
+        return sorted(self._versions)
+
+    def for_period(self, ruleset: str, first_day: date) -> RuleSet | None:
+        """The version whose effective range contains the period's first day, if any."""
+        for item in self._versions.get(ruleset, ()):
+            if item.rules.applies_on(first_day):
+                return item.rules
+        return None
+
+
+def load_rule_sets(path: str | Path) -> RuleBook:
+    """Read ``--rules DIR|FILE`` into a ``RuleBook``."""
+    return RuleBook(load_rule_files(rule_set_files(path)))
+
+
+def _first_common_day(a: RuleSet, b: RuleSet) -> date | None:
+    start = max(a.effective_from, b.effective_from)
+    ends = [d for d in (a.effective_until, b.effective_until) if d is not None]
+    end = min(ends) if ends else None
+    return start if end is None or start <= end else None
+
+
+# --- tier coverage ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TierFinding:
+    """Something about an objective's tiers that is probably a mistake."""
+
+    objective: str
+    kind: str  # "gap", "overlap" or "above_target"
+    message: str
+
+
+def _covers(tier: Tier, x: Fraction) -> bool:
+    return all({
+        "below": x < Fraction(v), "at_most": x <= Fraction(v),
+        "above": x > Fraction(v), "at_least": x >= Fraction(v),
+    }[kind] for kind, v in tier.bounds())
+
+
+def _show(x: Fraction, points: dict[Fraction, Decimal]) -> str:
+    return str(points.get(x, Decimal(x.numerator) / Decimal(x.denominator)))
+
+
+def _describe_range(start: tuple[Fraction, bool], end: tuple[Fraction, bool], points: dict[Fraction, Decimal]) -> str:
+    (a, a_in), (b, b_in) = start, end
+    if a == b:
+        return f"exactly {_show(a, points)}"
+    low = f"{_show(a, points)} ({'included' if a_in else 'excluded'})"
+    high = f"{_show(b, points)} ({'included' if b_in else 'excluded'})"
+    return f"from {low} to {high}"
+
+
+def check_tiers(objective: Objective) -> list[TierFinding]:
+    """Gaps below the promised attainment, overlaps between tiers, and tiers at or above the target.
+
+    >>> from engine.schema import Objective
+    >>> o = Objective.model_validate({"id": "a", "service": "s", "metric": "availability", "target": "99.9",
+    ...     "credit": {"tiers": [{"below": "99.9", "above": "99.0", "credit": "10%"},
+    ...                          {"below": "99.0", "credit": "25%"}]}})
+    >>> [f.message for f in check_tiers(o)]
+    ['nothing covers exactly 99.0']
+    """
+    tiers = objective.credit.tiers
+    if not tiers:
+        return []
+    promised = objective.promised
+    points: dict[Fraction, Decimal] = {Fraction(0): Decimal(0), Fraction(100): Decimal(100)}
+    for tier in tiers:
+        for _, value in tier.bounds():
+            points.setdefault(Fraction(value), value)
+    if promised is not None:
+        points.setdefault(Fraction(promised), promised)
+    ordered = sorted(p for p in points if 0 <= p <= 100)
+    # Pieces alternate: the point p0, the open stretch (p0, p1), the point p1, ...
+    pieces: list[tuple[tuple[Fraction, bool], tuple[Fraction, bool], Fraction]] = []
+    for i, p in enumerate(ordered):
+        pieces.append(((p, True), (p, True), p))
+        if i + 1 < len(ordered):
+            q = ordered[i + 1]
+            pieces.append(((p, False), (q, False), (p + q) / 2))
+    top = Fraction(promised) if promised is not None else None
+    findings: list[TierFinding] = []
+
+    def flush(kind: str, run: list, label: str) -> None:
+        if run:
+            where = _describe_range(run[0][0], run[-1][1], points)
+            findings.append(TierFinding(objective.id, kind, label.format(where=where)))
+
+    gap_run: list = []
+    overlap_runs: dict[tuple[int, ...], list] = {}
+    above_runs: dict[int, list] = {}
+    for start, end, probe in pieces:
+        covering = tuple(i for i, tier in enumerate(tiers) if _covers(tier, probe))
+        # Without a promised attainment there is no range that must be covered.
+        in_domain = top is not None and probe < top
+        if in_domain and not covering:
+            gap_run.append((start, end))
+        else:
+            flush("gap", gap_run, "nothing covers {where}")
+            gap_run = []
+        for key, run in list(overlap_runs.items()):
+            if key != covering:
+                flush("overlap", run, f"tiers {' and '.join(map(str, key))} both cover {{where}}; the first one wins")
+                del overlap_runs[key]
+        if len(covering) > 1:
+            overlap_runs.setdefault(covering, []).append((start, end))
+        for i in list(above_runs):
+            if i not in covering or in_domain:
+                flush("above_target", above_runs.pop(i),
+                      f"tier {i} gives a credit although the target {promised} is met, {{where}}")
+        if top is not None and not in_domain:
+            for i in covering:
+                above_runs.setdefault(i, []).append((start, end))
+    flush("gap", gap_run, "nothing covers {where}")
+    for key, run in overlap_runs.items():
+        flush("overlap", run, f"tiers {' and '.join(map(str, key))} both cover {{where}}; the first one wins")
+    for i, run in above_runs.items():
+        flush("above_target", run, f"tier {i} gives a credit although the target {promised} is met, {{where}}")
+    return findings
