@@ -1,0 +1,398 @@
+"""The book of business and its measurements, read from files (INTERFACE.md sections 2 and 3).
+
+``load_book`` reads ``contracts.yaml``: the issuer and each contract with its customer,
+currency, time zone, rule set and priced services.  ``load_measurements`` reads the CSV
+files of a data folder.  Every row is checked as it is read; the first bad one raises an
+``InputError`` naming the file, line and column, so nothing half-read is ever evaluated.
+Rows are kept per (contract, service) as compact tuples, because a month of a large book
+holds millions of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+from babel import Locale, UnknownLocaleError
+from pydantic import ValidationError, field_validator, model_validator
+
+from .errors import InputError
+from .money import decimal_places, is_currency, minor_digits
+from .period import Period
+from .schema import Amount, Cause, Frozen, Percent, check_timezone
+from .yamlsource import KeyedValueError, YamlDocument, read_yaml, translate
+
+# --- contracts --------------------------------------------------------------------------------------
+
+_CONTRACT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class Issuer(Frozen):
+    """The provider that issues credit notes."""
+
+    name: str
+    vat_id: str | None = None
+    country: str
+    address: str = ""
+    email: str | None = None
+    credit_note_prefix: str = "CN"
+
+    @field_validator("credit_note_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.match(r"^[A-Z0-9]{1,8}$", value):
+            raise ValueError("credit_note_prefix is 1 to 8 capital letters or digits, e.g. AV")
+        return value
+
+
+class Customer(Frozen):
+    """Who receives the credit notes, and in which language."""
+
+    id: str
+    name: str
+    locale: str
+    """a CLDR locale such as fr_FR, en_GB, ja_JP, ar_BH"""
+    country: str
+    vat_id: str | None = None
+    address: str = ""
+    email: str | None = None
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        try:
+            Locale.parse(value)
+        except (UnknownLocaleError, ValueError):
+            raise ValueError(f"{value!r} is not a locale such as fr_FR or en_GB") from None
+        return value
+
+
+class Service(Frozen):
+    """A priced service of a contract; its fee is the basis of its objectives' credits."""
+
+    id: str
+    monthly_fee: Amount
+
+
+class Contract(Frozen):
+    """One customer's agreement: currency, time zone, rule set and services."""
+
+    id: str
+    customer: Customer
+    currency: str
+    timezone: str
+    """periods are calendar months in this zone"""
+    ruleset: str
+    start: date
+    end: date | None = None
+    vat_rate: Percent
+    """percent applied to credit notes and adjustments"""
+    services: tuple[Service, ...]
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _CONTRACT_ID.match(value):
+            raise ValueError("a contract id uses letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if not is_currency(value):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code known to CLDR")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Contract":
+        if self.end is not None and self.end < self.start:
+            raise KeyedValueError(("end",), "the end is before the start")
+        if not 0 <= self.vat_rate <= 100:
+            raise KeyedValueError(("vat_rate",), "vat_rate must be between 0 and 100 percent")
+        if not self.services:
+            raise KeyedValueError(("services",), "a contract needs at least one service")
+        seen: set[str] = set()
+        for index, service in enumerate(self.services):
+            if service.id in seen:
+                raise KeyedValueError(("services", index, "id"), f"the service {service.id!r} is listed twice")
+            seen.add(service.id)
+            if service.monthly_fee < 0:
+                raise KeyedValueError(("services", index, "monthly_fee"), "a fee cannot be negative")
+            if decimal_places(service.monthly_fee) > minor_digits(self.currency):
+                raise KeyedValueError(("services", index, "monthly_fee"),
+                                      f"{self.currency} has {minor_digits(self.currency)} decimals, "
+                                      f"but the fee is {service.monthly_fee}")
+        return self
+
+    def active_in(self, period: Period) -> bool:
+        """Whether any day of the period lies in [start, end]."""
+        return self.start <= period.last_day and (self.end is None or self.end >= period.first_day)
+
+    def service(self, service_id: str) -> Service | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
+    @property
+    def monthly_fees(self) -> Decimal:
+        return sum((s.monthly_fee for s in self.services), Decimal(0))
+
+
+class ContractsFile(Frozen):
+    issuer: Issuer
+    contracts: tuple[Contract, ...]
+
+    @model_validator(mode="after")
+    def _unique(self) -> "ContractsFile":
+        seen: set[str] = set()
+        for index, contract in enumerate(self.contracts):
+            if contract.id in seen:
+                raise KeyedValueError(("contracts", index, "id"), f"the contract id {contract.id!r} is used twice")
+            seen.add(contract.id)
+        return self
+
+
+@dataclass(frozen=True)
+class Book:
+    """The issuer and the contracts, with where each came from for messages."""
+
+    issuer: Issuer
+    contracts: tuple[Contract, ...]
+    file: str
+    document: YamlDocument = field(repr=False, compare=False)
+
+    def contract(self, contract_id: str) -> Contract | None:
+        return self._by_id.get(contract_id)
+
+    @property
+    def _by_id(self) -> dict[str, Contract]:
+        cache = self.__dict__.get("_index")
+        if cache is None:
+            cache = {c.id: c for c in self.contracts}
+            object.__setattr__(self, "_index", cache)
+        return cache
+
+    def error_at(self, contract_id: str, key: str, message: str) -> InputError:
+        index = next(i for i, c in enumerate(self.contracts) if c.id == contract_id)
+        return self.document.error_at(("contracts", index, key), message)
+
+
+def _vocabulary() -> set[str]:
+    words: set[str] = set()
+    for model in (ContractsFile, Issuer, Customer, Service, Contract):
+        words.update(model.model_fields)
+    return words
+
+
+def load_book(path: str | Path) -> Book:
+    """Read and validate ``contracts.yaml``."""
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise InputError("the contracts file is a mapping with issuer and contracts", file=doc.file, line=1)
+    try:
+        parsed = ContractsFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise translate(doc, exc, _vocabulary()) from None
+    return Book(parsed.issuer, parsed.contracts, doc.file, doc)
+
+
+# --- measurement rows -------------------------------------------------------------------------------
+
+class Incident(NamedTuple):
+    """A stretch of time in which a service was down, and why."""
+
+    start: datetime
+    end: datetime
+    cause: Cause
+    announced_at: datetime | None
+    line: int
+
+
+class RequestCount(NamedTuple):
+    """Requests and errors counted in one interval."""
+
+    interval_start: datetime
+    requests: int
+    errors: int
+    line: int
+
+
+Key = tuple[str, str]  # (contract, service)
+
+
+@dataclass
+class Measurements:
+    """Every measured row of a data folder, grouped by contract and service."""
+
+    folder: str = ""
+    incidents: dict[Key, list[Incident]] = field(default_factory=dict)
+    requests: dict[Key, list[RequestCount]] = field(default_factory=dict)
+
+    def incidents_of(self, contract: str, service: str) -> list[Incident]:
+        return self.incidents.get((contract, service), [])
+
+    def requests_of(self, contract: str, service: str) -> list[RequestCount]:
+        return self.requests.get((contract, service), [])
+
+
+class CsvRows:
+    """A CSV file read row by row, with the checks every measurement file shares."""
+
+    def __init__(self, path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+        self.path = path
+        self.file = str(path)
+        self.required = required
+        self.optional = optional
+
+    def error(self, line: int, column: str | None, message: str) -> InputError:
+        return InputError(message, file=self.file, line=line, field=column)
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        try:
+            handle = self.path.open(newline="", encoding="utf-8-sig")
+        except OSError as exc:
+            raise InputError(f"the file cannot be read ({exc.strerror})", file=self.file) from None
+        with handle:
+            reader = csv.reader(handle)
+            try:
+                header = next(reader, None)
+                if header is None:
+                    return
+                header = [h.strip() for h in header]
+                self._check_header(header)
+                width = len(header)
+                for row in reader:
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue
+                    if len(row) != width:
+                        raise self.error(reader.line_num, None,
+                                         f"the row has {len(row)} columns but the header has {width}")
+                    yield reader.line_num, dict(zip(header, row))
+            except UnicodeDecodeError as exc:
+                raise InputError(f"the file is not UTF-8 ({exc.reason})", file=self.file) from None
+            except csv.Error as exc:
+                raise self.error(reader.line_num, None, f"malformed CSV ({exc})") from None
+
+    def _check_header(self, header: list[str]) -> None:
+        import difflib
+
+        known = self.required + self.optional
+        for column in header:
+            if column not in known:
+                close = difflib.get_close_matches(column, known, n=1)
+                raise InputError(f"unknown column {column!r}", file=self.file, line=1, field=column,
+                                 hint=f"did you mean {close[0]}?" if close else f"expected {', '.join(known)}")
+        if len(set(header)) != len(header):
+            raise InputError("a column appears twice in the header", file=self.file, line=1)
+        missing = [c for c in self.required if c not in header]
+        if missing:
+            raise InputError(f"the header lacks the column {missing[0]!r}", file=self.file, line=1,
+                             field=missing[0])
+
+    # -- cell readers --------------------------------------------------------------------------------
+
+    def instant(self, line: int, column: str, text: str) -> datetime:
+        """An ISO 8601 timestamp that states its offset (or Z), as a UTC instant."""
+        text = text.strip()
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise self.error(line, column, f"{text!r} is not an ISO 8601 timestamp") from None
+        if value.tzinfo is None:
+            raise self.error(line, column, f"the timestamp {text!r} has no offset; add Z or +01:00")
+        return value.astimezone(timezone.utc)
+
+    def day(self, line: int, column: str, text: str) -> date:
+        text = text.strip()
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise self.error(line, column, f"{text!r} is not a date written YYYY-MM-DD") from None
+
+    def count(self, line: int, column: str, text: str) -> int:
+        text = text.strip()
+        if not text.isdigit():
+            raise self.error(line, column, f"{text!r} is not a whole number of zero or more")
+        return int(text)
+
+    def amount(self, line: int, column: str, text: str) -> Decimal:
+        text = text.strip()
+        if not re.match(r"^-?\d+(\.\d+)?$", text):
+            raise self.error(line, column, f"{text!r} is not an exact amount such as 1200.00")
+        return Decimal(text)
+
+    def contract_service(self, line: int, row: dict[str, str], book: Book) -> Key:
+        contract_id = row["contract"].strip()
+        contract = book.contract(contract_id)
+        if contract is None:
+            raise self.error(line, "contract", f"no contract {contract_id!r} in {book.file}")
+        service = row["service"].strip()
+        if contract.service(service) is None:
+            known = ", ".join(s.id for s in contract.services)
+            raise self.error(line, "service", f"contract {contract_id} has no service {service!r} (it has {known})")
+        return contract_id, service
+
+
+_CAUSES = {c.value: c for c in Cause}
+
+
+def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:
+    rows = CsvRows(path, ("contract", "service", "start", "end"), ("cause", "announced_at"))
+    result: dict[Key, list[Incident]] = {}
+    for line, row in rows:
+        key = rows.contract_service(line, row, book)
+        start = rows.instant(line, "start", row["start"])
+        end = rows.instant(line, "end", row["end"])
+        if end <= start:
+            raise rows.error(line, "end", f"the end {row['end'].strip()} is not after the start {row['start'].strip()}")
+        cause_text = (row.get("cause") or "").strip() or "outage"
+        cause = _CAUSES.get(cause_text)
+        if cause is None:
+            raise rows.error(line, "cause", f"{cause_text!r} is not a cause; use {', '.join(_CAUSES)} or leave it empty")
+        announced_text = (row.get("announced_at") or "").strip()
+        announced = None
+        if announced_text:
+            if cause is not Cause.maintenance:
+                raise rows.error(line, "announced_at", "only maintenance is announced; leave announced_at empty")
+            announced = rows.instant(line, "announced_at", announced_text)
+        result.setdefault(key, []).append(Incident(start, end, cause, announced, line))
+    return result
+
+
+def read_requests(path: Path, book: Book) -> dict[Key, list[RequestCount]]:
+    rows = CsvRows(path, ("contract", "service", "interval_start", "requests", "errors"))
+    result: dict[Key, list[RequestCount]] = {}
+    seen: set[tuple[str, str, datetime]] = set()
+    for line, row in rows:
+        key = rows.contract_service(line, row, book)
+        start = rows.instant(line, "interval_start", row["interval_start"])
+        requests = rows.count(line, "requests", row["requests"])
+        errors = rows.count(line, "errors", row["errors"])
+        if errors > requests:
+            raise rows.error(line, "errors", f"{errors} errors out of {requests} requests")
+        if (key[0], key[1], start) in seen:
+            raise rows.error(line, "interval_start", "this interval is already counted on an earlier line")
+        seen.add((key[0], key[1], start))
+        result.setdefault(key, []).append(RequestCount(start, requests, errors, line))
+    return result
+
+
+def load_measurements(folder: str | Path, book: Book) -> Measurements:
+    """Read the data folder; a missing file means no rows of that kind."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("the data folder does not exist", file=str(folder))
+    measurements = Measurements(folder=str(folder))
+    if (folder / "incidents.csv").exists():
+        measurements.incidents = read_incidents(folder / "incidents.csv", book)
+    if (folder / "requests.csv").exists():
+        measurements.requests = read_requests(folder / "requests.csv", book)
+    return measurements

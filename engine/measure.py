@@ -1,0 +1,242 @@
+"""Measurement: from a month of rows to an exact attainment per objective.
+
+Pure functions of an objective, the rows of its service and the period's window.
+Attainment is a ``Fraction`` in percent, so 43.2 minutes of downtime in a 30-day month
+is exactly 99.9, and the tiers compare that exact value.
+
+Availability, step by step (the choices are written down in README.md):
+
+1. Incidents are sorted into excluded causes, announced maintenance (eligible for
+   exclusion when announced at least ``min_notice`` ahead) and outages (everything else,
+   including maintenance announced too late).
+2. Outages are merged; a merged stretch shorter than ``min_duration`` (judged on its
+   whole length, even the part outside the period) does not count.
+3. Everything is clipped to the period.  Time covered by an excluded cause is excluded;
+   announced maintenance is excluded chronologically up to ``max_per_period`` and the
+   rest counts as downtime.  Excluded time wins over downtime at the same instant, and
+   overlapping time counts once.
+4. Counted downtime is measured in the ``count`` mode; ``from_period`` also removes the
+   excluded time from the period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Iterable
+
+from .book import Incident, RequestCount
+from .intervals import Span, clip, first_part, intersect, subtract, total, union
+from .period import Window, minutes
+from .schema import Cause, Exclusions, Metric, Objective
+
+HUNDRED = Fraction(100)
+
+
+@dataclass(frozen=True)
+class IncidentOutcome:
+    """What one incident did to the period: how much of it counted, how much was excluded, and why."""
+
+    line: int
+    start: datetime
+    end: datetime
+    cause: str
+    status: str
+    """counted | excluded_cause | excluded_maintenance | maintenance_over_allowance |
+    maintenance_short_notice | too_short | within_excluded_time | overlapped | outside_period"""
+    counted_minutes: Fraction
+    excluded_minutes: Fraction
+
+
+@dataclass(frozen=True)
+class Measure:
+    """The measured side of one objective for one period."""
+
+    objective: str
+    metric: Metric
+    attainment: Fraction
+    """exact, in percent"""
+    period_minutes: Fraction
+    """the whole period, in minutes"""
+    base_minutes: Fraction
+    """the period the attainment is taken over (less excluded time under from_period)"""
+    downtime_minutes: Fraction | None = None
+    """counted downtime, for metrics that have it"""
+    excluded_minutes: Fraction | None = None
+    figures: dict[str, object] = field(default_factory=dict)
+    """metric-specific figures for the JSON (intervals, tickets, ...)"""
+    incidents: tuple[IncidentOutcome, ...] = ()
+
+
+def attainment_of(downtime: Fraction, base: Fraction) -> Fraction:
+    """100 x (1 - downtime / base); a period with nothing left to measure is fully met.
+
+    >>> attainment_of(Fraction(216, 5), Fraction(43200))
+    Fraction(999, 10)
+    """
+    if base <= 0:
+        return HUNDRED
+    return HUNDRED * (1 - downtime / base)
+
+
+# --- availability ---------------------------------------------------------------------------------
+
+def _counted_length(downtime: list[Span], mode: str, unit: timedelta, window: Window) -> timedelta:
+    if mode == "exact":
+        return total(downtime)
+    if mode == "whole":
+        return sum(((end - start) // unit * unit for start, end in downtime), timedelta(0))
+    # touched: every unit of the clock (aligned on the period's start, local midnight on
+    # the 1st) that downtime touches counts whole, and counts once.
+    touched: set[int] = set()
+    for start, end in downtime:
+        first = (start - window.start) // unit
+        last = (end - window.start - timedelta(microseconds=1)) // unit
+        touched.update(range(first, last + 1))
+    length = timedelta(0)
+    for index in touched:
+        unit_start = window.start + index * unit
+        length += min(unit, window.end - unit_start)
+    return length
+
+
+def measure_availability(objective: Objective, incidents: Iterable[Incident], window: Window) -> Measure:
+    exclusions = objective.exclusions or Exclusions()
+    counting = objective.counting
+    maintenance = exclusions.maintenance
+    excluded_causes = set(exclusions.causes)
+
+    by_cause: list[Span] = []
+    planned: list[Span] = []
+    outages: list[Span] = []
+    kinds: list[tuple[Incident, str]] = []
+    for incident in incidents:
+        span = (incident.start, incident.end)
+        if incident.cause in excluded_causes:
+            by_cause.append(span)
+            kinds.append((incident, "cause"))
+        elif incident.cause is Cause.maintenance and maintenance is not None:
+            if incident.announced_at is not None and incident.start - incident.announced_at >= maintenance.min_notice:
+                planned.append(span)
+                kinds.append((incident, "planned"))
+            else:
+                outages.append(span)
+                kinds.append((incident, "short_notice"))
+        else:
+            outages.append(span)
+            kinds.append((incident, "outage"))
+
+    stretches = union(outages)
+    long_enough = [s for s in stretches if s[1] - s[0] >= counting.min_duration]
+    too_short = [s for s in stretches if s[1] - s[0] < counting.min_duration]
+
+    lo, hi = window.start, window.end
+    excluded_by_cause = clip(union(by_cause), lo, hi)
+    eligible = subtract(clip(union(planned), lo, hi), excluded_by_cause)
+    if maintenance is not None and maintenance.max_per_period is not None:
+        allowed, over_allowance = first_part(eligible, maintenance.max_per_period)
+    else:
+        allowed, over_allowance = eligible, []
+    excluded = union(excluded_by_cause + allowed)
+    downtime = subtract(union(clip(long_enough, lo, hi) + over_allowance), excluded)
+
+    counted = minutes(_counted_length(downtime, counting.count, counting.unit, window))
+    excluded_total = minutes(total(excluded))
+    period = window.minutes
+    base = period - excluded_total if exclusions.excluded_time == "from_period" else period
+
+    outcomes = _outcomes(kinds, window, downtime, excluded, allowed, over_allowance, too_short)
+    return Measure(
+        objective=objective.id, metric=objective.metric,
+        attainment=attainment_of(counted, base),
+        period_minutes=period, base_minutes=base,
+        downtime_minutes=counted, excluded_minutes=excluded_total,
+        incidents=outcomes,
+    )
+
+
+def _outcomes(kinds: list[tuple[Incident, str]], window: Window, downtime: list[Span], excluded: list[Span],
+              allowed: list[Span], over_allowance: list[Span], too_short: list[Span]) -> tuple[IncidentOutcome, ...]:
+    """Each incident's part in the result; shared time is credited to the earliest incident."""
+    attributed: list[Span] = []
+    outcomes = []
+    for incident, kind in sorted(kinds, key=lambda k: (k[0].start, k[0].end, k[0].line)):
+        inside = clip([(incident.start, incident.end)], window.start, window.end)
+        if not inside:
+            status, counted, excluded_part = "outside_period", [], []
+        else:
+            own_downtime = subtract(intersect(inside, downtime), attributed)
+            attributed = union(attributed + own_downtime)
+            counted = own_downtime
+            excluded_part = intersect(inside, excluded)
+            if kind == "cause":
+                status = "excluded_cause"
+            elif kind == "planned":
+                status = "maintenance_over_allowance" if intersect(inside, over_allowance) else "excluded_maintenance"
+            elif any(s[0] <= incident.start and incident.end <= s[1] for s in too_short):
+                status = "too_short"
+            elif kind == "short_notice":
+                status = "maintenance_short_notice"
+            elif counted:
+                status = "counted"
+            elif excluded_part:
+                status = "within_excluded_time"
+            else:
+                status = "overlapped"
+        outcomes.append(IncidentOutcome(
+            line=incident.line, start=incident.start, end=incident.end, cause=incident.cause.value,
+            status=status, counted_minutes=minutes(total(counted)), excluded_minutes=minutes(total(excluded_part)),
+        ))
+    return tuple(outcomes)
+
+
+# --- error rate ------------------------------------------------------------------------------------
+
+def _exact_sum(fractions: list[tuple[int, int]]) -> Fraction:
+    """Sum of numerator/denominator pairs, pairwise so that the big integers stay balanced."""
+    if not fractions:
+        return Fraction(0)
+    pairs = fractions
+    while len(pairs) > 1:
+        merged = []
+        for i in range(0, len(pairs) - 1, 2):
+            (a, b), (c, d) = pairs[i], pairs[i + 1]
+            merged.append((a * d + c * b, b * d))
+        if len(pairs) % 2:
+            merged.append(pairs[-1])
+        pairs = merged
+    return Fraction(*pairs[0])
+
+
+def measure_error_rate(objective: Objective, rows: Iterable[RequestCount], window: Window) -> Measure:
+    """Attainment from per-interval error rates; an interval with no row or no requests is 0 %."""
+    settings = objective.error_rate
+    assert settings is not None
+    step = settings.interval
+    count = -(-window.length // step)  # the last interval may be shorter; it still is one
+    buckets: dict[int, list[int]] = {}
+    for row in rows:
+        if window.start <= row.interval_start < window.end:
+            bucket = buckets.setdefault((row.interval_start - window.start) // step, [0, 0])
+            bucket[0] += row.requests
+            bucket[1] += row.errors
+    total_requests = sum(b[0] for b in buckets.values())
+    total_errors = sum(b[1] for b in buckets.values())
+    period = window.minutes
+    figures: dict[str, object] = {"intervals": count, "requests": total_requests, "errors": total_errors}
+    if settings.mode == "average":
+        rates = [(errors, requests) for requests, errors in buckets.values() if errors]
+        mean_rate = HUNDRED * _exact_sum(rates) / count
+        figures["error_intervals"] = len(rates)
+        return Measure(objective=objective.id, metric=objective.metric, attainment=HUNDRED - mean_rate,
+                       period_minutes=period, base_minutes=period, figures=figures)
+    threshold = Fraction(settings.threshold)
+    down = sorted(index for index, (requests, errors) in buckets.items()
+                  if requests and Fraction(100 * errors, requests) > threshold)
+    figures["error_intervals"] = len(down)
+    downtime = sum((min(step, window.end - (window.start + i * step)) for i in down), timedelta(0))
+    return Measure(objective=objective.id, metric=objective.metric,
+                   attainment=HUNDRED * (1 - Fraction(len(down), count)),
+                   period_minutes=period, base_minutes=period, downtime_minutes=minutes(downtime),
+                   figures=figures)
