@@ -1,0 +1,104 @@
+"""Evaluations as users read them: the JSON of INTERFACE.md section 5, and a Rich table.
+
+Money is text with exactly the currency's minor-unit digits, percentages are text in
+percent, attainment is rounded half-up to 6 decimals (tiers were matched on the exact
+value), minutes have as few decimals as they need (at most 6).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Iterable
+
+from .evaluation import Evaluation
+from .money import Money, fixed, plain
+
+ATTAINMENT_DIGITS = 6
+
+
+def objective_json(evaluation: Evaluation) -> list[dict]:
+    lines = {line.objective: line for line in evaluation.pricing.lines}
+    result = []
+    for objective, measure in evaluation.measures:
+        line = lines[objective.id]
+        entry: dict[str, object] = {
+            "id": objective.id,
+            "service": objective.service,
+            "metric": objective.metric.value,
+            "period_minutes": plain(measure.period_minutes),
+        }
+        if measure.downtime_minutes is not None:
+            entry["downtime_minutes"] = plain(measure.downtime_minutes)
+        if measure.excluded_minutes is not None:
+            entry["excluded_minutes"] = plain(measure.excluded_minutes)
+        entry.update({key: value for key, value in measure.figures.items()})
+        promised = objective.promised
+        entry.update({
+            "attainment": fixed(measure.attainment, ATTAINMENT_DIGITS),
+            "target": str(promised) if promised is not None else None,
+            "met": line.met,
+            "tier": line.tier,
+            "credit_percent": plain(line.credit_percent),
+            "credit": str(line.amount),
+        })
+        if line.units is not None:
+            entry["units"] = plain(line.units)
+        if measure.base_minutes != measure.period_minutes:
+            entry["base_minutes"] = plain(measure.base_minutes)
+        entry["fee"] = str(line.fee)
+        result.append(entry)
+    return result
+
+
+def evaluation_json(evaluation: Evaluation) -> dict:
+    """One element of ``results``."""
+    pricing = evaluation.pricing
+    rule_set = evaluation.rule_set
+    return {
+        "contract": evaluation.contract.id,
+        "currency": evaluation.currency,
+        "ruleset": {"id": rule_set.ruleset, "version": rule_set.version, "sha256": rule_set.sha256},
+        "objectives": objective_json(evaluation),
+        "cap_applied": pricing.cap_applied,
+        "credit_total": str(pricing.total),
+        "credit_status": pricing.status,
+        "late_fees": [],
+        "late_fee_total": str(Money.zero(evaluation.currency)),
+        "rules_fired": sorted(evaluation.fired),
+    }
+
+
+def write_json(period: str, evaluations: Iterable[Evaluation], out: IO[str]) -> None:
+    """The whole document; results are rendered one by one so memory stays flat."""
+    chunks = [json.dumps(evaluation_json(e), indent=2, ensure_ascii=False) for e in evaluations]
+    out.write('{\n  "period": ' + json.dumps(period) + ',\n  "results": [')
+    for index, chunk in enumerate(chunks):
+        out.write(("," if index else "") + "\n    " + chunk.replace("\n", "\n    "))
+    out.write(("\n  " if chunks else "") + "]\n}\n")
+
+
+def render_table(period: str, evaluations: Iterable[Evaluation], console) -> None:
+    """A readable summary per contract, for people at a terminal."""
+    from rich.table import Table
+
+    table = Table(title=f"SLA evaluation {period}", show_lines=False)
+    for column in ("contract", "objective", "attainment", "target", "met", "tier", "credit", "total", "status"):
+        table.add_column(column, justify="right" if column in ("attainment", "target", "credit", "total") else "left")
+    for evaluation in evaluations:
+        pricing = evaluation.pricing
+        rows = objective_json(evaluation)
+        for index, row in enumerate(rows):
+            first = index == 0
+            table.add_row(
+                evaluation.contract.id if first else "",
+                row["id"], row["attainment"] + " %", (row["target"] or "-") + (" %" if row["target"] else ""),
+                "yes" if row["met"] else "[bold red]no[/]",
+                "-" if row["tier"] is None else str(row["tier"]),
+                f"{row['credit']} {evaluation.currency}",
+                f"{pricing.total} {evaluation.currency}" + (" (capped)" if pricing.cap_applied else "") if first else "",
+                pricing.status if first else "",
+            )
+        if not rows:
+            table.add_row(evaluation.contract.id, "-", "", "", "", "", "", f"{pricing.total} {evaluation.currency}",
+                          pricing.status)
+    console.print(table)
