@@ -1,0 +1,53 @@
+"""Shared helpers for slabill's tests: small builders for objectives, incidents and books."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from engine.book import Incident
+from engine.schema import Cause, Objective
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests explore with a fixed derandomised seed in CI so a run is repeatable;
+# set HYPOTHESIS_PROFILE=explore locally to search with fresh randomness.
+settings.register_profile("ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("explore", deadline=None, max_examples=5000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def at(text: str) -> datetime:
+    """An instant from ISO text with an offset."""
+    value = datetime.fromisoformat(text)
+    assert value.tzinfo is not None
+    return value.astimezone(timezone.utc)
+
+
+def incident(start: str, end: str, cause: str = "outage", announced: str | None = None, line: int = 2) -> Incident:
+    return Incident(at(start), at(end), Cause(cause), at(announced) if announced else None, line)
+
+
+def objective(**fields) -> Objective:
+    """An availability objective with a single 10 % tier below the target unless told otherwise."""
+    base = {"id": "availability", "service": "compute", "metric": "availability", "target": "99.9",
+            "credit": {"tiers": [{"below": "99.9", "credit": "10%"}]}}
+    base.update(fields)
+    return Objective.model_validate(base)
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write a file under tmp_path and return its path."""
+
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return _write

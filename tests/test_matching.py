@@ -1,0 +1,180 @@
+"""Rule matching: durable-rules against the plain-Python reference, bounds, and the adapter's traps."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from fractions import Fraction as F
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.matching import (CATCH_ALL, DurableMatcher, RuleEngineError, compile_rules, make_fact, matcher,
+                             reference_match)
+from pydantic import ValidationError
+
+from engine.schema import RuleSet, Tier
+
+
+def rule_set(tiers, target=None, ruleset="matching-test", version="1", extra_objectives=()):
+    objectives = [{"id": "availability", "service": "compute", "metric": "availability",
+                   "credit": {"tiers": tiers}, **({"target": target} if target else {})}, *extra_objectives]
+    return RuleSet.model_validate({"ruleset": ruleset, "version": version, "effective_from": "2026-01-01",
+                                   "objectives": objectives})
+
+
+ALL_BOUNDS = rule_set([
+    {"below": "99.9", "at_least": "99.0", "credit": "10%"},   # [99.0, 99.9)
+    {"at_most": "98.5", "above": "95.25", "credit": "25%"},   # (95.25, 98.5]
+    {"at_most": "95.25", "credit": "100%"},
+], target="99.9")
+COMPILED = compile_rules(ALL_BOUNDS)
+
+
+def fired(compiled, value: F) -> frozenset[str]:
+    return matcher().match(compiled, make_fact(compiled, "C-1", {"availability": value}))
+
+
+def tiers_of(names) -> list[str]:
+    return sorted(n for n in names if "/tier/" in n)
+
+
+@pytest.mark.parametrize("value, expected", [
+    # below 99.9: at, just below, just above
+    (F("99.9"), []),
+    (F("99.9") - F(1, 10**9), ["availability/tier/0"]),
+    (F("99.9") + F(1, 10**9), []),
+    # at_least 99.0
+    (F("99.0"), ["availability/tier/0"]),
+    (F("99.0") - F(1, 10**9), []),                 # the gap between 98.5 and 99.0
+    (F("99.0") + F(1, 10**9), ["availability/tier/0"]),
+    # at_most 98.5
+    (F("98.5"), ["availability/tier/1"]),
+    (F("98.5") + F(1, 10**12), []),
+    (F("98.5") - F(1, 10**12), ["availability/tier/1"]),
+    # above 95.25 (and at_most 95.25 for the next tier)
+    (F("95.25"), ["availability/tier/2"]),
+    (F("95.25") + F(1, 10**15), ["availability/tier/1"]),
+    (F("95.25") - F(1, 10**15), ["availability/tier/2"]),
+    (F(0), ["availability/tier/2"]),
+    (F(100), []),
+])
+def test_each_bound_kind_at_just_below_and_just_above(value, expected):
+    engine_result = fired(COMPILED, value)
+    assert tiers_of(engine_result) == expected
+    assert engine_result == reference_match(COMPILED, {"availability": value})
+    assert ("availability/missed" in engine_result) == (value < F("99.9"))
+    assert CATCH_ALL in engine_result
+
+
+def test_a_value_between_the_scaled_integers_is_still_exact():
+    # Scale is 10**2 here; 99.895 sits between 9989 and 9990 and is below 99.9.
+    assert COMPILED.digits == 2
+    assert make_fact(COMPILED, "C", {"availability": F("99.895")})["o0_lo"] == 9989
+    assert tiers_of(fired(COMPILED, F("99.895"))) == ["availability/tier/0"]
+
+
+def test_every_matching_tier_fires_so_the_first_can_be_chosen_by_index():
+    overlapping = compile_rules(rule_set([{"below": "99.9", "credit": "10%"}, {"below": "99.0", "credit": "25%"}],
+                                         ruleset="overlap"))
+    assert tiers_of(fired(overlapping, F(98))) == ["availability/tier/0", "availability/tier/1"]
+
+
+def test_priorities_are_explicit_and_unique():
+    priorities = [r.priority for r in COMPILED.rules]
+    assert len(set(priorities)) == len(priorities)
+    assert COMPILED.rules[-1].name == CATCH_ALL and COMPILED.rules[-1].priority == max(priorities)
+
+
+def test_an_objective_the_contract_does_not_take_fires_nothing():
+    two = compile_rules(rule_set([{"below": "99.9", "credit": "10%"}], ruleset="two-objectives", extra_objectives=[
+        {"id": "storage", "service": "storage", "metric": "availability", "target": "99.9",
+         "credit": {"tiers": [{"below": "99.9", "credit": "10%"}]}}]))
+    result = matcher().match(two, make_fact(two, "C", {"availability": F(50)}))
+    assert result == {"*", "availability/tier/0"}
+
+
+# --- differential: durable-rules against the reference, on random rules and facts -------------------
+
+def bounds_strategy():
+    digits = st.integers(min_value=0, max_value=6)
+    return st.tuples(st.integers(min_value=0, max_value=100 * 10**6), digits).map(
+        lambda p: Decimal(p[0] // 10 ** (6 - p[1])).scaleb(-p[1]) if p[0] // 10 ** (6 - p[1]) <= 100 * 10 ** p[1]
+        else Decimal(100))
+
+
+@st.composite
+def random_rule_set(draw):
+    tiers = []
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        kinds = draw(st.sets(st.sampled_from(["below", "at_most", "above", "at_least"]), min_size=1, max_size=2)
+                     .filter(lambda k: not {"below", "at_most"} <= k and not {"above", "at_least"} <= k))
+        values = sorted(draw(st.lists(bounds_strategy(), min_size=len(kinds), max_size=len(kinds))))
+        tier = {"credit": "10%"}
+        for kind in sorted(kinds, key=lambda k: k in ("below", "at_most")):  # lower bounds take the smaller value
+            tier[kind] = str(values.pop(0))
+        try:
+            Tier.model_validate(tier)
+        except ValidationError:
+            continue  # an empty range such as "> 5 and < 5" is refused by the schema
+        tiers.append(tier)
+    if not tiers:
+        tiers = [{"below": "50", "credit": "10%"}]
+    target = draw(st.one_of(st.none(), bounds_strategy().map(str)))
+    return rule_set(tiers, target=target, ruleset="differential", version=str(draw(st.integers(0, 10**9))))
+
+
+@st.composite
+def attainment_near_bounds(draw, rules):
+    bounds = [c.bound for r in rules.rules for c in r.conditions] or [Decimal(50)]
+    anchor = F(draw(st.sampled_from(bounds)))
+    offset = draw(st.sampled_from([F(0), F(1, 10**draw(st.integers(1, 16))), -F(1, 10**draw(st.integers(1, 16))),
+                                   F(draw(st.integers(-10**6, 10**6)), draw(st.integers(1, 10**6)))]))
+    return min(max(anchor + offset, F(0)), F(100))
+
+
+@settings(max_examples=500)
+@given(data=st.data())
+def test_durable_rules_agrees_with_the_reference_matcher(data):
+    # 500 random rule sets x 10 facts each, most of them on or next to a bound.
+    rules = compile_rules(data.draw(random_rule_set()))
+    for _ in range(10):
+        attainments = {"availability": data.draw(attainment_near_bounds(rules))}
+        assert matcher().match(rules, make_fact(rules, "C-1", attainments)) == reference_match(rules, attainments)
+
+
+# --- the adapter's traps ------------------------------------------------------------------------------
+
+def test_no_polling_threads_and_no_session_left_behind():
+    before = threading.active_count()
+    for index in range(300):
+        fired(COMPILED, F(index % 101))
+    assert threading.active_count() == before
+    with pytest.raises(Exception):
+        matcher()._host.get_state(COMPILED.engine_name, DurableMatcher.SESSION)
+
+
+def test_a_rule_set_content_is_registered_once_under_an_immutable_name():
+    assert ALL_BOUNDS.engine_name == f"matching-test@1#{ALL_BOUNDS.sha256[:12]}"
+    count = matcher().registered()
+    fired(compile_rules(ALL_BOUNDS), F(99))
+    fired(compile_rules(ALL_BOUNDS), F(99))
+    assert matcher().registered() == count
+
+
+def test_an_exception_inside_an_action_reaches_the_caller():
+    adapter = DurableMatcher.__new__(DurableMatcher)
+    DurableMatcher.__init__(adapter)
+
+    def failing(name):
+        def action(closure):
+            raise ValueError("boom in " + name)
+        return action
+
+    adapter._recorder = failing  # every action raises
+    rules = compile_rules(rule_set([{"below": "99.9", "credit": "10%"}], ruleset="raising"))
+    with pytest.raises(RuleEngineError, match="boom"):
+        adapter.match(rules, make_fact(rules, "C", {"availability": F(50)}))
+    with pytest.raises(Exception):
+        adapter._host.get_state(rules.engine_name, DurableMatcher.SESSION)

@@ -1,0 +1,92 @@
+"""Rule-set loading: version choice, content hash, and the schema's edges."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+import pytest
+
+from engine.errors import InputError
+from engine.rulesets import load_rule_sets, parse_rule_set
+from engine.yamlsource import parse_yaml
+from tests.conftest import ROOT
+
+
+def test_the_version_whose_range_contains_the_first_day_applies():
+    book = load_rule_sets(ROOT / "rules")
+    assert book.for_period("standard-hosting", date(2025, 12, 1)).version == "2025.1"
+    assert book.for_period("standard-hosting", date(2026, 1, 1)).version == "2026.1"
+    assert book.for_period("standard-hosting", date(2027, 1, 1)) is None
+    assert book.for_period("premium-compute", date(2030, 1, 1)).version == "2026.1"  # open-ended
+
+
+def test_the_hash_is_of_the_content_not_the_layout():
+    a = parse_rule_set(parse_yaml('ruleset: x\nversion: "1"\neffective_from: 2026-01-01\ncap: "50%"\n', "a.yaml"))
+    b = parse_rule_set(parse_yaml('cap: 50%   # same cap\neffective_from: "2026-01-01"\nversion: "1"\nruleset: x\n',
+                                  "b.yaml"))
+    c = parse_rule_set(parse_yaml('ruleset: x\nversion: "1"\neffective_from: 2026-01-01\ncap: "40%"\n', "c.yaml"))
+    assert a.sha256 == b.sha256 != c.sha256
+    assert a.sha256 == hashlib.sha256(a.canonical_json.encode()).hexdigest()
+    assert '"cap":"50"' in a.canonical_json and '"rounding":"half_up"' in a.canonical_json
+
+
+def test_objectives_may_be_empty():
+    rules = parse_rule_set(parse_yaml('ruleset: fees-only\nversion: "1"\neffective_from: 2026-01-01\n'
+                                      'objectives: []\nlate_payment: {regime: fr}\n', "f.yaml"))
+    assert rules.objectives == () and rules.late_payment.regime == "fr"
+
+
+@pytest.mark.parametrize("snippet, message", [
+    ('credit: {tiers: [{below: "99", at_most: "98", credit: "1%"}]}', "either below or at_most"),
+    ('credit: {tiers: [{below: "95", at_least: "99", credit: "1%"}]}', "can never apply"),
+    ('credit: {tiers: [{below: "95", credit: "1%"}], per_unit: {every: 1h, credit: "1%"}}', "exactly one"),
+    ('credit: {per_breach: "5.00"}', "per_breach applies to ticket metrics only"),
+    ('credit: {tiers: [{below: "99.1234567890123456", credit: "1%"}]}', "at most 15 decimals"),
+    ('clock: business\n    credit: {tiers: [{below: "9", credit: "1%"}]}', "clock does not apply"),
+])
+def test_schema_refusals(snippet, message):
+    text = ('ruleset: x\nversion: "1"\neffective_from: 2026-01-01\nobjectives:\n'
+            '  - id: a\n    service: s\n    metric: availability\n    ' + snippet + "\n")
+    with pytest.raises(InputError, match=message):
+        parse_rule_set(parse_yaml(text, "x.yaml"))
+
+
+def test_ticket_and_late_payment_blocks_parse():
+    text = (ROOT / "rules" / "standard-hosting-2026.1.yaml").read_text() + """
+late_payment:
+  regime: contractual
+  annual_rate: "12"
+  grace_days: 5
+  day_count: act_act
+  base: net
+"""
+    text = text.replace("objectives:\n", """objectives:
+  - id: p1-response
+    service: support
+    metric: response_time
+    priority: P1
+    target_time: 1h
+    clock: business
+    target: "95"
+    credit:
+      per_breach: "50.00"
+""", 1)
+    rules = parse_rule_set(parse_yaml(text, "t.yaml"))
+    assert rules.objectives[0].target_time.total_seconds() == 3600
+    assert rules.late_payment.annual_rate == 12
+    opening = rules.calendars["business"].opening()
+    assert opening[0][0][0].hour == 9 and opening[4][0][1].hour == 17 and opening[5] == ()
+
+
+@pytest.mark.parametrize("calendar, message", [
+    ('{timezone: Mars/Olympus, hours: {mon-fri: "09:00-17:00"}}', "not an IANA time zone"),
+    ('{timezone: UTC, hours: {mon-fri: "09:00-17:00"}, holidays: XX}', "no public-holiday calendar"),
+    ('{timezone: UTC, hours: {fri-mon: "09:00-17:00"}}', "runs backwards"),
+    ('{timezone: UTC, hours: {mon-fri: "09:00-12:00, 11:00-17:00"}}', "must not overlap"),
+    ('{timezone: UTC, hours: {mon-fri: "09:00-17:00", fri: "10:00-11:00"}}', "fri is already given"),
+])
+def test_calendar_refusals(calendar, message):
+    text = f'ruleset: x\nversion: "1"\neffective_from: 2026-01-01\ncalendars:\n  c: {calendar}\n'
+    with pytest.raises(InputError, match=message):
+        parse_rule_set(parse_yaml(text, "x.yaml"))
