@@ -272,6 +272,9 @@ class CsvRows:
                 for row in reader:
                     if not row or (len(row) == 1 and not row[0].strip()):
                         continue
+                    if len(row) < width and all(c in self.optional for c in header[len(row):]):
+                        # Trailing optional columns may be left off entirely, not only left empty.
+                        row = row + [""] * (width - len(row))
                     if len(row) != width:
                         raise self.error(reader.line_num, None,
                                          f"the row has {len(row)} columns but the header has {width}")
