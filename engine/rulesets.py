@@ -24,11 +24,16 @@ from .yamlsource import YamlDocument, read_yaml, translate
 
 @dataclass(frozen=True)
 class LoadedRuleSet:
-    """A validated rule set and the file it came from (for messages only, never for audit)."""
+    """A validated rule set and where it came from (for messages only, never for audit)."""
 
     rules: RuleSet
     file: str
-    document: YamlDocument
+    document: YamlDocument | None = None
+
+    def error_at(self, key: str, message: str) -> InputError:
+        if self.document is not None:
+            return self.document.error_at((key,), message)
+        return InputError(message, file=self.file, field=key)
 
 
 def parse_rule_set(doc: YamlDocument) -> RuleSet:
@@ -74,15 +79,18 @@ class RuleBook:
             versions = self._versions.setdefault(item.rules.ruleset, [])
             for other in versions:
                 if other.rules.version == item.rules.version:
-                    raise item.document.error_at(("version",), f"version {item.rules.version} of "
-                                                 f"{item.rules.ruleset} is also defined in {other.file}")
+                    if other.rules.sha256 == item.rules.sha256:
+                        continue
+                    raise item.error_at("version", f"version {item.rules.version} of {item.rules.ruleset} "
+                                        f"is also defined, differently, in {other.file}; give changed rules a new version")
                 clash = _first_common_day(other.rules, item.rules)
                 if clash is not None:
-                    raise item.document.error_at(
-                        ("effective_from",),
+                    raise item.error_at(
+                        "effective_from",
                         f"versions {other.rules.version} ({other.file}) and {item.rules.version} of "
                         f"{item.rules.ruleset} both apply on {clash.isoformat()}")
-            versions.append(item)
+            if not any(v.rules.sha256 == item.rules.sha256 for v in versions):
+                versions.append(item)
 
     def ids(self) -> list[str]:
         return sorted(self._versions)

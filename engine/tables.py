@@ -1,0 +1,193 @@
+"""The store's tables, as SQLModel models.
+
+Tables hold what validated domain values say, never serve as them: a contract is
+stored as the canonical JSON of its validated terms (plus the columns queries need)
+and is validated again when read.  Instants are integer microseconds since the Unix
+epoch (UTC), exact and portable; money and percentages are decimal text, because
+SQLite has no exact decimal type.  Constraints, not code, guarantee that nothing is
+issued twice: one evaluation per (contract, period, revision), one document per
+(evaluation, kind), one number per issuer.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Optional
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def big(**kwargs) -> Column:
+    return Column(BigInteger, **kwargs)
+
+
+class IssuerRow(SQLModel, table=True):
+    __tablename__ = "issuers"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(200), unique=True, nullable=False))
+    """the VAT id, else the name: what identifies the issuer across loads"""
+    terms_json: str = Field(sa_column=Column(Text, nullable=False))
+    terms_sha256: str = Field(max_length=64)
+
+
+class ContractRow(SQLModel, table=True):
+    __tablename__ = "contracts"
+
+    id: str = Field(sa_column=Column(String(100), primary_key=True))
+    issuer_id: int = Field(sa_column=Column(Integer, ForeignKey("issuers.id"), nullable=False))
+    current_sha256: str = Field(max_length=64)
+    """the version in force: the last one loaded"""
+
+
+class ContractVersionRow(SQLModel, table=True):
+    __tablename__ = "contract_versions"
+    __table_args__ = (UniqueConstraint("contract_id", "sha256"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    contract_id: str = Field(sa_column=Column(String(100), ForeignKey("contracts.id"), nullable=False))
+    sha256: str = Field(max_length=64)
+    terms_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class RuleSetRow(SQLModel, table=True):
+    __tablename__ = "rule_sets"
+    __table_args__ = (UniqueConstraint("ruleset", "version"),)
+
+    sha256: str = Field(sa_column=Column(String(64), primary_key=True))
+    ruleset: str = Field(max_length=100)
+    version: str = Field(max_length=100)
+    effective_from: date
+    effective_until: Optional[date] = None
+    canonical_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class IncidentRow(SQLModel, table=True):
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_window", "contract_id", "service", "start_us"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    row_key: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    """sha256 of the row's content: the same incident is never stored twice"""
+    contract_id: str = Field(max_length=100)
+    service: str = Field(max_length=100)
+    start_us: int = Field(sa_column=big(nullable=False))
+    end_us: int = Field(sa_column=big(nullable=False))
+    cause: str = Field(max_length=20)
+    announced_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
+    source: str = Field(default="", max_length=500)
+    """file and line it was first loaded from"""
+
+
+class RequestCountRow(SQLModel, table=True):
+    __tablename__ = "request_counts"
+    __table_args__ = (UniqueConstraint("contract_id", "service", "interval_us"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    contract_id: str = Field(max_length=100)
+    service: str = Field(max_length=100)
+    interval_us: int = Field(sa_column=big(nullable=False))
+    requests: int = Field(sa_column=big(nullable=False))
+    errors: int = Field(sa_column=big(nullable=False))
+    source: str = Field(default="", max_length=500)
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    period: str = Field(max_length=7)
+    as_of: date
+    started_at: str = Field(max_length=40)
+    finished_at: Optional[str] = Field(default=None, max_length=40)
+    status: str = Field(default="running", max_length=20)
+    summary_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class EvaluationRow(SQLModel, table=True):
+    """The evaluation record: everything needed to replay it, chained to the one before."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("contract_id", "period", "revision"),
+                      Index("ix_evaluations_period", "period", "contract_id"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(sa_column=Column(Integer, ForeignKey("runs.id"), nullable=False))
+    contract_id: str = Field(max_length=100)
+    period: str = Field(max_length=7)
+    revision: int
+    supersedes_id: Optional[int] = Field(default=None, sa_column=Column(Integer, ForeignKey("evaluations.id")))
+    input_digest: str = Field(max_length=64)
+    ruleset_sha256: str = Field(sa_column=Column(String(64), ForeignKey("rule_sets.sha256"), nullable=False))
+    credit_total: str = Field(max_length=40)
+    credit_status: str = Field(max_length=20)
+    record_json: str = Field(sa_column=Column(Text, nullable=False))
+    record_sha256: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    previous_sha256: str = Field(max_length=64)
+    """the record_sha256 of the record before this one in the store's chain"""
+
+
+class DocumentRow(SQLModel, table=True):
+    """An issued document; never updated, never deleted."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("evaluation_id", "kind"), UniqueConstraint("issuer_id", "number"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    number: str = Field(max_length=40)
+    kind: str = Field(max_length=20)
+    """credit_note | adjustment"""
+    issuer_id: int = Field(sa_column=Column(Integer, ForeignKey("issuers.id"), nullable=False))
+    contract_id: str = Field(max_length=100)
+    period: str = Field(max_length=7)
+    evaluation_id: int = Field(sa_column=Column(Integer, ForeignKey("evaluations.id"), nullable=False))
+    issue_date: date
+    currency: str = Field(max_length=3)
+    locale: str = Field(max_length=20)
+    net_total: str = Field(max_length=40)
+    tax_total: str = Field(max_length=40)
+    gross_total: str = Field(max_length=40)
+    corrects_id: Optional[int] = Field(default=None, sa_column=Column(Integer, ForeignKey("documents.id")))
+    content_json: str = Field(sa_column=Column(Text, nullable=False))
+    content_sha256: str = Field(max_length=64)
+    html_sha256: str = Field(max_length=64)
+    text_sha256: str = Field(max_length=64)
+
+
+class DocumentLineRow(SQLModel, table=True):
+    __tablename__ = "document_lines"
+    __table_args__ = (UniqueConstraint("document_id", "position"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(sa_column=Column(Integer, ForeignKey("documents.id"), nullable=False))
+    position: int
+    kind: str = Field(max_length=30)
+    objective: Optional[str] = Field(default=None, max_length=100)
+    net_amount: str = Field(max_length=40)
+    vat_rate: str = Field(max_length=20)
+    detail_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class NumberSequenceRow(SQLModel, table=True):
+    """The last number given per issuer, document kind and calendar year (gap-free)."""
+
+    __tablename__ = "number_sequences"
+
+    issuer_id: int = Field(sa_column=Column(Integer, ForeignKey("issuers.id"), primary_key=True))
+    kind: str = Field(sa_column=Column(String(20), primary_key=True))
+    year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    last_number: int
+
+
+class ChainHeadRow(SQLModel, table=True):
+    """The head of the store's audit chain; locked by each writer so records chain in order."""
+
+    __tablename__ = "audit_chain"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    last_sha256: str = Field(max_length=64)
+    length: int
+
+
+IMMUTABLE_TABLES = ("evaluations", "documents", "document_lines")
