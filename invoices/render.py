@@ -1,0 +1,129 @@
+"""Rendering documents as HTML and plain text, in the customer's language and formats.
+
+Labels are translated with gettext catalogs (``invoices/locale/<lang>/LC_MESSAGES/
+messages.po``, managed with Babel's extract/update/compile steps: ``make catalogs``);
+a language without a catalog falls back to English.  Amounts, numbers, percentages
+and dates are formatted by Babel for the document's locale (CLDR), so a French credit
+note reads "1 234,56 €" and a Japanese one "￥1,235".  HTML is autoescaped.
+
+Rendering is pure: the same document gives the same bytes, which is what lets the
+store keep the sha256 of what the customer received.
+"""
+
+from __future__ import annotations
+
+import gettext
+import hashlib
+import io
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date, format_skeleton
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal, format_percent
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from .documents import CREDIT_NOTE, Document
+
+HERE = Path(__file__).resolve().parent
+LOCALE_DIR = HERE / "locale"
+TEMPLATES = HERE / "templates"
+LANGUAGES = ("en", "fr", "de", "es")
+FORMATS = ("html", "txt")
+
+
+@lru_cache(maxsize=None)
+def translations(language: str) -> gettext.NullTranslations:
+    """The catalog of a language, compiled in memory from its .po file; English is the msgids."""
+    po = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    if language == "en" or not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+@lru_cache(maxsize=None)
+def _environment(language: str) -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return environment
+
+
+class Formats:
+    """Babel's formatting of one locale, as the templates call it."""
+
+    def __init__(self, locale: str, currency: str) -> None:
+        self.locale = locale
+        self.currency = currency
+
+    def money(self, amount: str | Decimal) -> str:
+        return format_currency(Decimal(amount), self.currency, locale=self.locale)
+
+    def number(self, value: str | Decimal | int | None) -> str:
+        if value is None or value == "":
+            return ""
+        return format_decimal(Decimal(value), locale=self.locale, decimal_quantization=False)
+
+    def percent(self, value: str | Decimal | None) -> str:
+        """A figure already in percent, e.g. "99.861111" -> "99,861111 %" in French."""
+        if value is None:
+            return ""
+        return format_percent(Decimal(value) / 100, locale=self.locale, decimal_quantization=False)
+
+    def day(self, value: date | str) -> str:
+        value = date.fromisoformat(value) if isinstance(value, str) else value
+        return format_date(value, "long", locale=self.locale)
+
+    def month(self, period: str) -> str:
+        year, month = (int(part) for part in period.split("-"))
+        return format_skeleton("yMMMM", date(year, month, 1), locale=self.locale)
+
+
+def language_of(locale: str) -> str:
+    """The catalog language for a locale, English when we have none.
+
+    >>> language_of("fr_FR"), language_of("de_DE"), language_of("ja_JP")
+    ('fr', 'de', 'en')
+    """
+    language = Locale.parse(locale).language
+    return language if language in LANGUAGES else "en"
+
+
+def render(document: Document, format: str = "html", locale: str | None = None) -> str:
+    """The document as text in ``format`` (html or txt), in ``locale`` (default: the customer's)."""
+    if format not in FORMATS:
+        raise ValueError(f"format must be html or txt, not {format!r}")
+    locale = locale or document.locale
+    language = language_of(locale)
+    parsed = Locale.parse(locale)
+    template = _environment(language).get_template(f"document.{format}.j2")
+    context: dict[str, Any] = {
+        "doc": document.to_json(),
+        "is_credit_note": document.kind == CREDIT_NOTE,
+        "f": Formats(locale, document.currency),
+        "lang": language if language != "en" else parsed.language,
+        "direction": parsed.character_order == "right-to-left" and "rtl" or "ltr",
+    }
+    return template.render(context)
+
+
+def rendered_sha256(document: Document, format: str = "html") -> str:
+    """The sha256 of the bytes the customer receives (UTF-8)."""
+    return hashlib.sha256(render(document, format).encode("utf-8")).hexdigest()
