@@ -41,13 +41,20 @@ class Issuer(Frozen):
     address: str = ""
     email: str | None = None
     credit_note_prefix: str = "CN"
+    adjustment_prefix: str = "ADJ"
+    """numbers of invoice-adjustment statements start with this"""
 
-    @field_validator("credit_note_prefix")
+    @field_validator("credit_note_prefix", "adjustment_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
         if not re.match(r"^[A-Z0-9]{1,8}$", value):
-            raise ValueError("credit_note_prefix is 1 to 8 capital letters or digits, e.g. AV")
+            raise ValueError("a number prefix is 1 to 8 capital letters or digits, e.g. AV")
         return value
+
+    @property
+    def key(self) -> str:
+        """What identifies the issuer across loads: its VAT id, else its name."""
+        return self.vat_id or self.name
 
 
 class Customer(Frozen):
@@ -65,11 +72,16 @@ class Customer(Frozen):
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str) -> str:
-        try:
-            Locale.parse(value)
-        except (UnknownLocaleError, ValueError):
-            raise ValueError(f"{value!r} is not a locale such as fr_FR or en_GB") from None
-        return value
+        return check_locale(value)
+
+
+def check_locale(value: str) -> str:
+    """A CLDR locale name, checked with Babel."""
+    try:
+        Locale.parse(value)
+    except (UnknownLocaleError, ValueError):
+        raise ValueError(f"{value!r} is not a locale such as fr_FR or en_GB") from None
+    return value
 
 
 class Service(Frozen):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from datetime import date
 from enum import Enum
 from functools import wraps
 from pathlib import Path
@@ -113,6 +114,219 @@ def rules_schema() -> None:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "slabill rule set"
     sys.stdout.write(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+
+
+# --- the store ---------------------------------------------------------------------------------
+
+DB_HELP = "database URL (default: $SLABILL_DATABASE_URL, else sqlite:///slabill.db)"
+
+
+def open_store(db: Optional[str]):
+    from .store import Store
+
+    return Store(db)
+
+
+@app.command()
+@reports_errors
+def load(
+    contracts: Path = typer.Option(..., "--contracts", help="contracts.yaml"),
+    data: Optional[Path] = typer.Option(None, "--data", help="folder of measurement CSV files"),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="rule-set file or folder (default: ./rules if present)"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Bring a book of business, rule sets and measurements into the store; safe to repeat."""
+    from .book import load_book, load_measurements
+    from .rulesets import load_rule_files, rule_set_files
+
+    if rules is None and Path("rules").is_dir():
+        rules = Path("rules")
+    loaded = load_rule_files(rule_set_files(rules)) if rules is not None else []
+    book = load_book(contracts)
+    measurements = load_measurements(data, book) if data is not None else None
+    report = open_store(db).load(book=book, rule_sets=loaded, measurements=measurements)
+    from rich.table import Table
+
+    table = Table(title="Loaded")
+    for column in ("kind", "read", "new", "already stored"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    for kind, read in report.read.items():
+        added = report.added.get(kind, 0)
+        table.add_row(kind, f"{read:,}", f"{added:,}", f"{read - added:,}")
+    Console().print(table)
+
+
+@app.command()
+@reports_errors
+def run(
+    period: str = typer.Option(..., "--period", help="the month to bill, YYYY-MM"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="show what would be issued; write nothing"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="issue date, YYYY-MM-DD (default: today)"),
+    contract: Optional[str] = typer.Option(None, "--contract", help="run only this contract"),
+) -> None:
+    """The monthly run: evaluate every active contract, issue credit notes and adjustments, record it all."""
+    from .period import Period
+    from .run import monthly_run
+
+    month = Period.parse(period)
+    issue_date = parse_day(as_of, "--as-of") if as_of else date.today()
+    store = open_store(db)
+    summary = _with_progress(lambda progress: monthly_run(
+        store, month, as_of=issue_date, now=_now, dry_run=dry_run, contract_id=contract, progress=progress))
+    print_summary(summary, Console())
+
+
+def _now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+def parse_day(text: str, option: str) -> "date":
+    from .errors import InputError
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a date written YYYY-MM-DD", field=option) from None
+
+
+def _with_progress(work):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=False) as bar:
+        task = bar.add_task("contracts", total=None)
+
+        def progress(advance: int, total: int) -> None:
+            bar.update(task, advance=advance, total=total)
+
+        return work(progress)
+
+
+def print_summary(summary, console: Console) -> None:
+    from rich.table import Table
+
+    title = f"Monthly run {summary.period}" + (" (dry run: nothing written)" if summary.dry_run else
+                                               f" (run {summary.run_id})")
+    table = Table(title=title, show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    rows = [
+        ("contracts evaluated", summary.contracts),
+        ("new evaluation records", summary.recorded),
+        ("unchanged since the last run", summary.unchanged),
+        ("contracts with a breach", summary.breaches),
+        ("credit notes", summary.documents.get("credit_note", 0)),
+        ("invoice adjustments", summary.documents.get("adjustment", 0)),
+        ("corrections of earlier evaluations", summary.corrections),
+        ("below the minimum credit (not issued)", summary.below_minimum),
+        ("capped", summary.capped),
+    ]
+    for label, value in rows:
+        table.add_row(label, f"{value:,}")
+    for currency in sorted(summary.issued_net):
+        table.add_row(f"credited {currency} (net / incl. VAT)",
+                      f"{summary.issued_net[currency]} / {summary.issued_gross[currency]}")
+    console.print(table)
+
+
+notes_app = typer.Typer(no_args_is_help=True, help="Issued credit notes and invoice adjustments.")
+app.add_typer(notes_app, name="notes")
+
+
+@notes_app.command("list")
+@reports_errors
+def notes_list(
+    period: Optional[str] = typer.Option(None, "--period", help="only this period, YYYY-MM"),
+    contract: Optional[str] = typer.Option(None, "--contract", help="only this contract"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """List issued documents."""
+    from rich.table import Table
+
+    rows = open_store(db).documents(period=period, contract=contract)
+    table = Table(title="Issued documents")
+    for column in ("number", "kind", "contract", "period", "issued", "net", "VAT", "total", "currency"):
+        table.add_column(column, justify="right" if column in ("net", "VAT", "total") else "left")
+    for row in rows:
+        table.add_row(row.number, row.kind, row.contract_id, row.period, row.issue_date.isoformat(),
+                      row.net_total, row.tax_total, row.gross_total, row.currency)
+    Console().print(table)
+
+
+def _document(db: Optional[str], number: str):
+    from invoices.documents import Document
+    from .errors import InputError
+
+    row = open_store(db).document(number)
+    if row is None:
+        raise InputError(f"no document numbered {number!r} in the store", field="NUMBER")
+    return Document.from_json(json.loads(row.content_json))
+
+
+@notes_app.command("show")
+@reports_errors
+def notes_show(
+    number: str = typer.Argument(..., help="e.g. AV-2026-000001"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    locale: Optional[str] = typer.Option(None, "--locale", help="render in this locale instead of the customer's"),
+) -> None:
+    """Print an issued document as text."""
+    from invoices.render import render
+
+    sys.stdout.write(render(_document(db, number), "txt", locale))
+
+
+@notes_app.command("render")
+@reports_errors
+def notes_render(
+    number: str = typer.Argument(..., help="e.g. AV-2026-000001"),
+    format: str = typer.Option("html", "--format", help="html or txt"),
+    locale: Optional[str] = typer.Option(None, "--locale", help="default: the customer's locale"),
+    out: Path = typer.Option(Path("out"), "--out", help="folder to write into"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Write an issued document to a file."""
+    from invoices.render import render
+    from .errors import InputError
+
+    if format not in ("html", "txt"):
+        raise InputError(f"--format must be html or txt, not {format!r}", field="--format")
+    if locale is not None:
+        from .book import check_locale
+
+        try:
+            check_locale(locale)
+        except ValueError as exc:
+            raise InputError(str(exc), field="--locale") from None
+    document = _document(db, number)
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = f".{locale}" if locale else ""
+    path = out / f"{number}{suffix}.{format}"
+    path.write_text(render(document, format, locale), encoding="utf-8")
+    Console(highlight=False).print(str(path), markup=False)
+
+
+@app.command()
+@reports_errors
+def demo(
+    out: Path = typer.Option(Path("out"), "--out", help="where the documents are written"),
+    fixtures: Path = typer.Option(None, "--fixtures", help="the demo book (default: the shipped fixtures/)"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="issue date, YYYY-MM-DD (default: today)"),
+) -> None:
+    """The whole monthly job on the shipped fixtures: a fresh SQLite database, documents in ./out/."""
+    from .demo import run_demo
+
+    console = Console(highlight=False)
+    issue_date = parse_day(as_of, "--as-of") if as_of else date.today()
+    result = run_demo(out, fixtures, issue_date, _now, progress_wrapper=_with_progress)
+    print_summary(result.summary, console)
+    console.print(f"Database: {result.database}", markup=False)
+    console.print(f"{len(result.files)} documents written to {out.resolve()}/:", markup=False)
+    for path in result.files:
+        console.print(f"  {path}", markup=False)
 
 
 def main() -> None:

@@ -102,26 +102,34 @@ def contracts_to_evaluate(book: Book, period: Period, contract_id: str | None = 
     return sorted((c for c in book.contracts if c.active_in(period)), key=lambda c: c.id)
 
 
-def resolve_rule_sets(rules: RuleBook, book: Book, contracts: list[Contract], period: Period) -> dict[str, RuleSet]:
-    """The rule-set version of each contract for the period; a contract without one is an input error."""
+def resolve_rule_sets(rules: RuleBook, contracts: list[Contract], period: Period,
+                      error: Callable[[str, str, str], InputError]) -> dict[str, RuleSet]:
+    """The rule-set version of each contract for the period; a contract without one is an input error.
+
+    ``error(contract_id, key, message)`` says where the contract came from.
+    """
     chosen: dict[str, RuleSet] = {}
     for contract in contracts:
         rule_set = rules.for_period(contract.ruleset, period.first_day)
         if rule_set is None:
             if contract.ruleset not in rules.ids():
-                known = ", ".join(rules.ids())
-                raise book.error_at(contract.id, "ruleset", f"no rule set {contract.ruleset!r} was loaded (loaded: {known})")
-            raise book.error_at(contract.id, "ruleset",
-                                f"no version of {contract.ruleset} applies on {period.first_day.isoformat()}")
+                known = ", ".join(rules.ids()) or "none"
+                raise error(contract.id, "ruleset", f"no rule set {contract.ruleset!r} was loaded (loaded: {known})")
+            raise error(contract.id, "ruleset",
+                        f"no version of {contract.ruleset} applies on {period.first_day.isoformat()}")
         chosen[contract.id] = rule_set
     return chosen
+
+
+def stored_contract_error(contract_id: str, key: str, message: str) -> InputError:
+    return InputError(f"contract {contract_id}: {message}", field=key)
 
 
 def evaluate_book(rules: RuleBook, book: Book, measurements: Measurements, period: Period,
                   contract_id: str | None = None, timer: Timer = no_timer) -> Iterator[Evaluation]:
     """Evaluate every active contract; all rule-set choices are checked before the first result."""
     contracts = contracts_to_evaluate(book, period, contract_id)
-    chosen = resolve_rule_sets(rules, book, contracts, period)
+    chosen = resolve_rule_sets(rules, contracts, period, book.error_at)
     cache = CompiledCache()
     for contract in contracts:
         rule_set = chosen[contract.id]

@@ -1,0 +1,74 @@
+"""``slabill demo``: the whole monthly job on the shipped fixtures.
+
+It loads the rule sets in ``rules/`` and the book in ``fixtures/`` into a fresh SQLite
+database, runs the period the data is about (the month holding most of its rows),
+and writes every issued document, as HTML and as text, into the output folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable
+
+from .book import Measurements, load_book, load_measurements
+from .period import Period
+from .rulesets import load_rule_files, rule_set_files
+from .run import RunSummary, monthly_run
+from .store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    summary: RunSummary
+    database: Path
+    files: list[Path]
+
+
+def period_of(measurements: Measurements) -> Period:
+    """The month (UTC) that holds most measurement rows; the latest such month on a tie."""
+    months: Counter = Counter()
+    for rows in measurements.incidents.values():
+        months.update(Period(r.start.year, r.start.month) for r in rows)
+    for rows in measurements.requests.values():
+        months.update(Period(r.interval_start.year, r.interval_start.month) for r in rows)
+    if not months:
+        raise ValueError("the demo data holds no measurements")
+    return max(months, key=lambda p: (months[p], p))
+
+
+def run_demo(out: Path, fixtures: Path | None, as_of: date, now: Callable[[], datetime],
+             progress_wrapper: Callable = lambda work: work(lambda done, total: None)) -> DemoResult:
+    from invoices.documents import Document
+    from invoices.render import render
+
+    fixtures = fixtures or ROOT / "fixtures"
+    rules = fixtures / "rules" if (fixtures / "rules").is_dir() else ROOT / "rules"
+    out.mkdir(parents=True, exist_ok=True)
+    database = out / "slabill-demo.db"
+    for stale in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    book = load_book(fixtures / "contracts.yaml")
+    measurements = load_measurements(fixtures / "data", book)
+    store = Store(f"sqlite:///{database}")
+    store.load(book=book, rule_sets=load_rule_files(rule_set_files(rules)), measurements=measurements)
+    period = period_of(measurements)
+    summary = progress_wrapper(lambda progress: monthly_run(store, period, as_of=as_of, now=now, progress=progress))
+    files = []
+    for row in store.documents(run_id=summary.run_id):
+        document = Document.from_json(json.loads(row.content_json))
+        for format, expected in (("html", row.html_sha256), ("txt", row.text_sha256)):
+            data = render(document, format).encode("utf-8")
+            if hashlib.sha256(data).hexdigest() != expected:
+                raise RuntimeError(f"{row.number} does not render to the bytes that were issued")
+            path = out / f"{row.number}.{format}"
+            path.write_bytes(data)
+            files.append(path)
+    store.close()
+    return DemoResult(summary, database, files)
