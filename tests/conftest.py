@@ -51,3 +51,57 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+# --- stores: every store test runs on SQLite and, when configured, on PostgreSQL ------------------
+
+POSTGRES_VARIABLE = "SLABILL_TEST_POSTGRES_URL"
+
+
+def postgres_base_url() -> str | None:
+    return os.environ.get(POSTGRES_VARIABLE)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A URL of an empty database: a SQLite file, or a fresh schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    base = postgres_base_url()
+    if not base:
+        pytest.skip(f"set {POSTGRES_VARIABLE} to run the store tests on PostgreSQL too")
+    import uuid
+
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def store(store_url):
+    from engine.store import Store
+
+    opened = Store(store_url)
+    yield opened
+    opened.close()
+
+
+def load_fixtures(store, fixtures: Path | None = None):
+    """Load the shipped rules and a fixture book into a store; returns the book."""
+    from engine.book import load_book, load_measurements
+    from engine.rulesets import load_rule_files, rule_set_files
+
+    fixtures = fixtures or ROOT / "fixtures"
+    book = load_book(fixtures / "contracts.yaml")
+    store.load(book=book, rule_sets=load_rule_files(rule_set_files(ROOT / "rules")),
+               measurements=load_measurements(fixtures / "data", book))
+    return book

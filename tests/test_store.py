@@ -1,0 +1,231 @@
+"""The store on SQLite and PostgreSQL: migrations, loading, the monthly run, immutability."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.errors import InputError
+from engine.period import Period
+from engine.run import monthly_run
+from engine.store import ImmutableRecordError, Store
+from engine.tables import DocumentLineRow, DocumentRow, EvaluationRow
+from invoices.documents import Document
+from tests.conftest import ROOT, load_fixtures
+
+OCTOBER = Period(2026, 10)
+ISSUED = date(2026, 11, 2)
+
+
+def clock():
+    return datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
+
+
+def run(store, period=OCTOBER, **kwargs):
+    return monthly_run(store, period, as_of=ISSUED, now=clock, **kwargs)
+
+
+# --- migrations ------------------------------------------------------------------------------------
+
+def test_each_migration_upgrades_an_empty_database(store_url):
+    store = Store(store_url, upgrade=False)
+    assert store.revision() is None
+    for revision in ("0001", "0002"):
+        store.upgrade(revision)
+        assert store.revision() == revision
+    store.upgrade()  # head: nothing more to do
+    assert store.revision() == "0002"
+    store.close()
+
+
+# --- loading ----------------------------------------------------------------------------------------------
+
+def test_loading_twice_adds_nothing_the_second_time(store):
+    load_fixtures(store)
+    report = store.load(**_fixture_inputs())
+    assert report.added == {"rule sets": 0, "issuers": 0, "contract terms": 0, "incidents": 0, "request intervals": 0}
+    assert report.read["incidents"] == 27 and report.read["request intervals"] == 161
+    assert len(store.contracts()) == 9
+
+
+def _fixture_inputs():
+    from engine.book import load_book, load_measurements
+    from engine.rulesets import load_rule_files, rule_set_files
+
+    book = load_book(ROOT / "fixtures" / "contracts.yaml")
+    return {"book": book, "rule_sets": load_rule_files(rule_set_files(ROOT / "rules")),
+            "measurements": load_measurements(ROOT / "fixtures" / "data", book)}
+
+
+def _counts(store) -> dict[str, int]:
+    with store.engine.connect() as connection:
+        return {table: connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+                for table in ("issuers", "contracts", "contract_versions", "rule_sets", "incidents", "request_counts")}
+
+
+def test_a_load_with_one_bad_row_writes_nothing(store_url, tmp_path):
+    shutil.copytree(ROOT / "fixtures", tmp_path / "book", ignore=shutil.ignore_patterns("expected", "scenarios"))
+    incidents = tmp_path / "book" / "data" / "incidents.csv"
+    lines = incidents.read_text().splitlines()
+    lines.append("C-1001,compute,2026-10-20T10:00:00,2026-10-20T11:00:00Z,,")  # no offset, line 29
+    incidents.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["load", "--rules", str(ROOT / "rules"), "--contracts",
+                                      str(tmp_path / "book" / "contracts.yaml"), "--data",
+                                      str(tmp_path / "book" / "data"), "--db", store_url])
+    assert result.exit_code == 2
+    assert "incidents.csv, line 29, field start: the timestamp '2026-10-20T10:00:00' has no offset" in result.stderr
+    store = Store(store_url)
+    assert _counts(store) == dict.fromkeys(_counts(store), 0)
+    store.close()
+
+
+def test_a_conflict_found_while_writing_rolls_the_whole_load_back(store, tmp_path):
+    load_fixtures(store)
+    before = _counts(store)
+    shutil.copytree(ROOT / "fixtures", tmp_path / "book", ignore=shutil.ignore_patterns("expected", "scenarios"))
+    (tmp_path / "book" / "data" / "incidents.csv").write_text(
+        "contract,service,start,end,cause,announced_at\nC-1001,compute,2026-10-29T10:00:00Z,2026-10-29T11:00:00Z,,\n")
+    requests = tmp_path / "book" / "data" / "requests.csv"
+    rows = requests.read_text().splitlines()
+    header, first = rows[0], rows[1].split(",")
+    first[3] = str(int(first[3]) + 1)  # the same interval with another count
+    requests.write_text(header + "\n" + ",".join(first) + "\n")
+    from engine.book import load_book, load_measurements
+
+    book = load_book(tmp_path / "book" / "contracts.yaml")
+    with pytest.raises(InputError, match=r"requests\.csv, line 2, field interval_start: this interval is already stored"):
+        store.load(book=book, measurements=load_measurements(tmp_path / "book" / "data", book))
+    assert _counts(store) == before  # the new incident was not kept either
+
+
+def test_changed_rules_under_an_old_version_are_refused(store, tmp_path):
+    load_fixtures(store)
+    changed = (ROOT / "rules" / "standard-hosting-2026.1.yaml").read_text().replace('cap: "50%"', 'cap: "40%"')
+    (tmp_path / "r.yaml").write_text(changed)
+    from engine.rulesets import load_rule_files
+
+    with pytest.raises(InputError, match="version 2026.1 of standard-hosting is already stored with other content"):
+        store.load(rule_sets=load_rule_files([tmp_path / "r.yaml"]))
+
+
+def test_changed_contract_terms_become_a_new_version(store, tmp_path):
+    load_fixtures(store)
+    text_ = (ROOT / "fixtures" / "contracts.yaml").read_text().replace('monthly_fee: "1245.75"', 'monthly_fee: "1300.00"')
+    (tmp_path / "contracts.yaml").write_text(text_)
+    from engine.book import load_book
+
+    report = store.load(book=load_book(tmp_path / "contracts.yaml"))
+    assert report.added["contract terms"] == 1
+    terms = {s.contract.id: s.contract for s in store.contracts()}
+    assert terms["C-1001"].services[0].monthly_fee == Decimal("1300.00")
+
+
+# --- the monthly run -----------------------------------------------------------------------------------------
+
+def test_the_run_records_every_active_contract_and_issues_what_is_owed(store):
+    load_fixtures(store)
+    summary = run(store)
+    assert (summary.contracts, summary.recorded, summary.unchanged) == (8, 8, 0)
+    evaluations = store.evaluations(period="2026-10")
+    assert sorted(e.contract_id for e in evaluations) == [
+        "C-1001", "C-1002", "C-2001", "C-3001", "C-4001", "C-5001", "C-6001", "C-7001"]
+    status = {e.contract_id: (e.credit_status, e.credit_total) for e in evaluations}
+    assert status["C-3001"] == ("none", "0.00")            # nothing owed is recorded too
+    assert status["C-7001"] == ("below_minimum", "7.45")
+    documents = {d.contract_id: d for d in store.documents(period="2026-10")}
+    # credit_note settlement: credit notes; the object-store rule set settles on the next invoice.
+    assert {c: d.kind for c, d in documents.items()} == {
+        "C-1001": "credit_note", "C-1002": "credit_note", "C-2001": "credit_note", "C-5001": "credit_note",
+        "C-4001": "adjustment", "C-6001": "adjustment"}
+    note = documents["C-1001"]
+    assert (note.number, note.net_total, note.tax_total, note.gross_total) == ("AV-2026-000001", "124.58", "24.92", "149.50")
+    assert documents["C-5001"].gross_total == "528000"           # JPY: 480,000 + 10 % VAT
+    adjustment = documents["C-6001"]
+    assert (adjustment.number, adjustment.net_total, adjustment.tax_total) == ("ADJ-2026-000002", "-59.188", "-5.919")
+
+
+def test_a_second_run_issues_nothing_twice(store):
+    load_fixtures(store)
+    run(store)
+    numbers = [d.number for d in store.documents()]
+    second = run(store)
+    assert (second.recorded, second.unchanged, sum(second.documents.values())) == (0, 8, 0)
+    assert [d.number for d in store.documents()] == numbers
+    assert len(store.evaluations()) == 8
+
+
+def test_the_database_refuses_a_second_evaluation_of_the_same_revision(store):
+    load_fixtures(store)
+    run(store)
+    row = store.evaluations()[0]
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        with store.atomic() as session:
+            session.add(EvaluationRow(**{**row.model_dump(), "id": None, "record_sha256": "f" * 64}))
+
+
+def test_a_dry_run_writes_nothing(store):
+    load_fixtures(store)
+    summary = run(store, dry_run=True)
+    assert (summary.recorded, summary.documents["credit_note"], summary.documents["adjustment"]) == (8, 4, 2)
+    assert store.evaluations() == [] and store.documents() == []
+
+
+def test_credit_note_content_and_totals(store):
+    load_fixtures(store)
+    run(store)
+    row = store.document("AV-2026-000003")
+    document = Document.from_json(json.loads(row.content_json))
+    # C-2001: 12 full hours x 5 % of 2,400 = 1,440, cut to the cap of 50 % of 2,750 = 1,375; US VAT 0.
+    assert [(l.kind, str(l.net)) for l in document.lines] == [("sla_credit", "1440.00"), ("cap", "-65.00")]
+    assert (str(document.net_total), str(document.tax_total), str(document.gross_total)) == ("1375.00", "0.00", "1375.00")
+    assert sum(l.net for l in document.lines) == document.net_total
+    detail = document.lines[0].detail
+    assert (detail["target"], detail["attainment"], detail["downtime_minutes"], detail["units"]) == (
+        "99.95", "98.335573", "743", "12")
+    assert (document.issuer.vat_id, document.customer.name) == ("FR58832476915", "Brightline Analytics, Inc.")
+    lines = store.document_lines(row.id)
+    assert [(l.position, l.kind, l.net_amount) for l in lines] == [(1, "sla_credit", "1440.00"), (2, "cap", "-65.00")]
+
+
+# --- immutability --------------------------------------------------------------------------------------------
+
+def test_the_session_refuses_to_edit_an_issued_document(store):
+    load_fixtures(store)
+    run(store)
+    with pytest.raises(ImmutableRecordError):
+        with store.atomic() as session:
+            row = session.get(DocumentRow, 1)
+            row.gross_total = "1.00"
+    with pytest.raises(ImmutableRecordError):
+        with store.atomic() as session:
+            session.delete(session.get(DocumentLineRow, 1))
+    from sqlmodel import update
+
+    with pytest.raises(ImmutableRecordError):
+        with store.atomic() as session:
+            session.execute(update(EvaluationRow).values(credit_total="0.00"))
+    assert store.document("AV-2026-000001").gross_total == "149.50"
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE documents SET gross_total = '1.00' WHERE number = 'AV-2026-000001'",
+    "DELETE FROM document_lines",
+    "UPDATE evaluations SET credit_total = '0.00'",
+    "DELETE FROM evaluations",
+])
+def test_the_database_refuses_edits_even_in_raw_sql(store, statement):
+    load_fixtures(store)
+    run(store)
+    with pytest.raises(Exception, match="issued records are never edited"):
+        with store.engine.begin() as connection:
+            connection.execute(text(statement))
+    assert store.document("AV-2026-000001").gross_total == "149.50"
