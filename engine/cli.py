@@ -329,6 +329,120 @@ def demo(
         console.print(f"  {path}", markup=False)
 
 
+# --- audit ----------------------------------------------------------------------------------------------------
+
+audit_app = typer.Typer(no_args_is_help=True, help="Check the audit chain and export it for auditors.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+@reports_errors
+def audit_verify(db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Walk the chain of evaluation records; report the first broken link (exit 1)."""
+    from .audit import verify
+
+    report = verify(open_store(db))
+    console = Console(highlight=False, soft_wrap=True)
+    if report.ok:
+        console.print(f"The audit chain holds: {report.records:,} records and {report.documents:,} documents verified.",
+                      markup=False)
+        return
+    err.print(f"slabill: the audit chain is broken at {report.problem}.", markup=False)
+    raise typer.Exit(1)
+
+
+@audit_app.command("export")
+@reports_errors
+def audit_export(
+    out: Path = typer.Option(..., "--out", help="the JSON Lines file to write"),
+    period: Optional[str] = typer.Option(None, "--period", help="only this period, YYYY-MM (default: every record)"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Write the rule sets used and one JSON line per record, for checking without slabill."""
+    from .audit import export
+    from .period import Period
+
+    if period is not None:
+        period = str(Period.parse(period))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as handle:
+        rule_sets, records = export(open_store(db), handle, period)
+    Console(highlight=False).print(f"{out}: {rule_sets} rule set(s), {records:,} record(s).", markup=False)
+
+
+@app.command()
+@reports_errors
+def replay(
+    evaluation: Optional[int] = typer.Argument(None, help="an evaluation (record) id"),
+    run_id: Optional[int] = typer.Option(None, "--run", help="every record of a run"),
+    period: Optional[str] = typer.Option(None, "--period", help="every record of a period, YYYY-MM"),
+    with_current_rules: bool = typer.Option(False, "--with-current-rules",
+                                            help="what-if: evaluate the recorded inputs under today's rule files"),
+    rules: Path = typer.Option(Path("rules"), "--rules", help="today's rule files, for --with-current-rules"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Re-evaluate recorded evaluations from their records alone and compare every figure (exit 1 on a difference)."""
+    from .audit import replay as replay_records
+    from .errors import InputError
+    from .period import Period
+    from .rulesets import load_rule_sets
+
+    if evaluation is None and run_id is None and period is None:
+        raise InputError("name an evaluation id, --run RUN_ID or --period YYYY-MM", field="EVALUATION_ID")
+    if period is not None:
+        period = str(Period.parse(period))
+    current = load_rule_sets(rules) if with_current_rules else None
+    console = Console(highlight=False, soft_wrap=True)
+    replayed = differing = 0
+    for outcome in replay_records(open_store(db), evaluation_id=evaluation, run_id=run_id, period=period,
+                                  current_rules=current):
+        replayed += 1
+        label = "what-if " if outcome.what_if else ""
+        head = f"{label}record {outcome.evaluation_id} ({outcome.contract} {outcome.period})"
+        if outcome.note:
+            head += f" [{outcome.note}]"
+        if outcome.differences:
+            differing += 1
+            console.print(f"{head}: {len(outcome.differences)} difference(s)", markup=False)
+            for difference in outcome.differences:
+                console.print(f"  {difference}", markup=False)
+    if replayed == 0:
+        raise InputError("no recorded evaluation matches", field="EVALUATION_ID")
+    verdict = "what-if, not a correction: " if with_current_rules else ""
+    console.print(f"{verdict}{replayed:,} replayed, {replayed - differing:,} identical, {differing:,} different.",
+                  markup=False)
+    if differing and not with_current_rules:
+        raise typer.Exit(1)
+
+
+@app.command()
+@reports_errors
+def explain(
+    contract: str = typer.Argument(..., help="the contract id"),
+    period: str = typer.Option(..., "--period", help="YYYY-MM"),
+    locale: Optional[str] = typer.Option(None, "--locale", help="default: the customer's locale"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Say why a contract got what it got for a period, in the customer's language."""
+    from invoices.explain import explain as word
+    from .audit import latest_record
+    from .book import check_locale
+    from .errors import InputError
+    from .period import Period
+
+    month = str(Period.parse(period))
+    if locale is not None:
+        try:
+            check_locale(locale)
+        except ValueError as exc:
+            raise InputError(str(exc), field="--locale") from None
+    found = latest_record(open_store(db), contract, month)
+    if found is None:
+        raise InputError(f"no evaluation of contract {contract} for {month} is recorded; run that period first",
+                         field="CONTRACT")
+    sys.stdout.write(word(found[1], locale))
+
+
 def main() -> None:
     app()
 

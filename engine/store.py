@@ -109,9 +109,11 @@ def _make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(connection) -> None:
-            # Take the write lock when the transaction starts, so two writers queue
-            # instead of failing half-way.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # A writer takes the write lock when its transaction starts, so two writers
+            # queue instead of failing half-way; a reader takes none (WAL lets it read
+            # while a writer writes).
+            writes = connection.get_execution_options().get("slabill_write", False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -186,6 +188,7 @@ class Store:
             self.engine = _make_engine(self.url)
         except Exception as exc:  # a malformed URL
             raise InputError(f"cannot open the database {self.url!r}: {exc}", field="--db") from None
+        self._writer = self.engine.execution_options(slabill_write=True)
         if upgrade:
             self.upgrade()
 
@@ -211,7 +214,7 @@ class Store:
 
         config = self._alembic()
         try:
-            with self.engine.begin() as connection:
+            with self._writer.begin() as connection:
                 if self.dialect == "postgresql":
                     # Two processes opening a new database must not both create it.
                     connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7301955)")
@@ -231,7 +234,7 @@ class Store:
     @contextmanager
     def atomic(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with GuardedSession(self.engine, expire_on_commit=False) as session:
+        with GuardedSession(self._writer, expire_on_commit=False) as session:
             with session.begin():
                 yield session
 

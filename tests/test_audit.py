@@ -1,0 +1,336 @@
+"""Audit: replay, tamper evidence, corrections, explanations and the export an auditor checks."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from engine.audit import export, replay, verify
+from engine.book import load_book, load_measurements
+from engine.cli import app
+from engine.evaluation import evaluate_book
+from engine.period import Period
+from engine.results import evaluation_json
+from engine.rulesets import load_rule_files, load_rule_sets, rule_set_files
+from engine.run import monthly_run
+from engine.store import Store
+from invoices.documents import Document
+from invoices.explain import explain
+from tests.conftest import ROOT, load_fixtures
+
+OCTOBER = Period(2026, 10)
+SCENARIOS = sorted(p for p in (ROOT / "fixtures" / "scenarios").iterdir() if (p / "expected.json").exists())
+
+
+def clock():
+    return datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
+
+
+def run(store, period=OCTOBER, as_of=date(2026, 11, 2)):
+    return monthly_run(store, period, as_of=as_of, now=clock)
+
+
+@pytest.fixture
+def ran(store):
+    load_fixtures(store)
+    run(store)
+    return store
+
+
+# --- replay ---------------------------------------------------------------------------------------------
+
+def test_every_fixture_evaluation_replays_exactly(ran):
+    outcomes = list(replay(ran, period="2026-10"))
+    assert len(outcomes) == 8
+    assert [o.differences for o in outcomes] == [[]] * 8
+
+
+def test_the_stored_figures_are_those_evaluate_prints_from_the_files(ran):
+    book = load_book(ROOT / "fixtures" / "contracts.yaml")
+    from_files = {e.contract.id: evaluation_json(e) for e in evaluate_book(
+        load_rule_sets(ROOT / "rules"), book, load_measurements(ROOT / "fixtures" / "data", book), OCTOBER)}
+    recorded = {row.contract_id: json.loads(row.record_json)["result"]["evaluation"] for row in ran.evaluations()}
+    assert recorded == from_files
+
+
+def _periods(scenario: Path) -> list[str]:
+    expected = json.loads((scenario / "expected.json").read_text())
+    return [r["period"] for r in expected["runs"]] if "runs" in expected else [expected["period"]]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
+def test_every_scenario_evaluation_replays_exactly(scenario, tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'scenario.db'}")
+    book = load_book(scenario / "contracts.yaml")
+    store.load(book=book, rule_sets=load_rule_files(rule_set_files(scenario / "rules")),
+               measurements=load_measurements(scenario / "data", book))
+    for period in _periods(scenario):
+        run(store, Period.parse(period))
+    outcomes = list(_all(store))
+    assert outcomes and all(o.differences == [] for o in outcomes), [o for o in outcomes if o.differences]
+    assert verify(store).ok
+    store.close()
+
+
+def _all(store):
+    for row in store.evaluations():
+        yield from replay(store, evaluation_id=row.id)
+
+
+def test_replay_reports_a_changed_figure_and_what_if_is_labelled(ran, tmp_path):
+    # What-if: the same inputs under rules with a 25 % first tier differ, and say so without failing.
+    changed = (ROOT / "rules" / "standard-hosting-2026.1.yaml").read_text().replace(
+        '{below: "99.9", at_least: "99.0", credit: "10%"}', '{below: "99.9", at_least: "99.0", credit: "25%"}')
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "standard-hosting-2026.1.yaml").write_text(changed)
+    result = CliRunner().invoke(app, ["replay", "--period", "2026-10", "--with-current-rules", "--rules",
+                                      str(tmp_path / "rules"), "--db", ran.url])
+    assert result.exit_code == 0, result.output
+    assert "what-if record 1 (C-1001 2026-10)" in result.stdout
+    assert "evaluation.credit_total: recorded '124.58', replayed '311.44'" in result.stdout
+    assert "what-if, not a correction" in result.stdout
+
+
+# --- tamper evidence -------------------------------------------------------------------------------------------
+
+def tamper(store: Store, *statements: str, parameters: dict | None = None) -> None:
+    """Edit the database behind slabill's back, as an attacker with the file or a superuser would."""
+    with store.engine.connect() as connection:
+        if store.dialect == "sqlite":
+            for (name,) in connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all():
+                connection.execute(text(f"DROP TRIGGER {name}"))
+            connection.commit()
+        else:
+            connection.execute(text("SET session_replication_role = replica"))  # triggers off for this session
+        for statement in statements:
+            connection.execute(text(statement), parameters or {})
+        connection.commit()
+
+
+def broken(store: Store) -> str:
+    report = verify(store)
+    assert not report.ok
+    result = CliRunner().invoke(app, ["audit", "verify", "--db", store.url])
+    assert result.exit_code == 1
+    assert report.problem in result.stderr
+    return report.problem
+
+
+def test_an_intact_chain_verifies(ran):
+    report = verify(ran)
+    assert (report.ok, report.records, report.documents) == (True, 8, 6)
+    result = CliRunner().invoke(app, ["audit", "verify", "--db", ran.url])
+    assert result.exit_code == 0 and "8 records and 6 documents verified" in result.stdout
+
+
+def test_an_edited_figure_is_caught(ran):
+    row = ran.evaluations()[0]
+    edited = row.record_json.replace('"credit_total":"124.58"', '"credit_total":"24.58"')
+    assert edited != row.record_json
+    tamper(ran, "UPDATE evaluations SET record_json = :text WHERE id = 1", parameters={"text": edited})
+    assert broken(ran) == ("record 1 (C-1001 2026-10 revision 0): its text no longer matches its hash: "
+                           "a figure in it was edited")
+
+
+def test_an_edited_column_is_caught(ran):
+    tamper(ran, "UPDATE evaluations SET credit_total = '0.00' WHERE id = 2")
+    assert "record 2 (C-1002 2026-10 revision 0): its column credit_total says '0.00'" in broken(ran)
+
+
+def test_a_deleted_record_is_caught(ran):
+    tamper(ran, "DELETE FROM document_lines WHERE document_id IN (SELECT id FROM documents WHERE evaluation_id = 4)",
+           "DELETE FROM documents WHERE evaluation_id = 4", "DELETE FROM evaluations WHERE id = 4")
+    assert broken(ran).startswith("record 5 (C-4001 2026-10 revision 0): it does not follow the record before it")
+
+
+def test_a_deleted_last_record_is_caught(ran):
+    last = ran.evaluations()[-1]
+    tamper(ran, f"DELETE FROM documents WHERE evaluation_id = {last.id}", f"DELETE FROM evaluations WHERE id = {last.id}")
+    assert "records at the end were deleted" in broken(ran)
+
+
+def test_a_reordered_pair_is_caught(ran):
+    rows = {row.id: row for row in ran.evaluations()}
+    columns = ("contract_id", "revision", "input_digest", "ruleset_sha256", "credit_total", "credit_status",
+               "record_json", "record_sha256", "previous_sha256")
+    assignments = ", ".join(f"{c} = :{c}" for c in columns)
+    swap = [
+        ("UPDATE evaluations SET record_sha256 = 'parked', contract_id = 'parked' WHERE id = 4", {}),
+        (f"UPDATE evaluations SET {assignments} WHERE id = 3", {c: getattr(rows[4], c) for c in columns}),
+        (f"UPDATE evaluations SET {assignments} WHERE id = 4", {c: getattr(rows[3], c) for c in columns}),
+    ]
+    for statement, parameters in swap:
+        tamper(ran, statement, parameters=parameters)
+    # Record 3 now holds C-3001's record, whose link points at C-2001's: not at the record before it.
+    assert broken(ran).startswith("record 3 (C-3001 2026-10 revision 0): it does not follow the record before it")
+
+
+def test_an_edited_document_line_is_caught(ran):
+    note = ran.document("AV-2026-000001")
+    tamper(ran, f"UPDATE document_lines SET net_amount = '12.45' WHERE document_id = {note.id}")
+    assert broken(ran) == ("record 1 (C-1001 2026-10 revision 0): document AV-2026-000001: its lines in the store "
+                           "differ from the lines it was issued with")
+
+
+def test_an_edited_document_total_is_caught(ran):
+    tamper(ran, "UPDATE documents SET gross_total = '14.95' WHERE number = 'AV-2026-000001'")
+    assert "document AV-2026-000001: its column gross_total says '14.95'" in broken(ran)
+
+
+def test_an_edited_rule_set_is_caught(ran):
+    tamper(ran, "UPDATE rule_sets SET canonical_json = replace(canonical_json, '\"cap\":\"50\"', '\"cap\":\"5\"')")
+    assert "was edited" in broken(ran)
+
+
+# --- corrections --------------------------------------------------------------------------------------------------
+
+def load_late(store, tmp_path, rows: str, name="late"):
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "incidents.csv").write_text("contract,service,start,end,cause,announced_at\n" + rows)
+    book = load_book(ROOT / "fixtures" / "contracts.yaml")
+    store.load(book=book, measurements=load_measurements(folder, book))
+
+
+def test_a_late_incident_issues_a_delta_credit_note(ran, tmp_path):
+    # C-1001 had 147.4 min counted: 10 % of 1,245.75 = 124.58 (AV-2026-000001).  A 300-minute
+    # outage reported late makes 447.4 min: 100 x (1 - 447.4 / 44,700) = 98.999105 %, tier 2:
+    # 25 % = 311.4375 -> 311.44.  The difference, 186.86 + 20 % VAT (37.372 -> 37.37), is credited.
+    load_late(ran, tmp_path, "C-1001,compute,2026-10-12T08:00:00Z,2026-10-12T13:00:00Z,,\n")
+    summary = run(ran, as_of=date(2026, 12, 1))
+    assert (summary.recorded, summary.unchanged, summary.corrections) == (1, 7, 1)
+    records = ran.evaluations(contract="C-1001")
+    assert [(r.revision, r.supersedes_id, r.credit_total) for r in records] == [(0, None, "124.58"), (1, records[0].id, "311.44")]
+    assert json.loads(records[1].record_json)["supersedes"] == records[0].record_sha256
+    note = ran.documents(contract="C-1001")[-1]
+    assert (note.number, note.kind, note.net_total, note.tax_total, note.gross_total) == (
+        "AV-2026-000005", "credit_note", "186.86", "37.37", "224.23")
+    document = Document.from_json(json.loads(note.content_json))
+    assert document.corrects == "AV-2026-000001"
+    assert document.lines[0].detail["previously_credited"] == "124.58"
+    assert document.lines[0].detail["now_due"] == "311.44"
+    assert ran.document("AV-2026-000001").gross_total == "149.50"  # the original is untouched
+    assert verify(ran).ok and all(not o.differences for o in replay(ran, period="2026-10"))
+    # Nothing new: nothing more.
+    assert run(ran, as_of=date(2026, 12, 1)).recorded == 0
+
+
+def test_less_owed_gives_an_adjustment_never_an_edit(store, tmp_path):
+    # One contract, 1,000.00 a month: a 60-minute outage in a Paris October (44,700 min) is
+    # 99.865772 %, tier 1: 10 % = 100.00.  Then the first 30 minutes turn out to be the
+    # customer's: 30 min is 99.932886 %, met, nothing due: 100.00 (+ 20.00 VAT) is taken back.
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.yaml").write_text((ROOT / "rules" / "standard-hosting-2026.1.yaml").read_text())
+    (tmp_path / "contracts.yaml").write_text("""\
+issuer: {name: Hostco SAS, vat_id: FR40123456789, country: FR, credit_note_prefix: AV}
+contracts:
+  - id: C-1
+    customer: {id: K, name: Kunde, locale: fr_FR, country: FR}
+    currency: EUR
+    timezone: Europe/Paris
+    ruleset: standard-hosting
+    start: 2025-01-01
+    vat_rate: "20"
+    services: [{id: compute, monthly_fee: "1000.00"}]
+""")
+    for name, row in (("first", "C-1,compute,2026-10-10T10:00:00Z,2026-10-10T11:00:00Z,,\n"),
+                      ("later", "C-1,compute,2026-10-10T10:00:00Z,2026-10-10T10:30:00Z,customer,\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "incidents.csv").write_text("contract,service,start,end,cause,announced_at\n" + row)
+    book = load_book(tmp_path / "contracts.yaml")
+    store.load(book=book, rule_sets=load_rule_files([tmp_path / "rules" / "r.yaml"]),
+               measurements=load_measurements(tmp_path / "first", book))
+    run(store)
+    store.load(book=book, measurements=load_measurements(tmp_path / "later", book))
+    run(store)
+    documents = store.documents()
+    assert [(d.number, d.kind, d.net_total, d.tax_total, d.gross_total) for d in documents] == [
+        ("AV-2026-000001", "credit_note", "100.00", "20.00", "120.00"),
+        ("ADJ-2026-000001", "adjustment", "100.00", "20.00", "120.00")]
+    assert Document.from_json(json.loads(documents[1].content_json)).corrects == "AV-2026-000001"
+    assert [e.credit_status for e in store.evaluations()] == ["issued", "none"]
+    assert verify(store).ok
+
+
+# --- explain ---------------------------------------------------------------------------------------------------------
+
+def record_of(store, contract):
+    return json.loads(max(store.evaluations(contract=contract), key=lambda r: r.revision).record_json)
+
+
+def test_explain_a_breach_in_english_and_french(ran):
+    english = explain(record_of(ran, "C-1001"), "en_GB")
+    assert "Why contract C-1001 received €124.58 for October 2026" in english
+    assert "Measured 99.670246% against a promise of 99.9%: missed." in english
+    assert "Downtime that counted: 147.4 min of 44,700 min; excluded: 210 min." in english
+    assert ("18 Oct 2026, 01:00:00 – 18 Oct 2026, 03:00:00 (maintenance): announced in time and within the monthly "
+            "maintenance allowance: excluded; 120 min excluded") in english
+    assert "29 Oct 2026, 16:02:17 – 29 Oct 2026, 16:19:41 (outage): counted as downtime; 17.4 min counted" in english
+    assert "Tier 1 applies: 10% of the monthly fee of €1,245.75, that is €124.58." in english
+    assert "Issued as AV-2026-000001, €149.50 including VAT." in english
+    french = explain(record_of(ran, "C-1001"))  # the customer's own locale, fr_FR
+    assert "Pourquoi le contrat C-1001 a reçu 124,58\xa0€ pour octobre 2026" in french
+    assert "Mesuré 99,670246\xa0% pour un engagement de 99,9\xa0% : non atteint." in french
+    assert "Le palier 1 s'applique : 10\xa0% de la redevance mensuelle de 1\u202f245,75\xa0€, soit 124,58\xa0€." in french
+    assert "Émis sous le n° AV-2026-000001, 149,50\xa0€ TTC." in french
+
+
+def test_explain_no_breach_in_english_and_french(ran):
+    english = explain(record_of(ran, "C-3001"))  # en_GB customer
+    assert "Why contract C-3001 received £0.00 for October 2026" in english
+    assert "Measured 100% against a promise of 99.9%: met, so this objective earns no credit." in english
+    assert ("12 Oct 2026, 09:30:00 – 12 Oct 2026, 11:45:00 (caused by the customer): excluded by the contract "
+            "because of its cause; 135 min excluded") in english
+    assert "Every objective was met or earned nothing, so no credit is owed for this period." in english
+    french = explain(record_of(ran, "C-3001"), "fr_FR")
+    assert "Mesuré 100\xa0% pour un engagement de 99,9\xa0% : atteint, cet objectif n'ouvre donc droit à aucun avoir." in french
+    assert "Chaque objectif a été atteint ou n'ouvre droit à rien : aucun avoir n'est dû pour cette période." in french
+
+
+def test_explain_below_the_minimum_through_the_command_line(ran):
+    result = CliRunner().invoke(app, ["explain", "C-7001", "--period", "2026-10", "--locale", "en_US", "--db", ran.url])
+    assert result.exit_code == 0, result.output
+    assert "The total of €7.45 is below the minimum credit, so no credit note is issued." in result.stdout
+    missing = CliRunner().invoke(app, ["explain", "C-7001", "--period", "2026-09", "--db", ran.url])
+    assert missing.exit_code == 2 and "no evaluation of contract C-7001 for 2026-09 is recorded" in missing.stderr
+
+
+# --- export -------------------------------------------------------------------------------------------------------------
+
+def readme_checker(tmp_path) -> Path:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```python\n(# check_export\.py.*?)```", readme, re.S).group(1)
+    path = tmp_path / "check_export.py"
+    path.write_text(block)
+    return path
+
+
+@pytest.mark.parametrize("period", [None, "2026-10"])
+def test_the_export_checks_with_the_readme_script_alone(ran, tmp_path, period):
+    out = tmp_path / "audit.jsonl"
+    with out.open("w") as handle:
+        assert export(ran, handle, period) == (4, 8)
+    checked = subprocess.run([sys.executable, "-I", str(readme_checker(tmp_path)), str(out)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == "8 records and 4 rule sets verified"
+
+
+def test_the_readme_script_catches_an_altered_export(ran, tmp_path):
+    out = tmp_path / "audit.jsonl"
+    with out.open("w") as handle:
+        export(ran, handle)
+    lines = out.read_text().splitlines()
+    lines.pop(7)  # drop a record from the middle
+    out.write_text("\n".join(lines) + "\n")
+    checked = subprocess.run([sys.executable, "-I", str(readme_checker(tmp_path)), str(out)],
+                             capture_output=True, text=True)
+    assert checked.returncode != 0 and "a record is missing or moved" in checked.stderr
