@@ -26,7 +26,7 @@ from sqlmodel import select
 from .evaluation import evaluate_contract
 from .book import Contract
 from .period import Period
-from .records import GENESIS, measurements_from, result_of, sha256_text
+from .records import GENESIS, measurements_from, rates_from, result_of, sha256_text
 from .rulesets import RuleBook
 from .schema import RuleSet
 from .store import Store
@@ -180,8 +180,10 @@ class Replayed:
 def differences(recorded: Any, replayed: Any, path: str = "") -> list[str]:
     """Every path at which two JSON values differ, with both values.
 
-    >>> differences({"a": [1, {"b": "x"}]}, {"a": [1, {"b": "y"}], "c": 2})
-    ["a[1].b: recorded 'x', replayed 'y'", "c: recorded (absent), replayed 2"]
+    >>> for line in differences({"a": [1, {"b": "x"}]}, {"a": [1, {"b": "y"}], "c": 2}):
+    ...     print(line)
+    a[1].b: recorded 'x', replayed 'y'
+    c: recorded (absent), replayed 2
     """
     if isinstance(recorded, dict) and isinstance(replayed, dict):
         found = []
@@ -212,7 +214,8 @@ def replay_record(record: dict[str, Any], rule_set: RuleSet) -> dict[str, Any]:
     """Evaluate a record's inputs again under ``rule_set``; returns the result as recorded results are shaped."""
     contract = Contract.model_validate(record["inputs"]["contract"])
     period = Period.parse(record["period"])
-    evaluation = evaluate_contract(contract, rule_set, measurements_from(record["inputs"]), period)
+    evaluation = evaluate_contract(contract, rule_set, measurements_from(record["inputs"]), period,
+                                   rates=rates_from(record["inputs"]))
     return json.loads(json.dumps(result_of(evaluation), sort_keys=True))
 
 

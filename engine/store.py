@@ -116,7 +116,9 @@ def _make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # The ledger relies on row locks serialising writers; under REPEATABLE READ the second
+    # of two concurrent runs would fail instead of waiting, whatever the server defaults to.
+    return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
 
 
 class GuardedSession(Session):
