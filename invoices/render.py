@@ -26,7 +26,7 @@ from babel.dates import format_date, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .documents import CREDIT_NOTE, Document
 
@@ -52,10 +52,13 @@ def translations(language: str) -> gettext.NullTranslations:
 
 
 @lru_cache(maxsize=None)
-def _environment(language: str) -> Environment:
+def _environment(language: str, html: bool = False) -> Environment:
+    """Templates in one language; HTML gets its own environment in which every template,
+    shared macros included, is autoescaped (a macro compiled without escaping would hand
+    raw data to an HTML page as safe markup)."""
     environment = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        autoescape=html,
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -85,7 +88,8 @@ class Formats:
         """A figure already in percent, e.g. "99.861111" -> "99,861111 %" in French."""
         if value is None:
             return ""
-        return format_percent(Decimal(value) / 100, locale=self.locale, decimal_quantization=False)
+        # scaleb keeps the digits as written: 94.622980 stays 94.622980, not 94.62298.
+        return format_percent(Decimal(value).scaleb(-2), locale=self.locale, decimal_quantization=False)
 
     def day(self, value: date | str) -> str:
         value = date.fromisoformat(value) if isinstance(value, str) else value
@@ -113,12 +117,12 @@ def render(document: Document, format: str = "html", locale: str | None = None) 
     locale = locale or document.locale
     language = language_of(locale)
     parsed = Locale.parse(locale)
-    template = _environment(language).get_template(f"document.{format}.j2")
+    template = _environment(language, html=format == "html").get_template(f"document.{format}.j2")
     context: dict[str, Any] = {
         "doc": document.to_json(),
         "is_credit_note": document.kind == CREDIT_NOTE,
         "f": Formats(locale, document.currency),
-        "lang": language if language != "en" else parsed.language,
+        "lang": language,  # the language of the labels: English where the locale has no catalog
         "direction": parsed.character_order == "right-to-left" and "rtl" or "ltr",
     }
     return template.render(context)
