@@ -237,6 +237,29 @@ class RequestCount(NamedTuple):
     line: int
 
 
+class Invoice(NamedTuple):
+    """An invoice the provider issued; late payment of it may cost the customer interest."""
+
+    contract: str
+    number: str
+    issued: date
+    due: date
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+    currency: str
+    line: int
+
+
+class Payment(NamedTuple):
+    """Money received against an invoice, on a day."""
+
+    invoice: str
+    paid_on: date
+    amount: Decimal
+    line: int
+
+
 Key = tuple[str, str]  # (contract, service)
 
 
@@ -247,12 +270,22 @@ class Measurements:
     folder: str = ""
     incidents: dict[Key, list[Incident]] = field(default_factory=dict)
     requests: dict[Key, list[RequestCount]] = field(default_factory=dict)
+    invoices: dict[str, list[Invoice]] = field(default_factory=dict)
+    """per contract"""
+    payments: dict[str, list[Payment]] = field(default_factory=dict)
+    """per invoice number"""
 
     def incidents_of(self, contract: str, service: str) -> list[Incident]:
         return self.incidents.get((contract, service), [])
 
     def requests_of(self, contract: str, service: str) -> list[RequestCount]:
         return self.requests.get((contract, service), [])
+
+    def invoices_of(self, contract: str) -> list[Invoice]:
+        return self.invoices.get(contract, [])
+
+    def payments_of(self, invoice: str) -> list[Payment]:
+        return self.payments.get(invoice, [])
 
 
 class CsvRows:
@@ -338,11 +371,15 @@ class CsvRows:
             raise self.error(line, column, f"{text!r} is not a whole number of zero or more")
         return int(text)
 
-    def amount(self, line: int, column: str, text: str) -> Decimal:
+    def amount(self, line: int, column: str, text: str, currency: str | None = None) -> Decimal:
+        """An exact decimal amount, with no more decimals than the currency's minor unit."""
         text = text.strip()
         if not re.match(r"^-?\d+(\.\d+)?$", text):
             raise self.error(line, column, f"{text!r} is not an exact amount such as 1200.00")
-        return Decimal(text)
+        value = Decimal(text)
+        if currency is not None and decimal_places(value) > minor_digits(currency):
+            raise self.error(line, column, f"{text} has more decimals than {currency} has ({minor_digits(currency)})")
+        return value
 
     def contract_service(self, line: int, row: dict[str, str], book: Book) -> Key:
         contract_id = row["contract"].strip()
@@ -400,8 +437,65 @@ def read_requests(path: Path, book: Book) -> dict[Key, list[RequestCount]]:
     return result
 
 
-def load_measurements(folder: str | Path, book: Book) -> Measurements:
-    """Read the data folder; a missing file means no rows of that kind."""
+def read_invoices(path: Path, book: Book) -> dict[str, list[Invoice]]:
+    rows = CsvRows(path, ("contract", "number", "issued", "due", "net", "tax", "gross", "currency"))
+    result: dict[str, list[Invoice]] = {}
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        contract_id = row["contract"].strip()
+        contract = book.contract(contract_id)
+        if contract is None:
+            raise rows.error(line, "contract", f"no contract {contract_id!r} in {book.file}")
+        number = row["number"].strip()
+        if not number:
+            raise rows.error(line, "number", "an invoice needs a number")
+        if number in seen:
+            raise rows.error(line, "number", f"invoice {number} is already listed on line {seen[number]}")
+        seen[number] = line
+        currency = row["currency"].strip()
+        if currency != contract.currency:
+            raise rows.error(line, "currency", f"invoice {number} is in {currency!r} but contract {contract_id} "
+                                               f"is in {contract.currency}")
+        issued = rows.day(line, "issued", row["issued"])
+        due = rows.day(line, "due", row["due"])
+        if due < issued:
+            raise rows.error(line, "due", f"the due date {due} is before the issue date {issued}")
+        net, tax, gross = (rows.amount(line, column, row[column], currency) for column in ("net", "tax", "gross"))
+        if net + tax != gross:
+            raise rows.error(line, "gross", f"net {net} plus tax {tax} is {net + tax}, not {gross}")
+        if gross <= 0:
+            raise rows.error(line, "gross", "an invoice's gross amount must be more than zero")
+        result.setdefault(contract_id, []).append(Invoice(contract_id, number, issued, due, net, tax, gross, currency, line))
+    return result
+
+
+def read_payments(path: Path, invoices: dict[str, str]) -> dict[str, list[Payment]]:
+    """Payments; ``invoices`` maps every known invoice number to its currency."""
+    rows = CsvRows(path, ("invoice", "paid_on", "amount"))
+    result: dict[str, list[Payment]] = {}
+    seen: dict[tuple[str, date, Decimal], int] = {}
+    for line, row in rows:
+        number = row["invoice"].strip()
+        if number not in invoices:
+            raise rows.error(line, "invoice", f"no invoice {number!r} is known (in invoices.csv or the store)")
+        paid_on = rows.day(line, "paid_on", row["paid_on"])
+        amount = rows.amount(line, "amount", row["amount"], invoices[number])
+        if amount <= 0:
+            raise rows.error(line, "amount", "a payment must be more than zero")
+        key = (number, paid_on, amount)
+        if key in seen:
+            raise rows.error(line, "amount", f"the same payment is already listed on line {seen[key]}; "
+                                             "write two payments of one day as one row")
+        seen[key] = line
+        result.setdefault(number, []).append(Payment(number, paid_on, amount, line))
+    return result
+
+
+def load_measurements(folder: str | Path, book: Book, known_invoices: dict[str, str] | None = None) -> Measurements:
+    """Read the data folder; a missing file means no rows of that kind.
+
+    ``known_invoices`` (number -> currency) lets payments name invoices loaded earlier.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("the data folder does not exist", file=str(folder))
@@ -410,4 +504,10 @@ def load_measurements(folder: str | Path, book: Book) -> Measurements:
         measurements.incidents = read_incidents(folder / "incidents.csv", book)
     if (folder / "requests.csv").exists():
         measurements.requests = read_requests(folder / "requests.csv", book)
+    if (folder / "invoices.csv").exists():
+        measurements.invoices = read_invoices(folder / "invoices.csv", book)
+    if (folder / "payments.csv").exists():
+        numbers = dict(known_invoices or {})
+        numbers.update({i.number: i.currency for rows in measurements.invoices.values() for i in rows})
+        measurements.payments = read_payments(folder / "payments.csv", numbers)
     return measurements

@@ -19,10 +19,12 @@ from typing import Callable, Iterator
 
 from .book import Book, Contract, Measurements
 from .errors import InputError
+from .latefees import LateFees, late_fees
 from .matching import CompiledRules, compile_rules, make_fact, matcher
 from .measure import Measure, measure_availability, measure_error_rate
 from .period import Period, Window
 from .pricing import Pricing, price
+from .rates import RateBook
 from .rulesets import RuleBook
 from .schema import Metric, Objective, RuleSet
 
@@ -45,6 +47,8 @@ class Evaluation:
     fact: dict
     fired: frozenset[str]
     pricing: Pricing
+    late_fees: LateFees | None = None
+    """None when the rule set has no late_payment terms: the contract is never charged"""
 
     @property
     def currency(self) -> str:
@@ -75,7 +79,8 @@ class CompiledCache:
 
 
 def evaluate_contract(contract: Contract, rule_set: RuleSet, measurements: Measurements, period: Period,
-                      compiled: CompiledRules | None = None, timer: Timer = no_timer) -> Evaluation:
+                      compiled: CompiledRules | None = None, timer: Timer = no_timer,
+                      rates: RateBook | None = None) -> Evaluation:
     window = period.window(contract.timezone)
     with timer("measure"):
         measures = tuple((o, measure(o, contract, measurements, window))
@@ -87,7 +92,12 @@ def evaluate_contract(contract: Contract, rule_set: RuleSet, measurements: Measu
         fired = matcher().match(rules, fact)
     with timer("price"):
         pricing = price(contract, rule_set, {o.id: m for o, m in measures}, fired)
-    return Evaluation(contract, period, window, rule_set, measures, fact, fired, pricing)
+    fees = None
+    if rule_set.late_payment is not None:
+        with timer("late fees"):
+            fees = late_fees(contract, rule_set.late_payment, measurements.invoices_of(contract.id),
+                             measurements.payments, period, rates, rule_set.rounding)
+    return Evaluation(contract, period, window, rule_set, measures, fact, fired, pricing, fees)
 
 
 def contracts_to_evaluate(book: Book, period: Period, contract_id: str | None = None) -> list[Contract]:
@@ -126,11 +136,12 @@ def stored_contract_error(contract_id: str, key: str, message: str) -> InputErro
 
 
 def evaluate_book(rules: RuleBook, book: Book, measurements: Measurements, period: Period,
-                  contract_id: str | None = None, timer: Timer = no_timer) -> Iterator[Evaluation]:
+                  contract_id: str | None = None, timer: Timer = no_timer,
+                  rates: RateBook | None = None) -> Iterator[Evaluation]:
     """Evaluate every active contract; all rule-set choices are checked before the first result."""
     contracts = contracts_to_evaluate(book, period, contract_id)
     chosen = resolve_rule_sets(rules, contracts, period, book.error_at)
     cache = CompiledCache()
     for contract in contracts:
         rule_set = chosen[contract.id]
-        yield evaluate_contract(contract, rule_set, measurements, period, cache(rule_set), timer)
+        yield evaluate_contract(contract, rule_set, measurements, period, cache(rule_set), timer, rates)

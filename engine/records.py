@@ -12,16 +12,20 @@ chain.  Everything here is pure; the store writes records, ``audit`` reads them.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Iterable
 
 from . import __version__
-from .book import Incident, Measurements, RequestCount
+from .book import Incident, Invoice, Measurements, Payment, RequestCount
 from .evaluation import Evaluation
 from .matching import ADAPTER_VERSION, durable_rules_version
 from .money import plain
 from .results import evaluation_json
 from .schema import Metric
+
+if TYPE_CHECKING:
+    from .rates import RateBook
 
 GENESIS = "0" * 64
 
@@ -57,7 +61,7 @@ def engine_versions() -> dict[str, str]:
     return {"slabill": __version__, "durable_rules": durable_rules_version(), "adapter": ADAPTER_VERSION}
 
 
-def inputs_of(evaluation: Evaluation, measurements: Measurements) -> dict[str, Any]:
+def inputs_of(evaluation: Evaluation, measurements: Measurements, rates: "RateBook | None" = None) -> dict[str, Any]:
     """Every input the evaluation used, as data: enough to evaluate it again without files."""
     contract = evaluation.contract
     services_measured = {(o.metric, o.service) for o, _ in evaluation.measures}
@@ -69,12 +73,28 @@ def inputs_of(evaluation: Evaluation, measurements: Measurements) -> dict[str, A
         requests += [request_json(service, row) for row in measurements.requests_of(contract.id, service)]
     incidents.sort(key=lambda r: (r["service"], r["start"], r["end"], r["cause"], r["line"]))
     requests.sort(key=lambda r: (r["service"], r["interval_start"]))
-    return {
+    inputs: dict[str, Any] = {
         "contract": contract.model_dump(mode="json"),
         "period": str(evaluation.period),
         "incidents": incidents,
         "requests": requests,
     }
+    if evaluation.late_fees is not None:
+        invoices = sorted(measurements.invoices_of(contract.id), key=lambda i: i.number)
+        inputs["invoices"] = [invoice_json(i) for i in invoices]
+        inputs["payments"] = [payment_json(p) for i in invoices
+                              for p in sorted(measurements.payments_of(i.number), key=lambda p: (p.paid_on, p.amount))]
+        inputs["rates"] = rates.rows(evaluation.late_fees.rates_used) if rates is not None else {}
+    return inputs
+
+
+def invoice_json(row: Invoice) -> dict[str, Any]:
+    return {"number": row.number, "issued": row.issued.isoformat(), "due": row.due.isoformat(), "net": str(row.net),
+            "tax": str(row.tax), "gross": str(row.gross), "currency": row.currency, "line": row.line}
+
+
+def payment_json(row: Payment) -> dict[str, Any]:
+    return {"invoice": row.invoice, "paid_on": row.paid_on.isoformat(), "amount": str(row.amount), "line": row.line}
 
 
 def measurements_from(inputs: dict[str, Any]) -> Measurements:
@@ -90,7 +110,20 @@ def measurements_from(inputs: dict[str, Any]) -> Measurements:
     for row in inputs["requests"]:
         result.requests.setdefault((contract, row["service"]), []).append(RequestCount(
             parse(row["interval_start"]), row["requests"], row["errors"], row["line"]))
+    for row in inputs.get("invoices", []):
+        result.invoices.setdefault(contract, []).append(Invoice(
+            contract, row["number"], date.fromisoformat(row["issued"]), date.fromisoformat(row["due"]),
+            Decimal(row["net"]), Decimal(row["tax"]), Decimal(row["gross"]), row["currency"], row["line"]))
+    for row in inputs.get("payments", []):
+        result.payments.setdefault(row["invoice"], []).append(Payment(
+            row["invoice"], date.fromisoformat(row["paid_on"]), Decimal(row["amount"]), row["line"]))
     return result
+
+
+def rates_from(inputs: dict[str, Any]) -> "RateBook":
+    from .rates import RateBook
+
+    return RateBook.from_rows(inputs.get("rates", {}))
 
 
 def outcomes_json(evaluation: Evaluation) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import json
 from typing import IO, Iterable
 
 from .evaluation import Evaluation
-from .money import Money, fixed, plain
+from .money import Money, fixed, format_amount, plain
 
 ATTAINMENT_DIGITS = 6
 
@@ -50,6 +50,31 @@ def objective_json(evaluation: Evaluation) -> list[dict]:
     return result
 
 
+def late_fees_json(evaluation: Evaluation) -> list[dict]:
+    """Per late invoice: days late in the period, rate, interest, fixed sum; segments when there are several."""
+    if evaluation.late_fees is None:
+        return []
+    currency = evaluation.currency
+    entries = []
+    for fee in evaluation.late_fees.fees:
+        entry: dict[str, object] = {
+            "invoice": fee.invoice, "days_late": fee.days_late, "rate_percent": str(fee.rate_percent),
+            "interest": str(fee.interest), "compensation": str(fee.compensation), "total": str(fee.total),
+            "first_late_day": fee.first_late_day.isoformat(), "base": format_amount(fee.base, currency),
+        }
+        if len(fee.segments) > 1:
+            entry["segments"] = [segment_json(s, currency, evaluation.rule_set.rounding) for s in fee.segments]
+        entries.append(entry)
+    return entries
+
+
+def segment_json(segment, currency: str, rounding) -> dict:
+    return {"from": segment.start.isoformat(), "to": segment.end.isoformat(), "days": segment.days,
+            "rate_percent": str(segment.rate_percent),
+            "outstanding": str(Money.round(segment.outstanding, currency, rounding)),
+            "interest": str(Money.round(segment.interest, currency, rounding))}
+
+
 def evaluation_json(evaluation: Evaluation) -> dict:
     """One element of ``results``."""
     pricing = evaluation.pricing
@@ -62,8 +87,8 @@ def evaluation_json(evaluation: Evaluation) -> dict:
         "cap_applied": pricing.cap_applied,
         "credit_total": str(pricing.total),
         "credit_status": pricing.status,
-        "late_fees": [],
-        "late_fee_total": str(Money.zero(evaluation.currency)),
+        "late_fees": late_fees_json(evaluation),
+        "late_fee_total": str(evaluation.late_fees.total if evaluation.late_fees else Money.zero(evaluation.currency)),
         "rules_fired": sorted(evaluation.fired),
     }
 

@@ -498,7 +498,10 @@ class LatePayment(Frozen):
     """optional override of the regime's fixed recovery sum"""
     grace_days: int = Field(default=0, ge=0)
     day_count: Literal["act_365", "act_act", "30_360"] = "act_365"
+    """30_360 is the 30E/360 (Eurobond) convention"""
     base: Literal["gross", "net"] = "gross"
+    vat_on_interest: bool = False
+    """whether VAT is charged on the interest (the fixed sum never carries VAT)"""
 
     @model_validator(mode="after")
     def _rate_for_regime(self) -> "LatePayment":

@@ -1,0 +1,367 @@
+"""Late-payment penalties, with every figure worked out by hand in the comments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from fractions import Fraction as F
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+from typer.testing import CliRunner
+
+from engine.book import Contract, Invoice, Payment, load_book, load_measurements
+from engine.cli import app
+from engine.errors import InputError, RateMissingError
+from engine.latefees import late_fees, uk_reference_date
+from engine.money import Rounding
+from engine.period import Period
+from engine.rates import load_rates
+from engine.schema import LatePayment
+from tests.conftest import ROOT
+
+RATES = load_rates(ROOT / "rules")
+
+
+def contract(currency="EUR"):
+    return Contract.model_validate({
+        "id": "C-1", "customer": {"id": "K", "name": "K", "locale": "fr_FR", "country": "FR"},
+        "currency": currency, "timezone": "Europe/Paris", "ruleset": "r", "start": "2020-01-01", "vat_rate": "20",
+        "services": [{"id": "compute", "monthly_fee": "100.00"}]})
+
+
+def invoice(gross, due, net=None, number="F-1", currency="EUR"):
+    gross = Decimal(gross)
+    net = Decimal(net) if net is not None else gross
+    return Invoice("C-1", number, date(2020, 1, 1), date.fromisoformat(due), net, gross - net, gross, currency, 2)
+
+
+def pay(on, amount, number="F-1"):
+    return Payment(number, date.fromisoformat(on), Decimal(amount), 2)
+
+
+def fees(terms, period, invoices, payments=(), currency="EUR", rounding=Rounding.half_up):
+    terms = LatePayment.model_validate(terms)
+    by_invoice = {}
+    for payment in payments:
+        by_invoice.setdefault(payment.invoice, []).append(payment)
+    return late_fees(contract(currency), terms, invoices, by_invoice, Period.parse(period), RATES, rounding)
+
+
+def one(result):
+    assert len(result.fees) == 1
+    fee = result.fees[0]
+    return str(fee.interest.amount), str(fee.compensation.amount), fee.days_late
+
+
+# --- France ------------------------------------------------------------------------------------------
+
+def test_france_2400_paid_20_days_late_in_2025_h2():
+    # Due 10 Sep 2025, paid 30 Sep: 11..30 Sep = 20 days.  ECB rate in force on 1 Jul 2025 is 2.15
+    # (since 11 Jun 2025) + 10 = 12.15 %.  2,400 x 12.15 % x 20 / 365 = 15.978 -> 15.98, plus EUR 40.
+    result = fees({"regime": "fr"}, "2025-09", [invoice("2400.00", "2025-09-10")], [pay("2025-09-30", "2400.00")])
+    assert one(result) == ("15.98", "40.00", 20)
+    assert result.fees[0].rate_percent == Decimal("12.15")
+    assert str(result.total.amount) == "55.98"
+
+
+# A debt of 10,000.00 due 15 Dec 2024, paid 20 Jan 2025, crosses 1 January.
+CROSSING = [invoice("10000.00", "2024-12-15")]
+CROSSING_PAID = [pay("2025-01-20", "10000.00")]
+
+
+def test_a_debt_crossing_1_january_under_fr():
+    # December: 16 days (16..31) at ECB 4.25 (in force on 1 Jul 2024) + 10 = 14.25 %:
+    #   10,000 x 14.25 % x 16 / 365 = 62.4658 -> 62.47, plus EUR 40 (first late in December).
+    # January: 20 days at ECB 3.15 (in force on 1 Jan 2025, since 18 Dec 2024) + 10 = 13.15 %:
+    #   through 20 Jan: 62.4658 + 10,000 x 13.15 % x 20 / 365 = 62.4658 + 72.0548 = 134.5205 -> 134.52;
+    #   January charges 134.52 - 62.47 = 72.05.  A single calculation at payment: 134.52 + 40.
+    december = fees({"regime": "fr"}, "2024-12", CROSSING, CROSSING_PAID)
+    january = fees({"regime": "fr"}, "2025-01", CROSSING, CROSSING_PAID)
+    assert one(december) == ("62.47", "40.00", 16)
+    assert one(january) == ("72.05", "0.00", 20)
+    assert december.fees[0].rate_percent == Decimal("14.25") and january.fees[0].rate_percent == Decimal("13.15")
+    assert december.total.amount + january.total.amount == Decimal("174.52")
+
+
+def test_the_interface_example_segments_show_16_days_at_14_25():
+    # A period holding both sides of 1 January shows each rate as a segment.
+    from engine.period import Period as P
+
+    terms = LatePayment.model_validate({"regime": "fr"})
+    from engine.latefees import late_fee
+
+    used = set()
+    fee = late_fee(CROSSING[0], [], terms, contract(), P(2024, 12), RATES, Rounding.half_up, used)
+    assert [(s.start.isoformat(), s.end.isoformat(), s.days, str(s.rate_percent)) for s in fee.segments] == [
+        ("2024-12-16", "2024-12-31", 16, "14.25")]
+    assert used == {("ecb-mro", date(2024, 6, 12))}
+
+
+def test_a_debt_crossing_1_january_under_de():
+    # Basiszinssatz 2024 H2 3.37 + 9 = 12.37 %; 2025 H1 2.27 + 9 = 11.27 %.
+    # December: 10,000 x 12.37 % x 16 / 365 = 54.2247 -> 54.22, plus EUR 40.
+    # Through 20 Jan: 54.2247 + 10,000 x 11.27 % x 20 / 365 (61.7534) = 115.9781 -> 115.98;
+    # January charges 115.98 - 54.22 = 61.76 (on its own 61.7534 would round to 61.75:
+    # the charges add up to the single calculation, 115.98).
+    december = fees({"regime": "de"}, "2024-12", CROSSING, CROSSING_PAID)
+    january = fees({"regime": "de"}, "2025-01", CROSSING, CROSSING_PAID)
+    assert one(december) == ("54.22", "40.00", 16)
+    assert one(january) == ("61.76", "0.00", 20)
+    assert december.fees[0].interest.amount + january.fees[0].interest.amount == Decimal("115.98")
+
+
+def test_eu_regime_uses_ecb_plus_8_and_40_in_the_invoice_currency():
+    # Same debt in USD under eu: December 10,000 x 12.25 % x 16 / 365 = 53.6986 -> 53.70, plus USD 40.
+    result = fees({"regime": "eu"}, "2024-12", [invoice("10000.00", "2024-12-15", currency="USD")], currency="USD")
+    assert one(result) == ("53.70", "40.00", 16)
+
+
+def test_the_fr_regime_needs_euros_unless_the_fixed_sum_is_given():
+    with pytest.raises(InputError, match="the fr regime's fixed sum is in EUR but contract C-1 is in USD"):
+        fees({"regime": "fr"}, "2024-12", [invoice("100.00", "2024-12-15", currency="USD")], currency="USD")
+    overridden = fees({"regime": "fr", "fixed_compensation": "45.00"}, "2024-12",
+                      [invoice("100.00", "2024-12-15", currency="USD")], currency="USD")
+    assert overridden.fees[0].compensation.amount == Decimal("45.00")
+
+
+# --- United Kingdom ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("gross, band", [
+    ("999.99", "40.00"), ("1000.00", "70.00"), ("9999.99", "70.00"), ("10000.00", "100.00"), ("25000.00", "100.00"),
+])
+def test_uk_fixed_sum_bands(gross, band):
+    result = fees({"regime": "uk"}, "2025-07", [invoice(gross, "2025-07-10", currency="GBP")], currency="GBP")
+    assert result.fees[0].compensation.amount == Decimal(band)
+
+
+def test_uk_rate_stays_fixed_while_bank_rate_falls():
+    # Due 10 Jul 2025, first late day 11 Jul: the reference date is 30 Jun 2025, Bank Rate 4.25
+    # (since 8 May 2025) + 8 = 12.25 %, kept although Bank Rate fell to 4.00 on 7 Aug 2025.
+    # GBP 5,000.00 paid 30 Sep.  July (21 days): 5,000 x 12.25 % x 21/365 = 35.2397 -> 35.24;
+    # through August (52 days) 87.2603 -> 87.26, August charges 52.02; through September
+    # (82 days) 137.6027 -> 137.60, September charges 50.34.  35.24 + 52.02 + 50.34 = 137.60.
+    debt = [invoice("5000.00", "2025-07-10", currency="GBP")]
+    paid = [pay("2025-09-30", "5000.00")]
+    months = [fees({"regime": "uk"}, m, debt, paid, currency="GBP") for m in ("2025-07", "2025-08", "2025-09")]
+    assert [one(m) for m in months] == [("35.24", "70.00", 21), ("52.02", "0.00", 31), ("50.34", "0.00", 30)]
+    assert {m.fees[0].rate_percent for m in months} == {Decimal("12.25")}
+    assert sum(m.fees[0].interest.amount for m in months) == Decimal("137.60")
+
+
+def test_uk_reference_date():
+    assert uk_reference_date(date(2025, 1, 1)) == date(2024, 12, 31)
+    assert uk_reference_date(date(2025, 6, 30)) == date(2024, 12, 31)   # strictly before
+    assert uk_reference_date(date(2025, 7, 1)) == date(2025, 6, 30)
+
+
+# --- contractual terms and overrides ---------------------------------------------------------------------------
+
+CONTRACTUAL = {"regime": "contractual", "annual_rate": "10"}
+
+
+def test_partial_payments_lower_the_outstanding_from_the_next_day():
+    # 1,000.00 due 31 Mar 2026; 400 paid 10 Apr, 600 paid 30 Apr.  1..10 Apr (10 days) on 1,000,
+    # 11..30 Apr (20 days) on 600: (10 x 1,000 + 20 x 600) x 10 % / 365 = 2,200 / 365 = 6.0274 -> 6.03.
+    result = fees(CONTRACTUAL, "2026-04", [invoice("1000.00", "2026-03-31")],
+                  [pay("2026-04-10", "400.00"), pay("2026-04-30", "600.00")])
+    assert one(result) == ("6.03", "0.00", 30)
+    assert [(s.start.day, s.end.day, s.days, s.outstanding) for s in result.fees[0].segments] == [
+        (1, 10, 10, F(1000)), (11, 30, 20, F(600))]
+
+
+@pytest.mark.parametrize("day_count, interest", [
+    ("act_365", "4.80"),   # due 27 Feb 2024, paid 2 Mar: 28 Feb, 29 Feb, 1 Mar, 2 Mar = 4 days: 3,650 x 12 % x 4/365 = 4.80
+    ("act_act", "4.79"),   # 2024 is a leap year: 3,650 x 12 % x 4/366 = 4.7869 -> 4.79
+    ("30_360", "6.08"),    # 30E/360 from 27 Feb to 2 Mar: (30x3 + 2) - (30x2 + 27) = 5 days: 3,650 x 12 % x 5/360 = 6.0833 -> 6.08
+])
+def test_day_counts_across_a_leap_day(day_count, interest):
+    terms = {"regime": "contractual", "annual_rate": "12", "day_count": day_count}
+    february = fees(terms, "2024-02", [invoice("3650.00", "2024-02-27")], [pay("2024-03-02", "3650.00")])
+    march = fees(terms, "2024-03", [invoice("3650.00", "2024-02-27")], [pay("2024-03-02", "3650.00")])
+    assert february.fees[0].interest.amount + march.fees[0].interest.amount == Decimal(interest)
+    assert (february.fees[0].days_late, march.fees[0].days_late) == (2, 2)
+
+
+@pytest.mark.parametrize("paid_on, days, interest", [
+    ("2026-04-05", None, None),       # within 5 grace days: not late at all
+    ("2026-04-10", 5, "1.37"),        # late from 6 Apr: 6..10 = 5 days; 1,000 x 10 % x 5/365 = 1.3699
+])
+def test_grace_days(paid_on, days, interest):
+    result = fees({**CONTRACTUAL, "grace_days": 5}, "2026-04", [invoice("1000.00", "2026-03-31")],
+                  [pay(paid_on, "1000.00")])
+    if days is None:
+        assert result.fees == ()
+    else:
+        assert one(result)[::2] == (interest, days)
+
+
+def test_net_base():
+    # Gross 1,200.00 (net 1,000.00), 73 days late at 10 %: net base 1,000 x 10 % x 73/365 = 20.00
+    # (the gross base would give 24.00).  Due 31 Jan 2026, paid 14 Apr: 28 + 31 + 14 = 73 days.
+    terms = {**CONTRACTUAL, "base": "net"}
+    debt, paid = [invoice("1200.00", "2026-01-31", net="1000.00")], [pay("2026-04-14", "1200.00")]
+    total = sum(fees(terms, m, debt, paid).total.amount for m in ("2026-02", "2026-03", "2026-04"))
+    assert total == Decimal("20.00")
+    gross = sum(fees(CONTRACTUAL, m, debt, paid).total.amount for m in ("2026-02", "2026-03", "2026-04"))
+    assert gross == Decimal("24.00")
+
+
+def test_margin_override_and_a_paid_on_time_invoice():
+    # fr with margin 7: ECB 2.15 (1 Jul 2025) + 7 = 9.15 %.  2,400 x 9.15 % x 20/365 = 12.0329 -> 12.03.
+    result = fees({"regime": "fr", "margin_points": "7"}, "2025-09", [invoice("2400.00", "2025-09-10")],
+                  [pay("2025-09-30", "2400.00")])
+    assert one(result)[0] == "12.03"
+    assert fees({"regime": "fr"}, "2025-09", [invoice("2400.00", "2025-09-10")], [pay("2025-09-10", "2400.00")]).fees == ()
+
+
+def test_an_unpaid_invoice_accrues_until_the_end_of_each_period():
+    # 730.00 due 31 Jan 2026 at 10 %, unpaid: February (28 days) 730 x 10 % x 28/365 = 5.60.
+    assert one(fees(CONTRACTUAL, "2026-02", [invoice("730.00", "2026-01-31")])) == ("5.60", "0.00", 28)
+
+
+# --- rates the table does not hold ------------------------------------------------------------------------------
+
+def test_a_missing_rate_is_refused_naming_the_table_and_the_date():
+    # 2026 H2 needs the ECB rate in force on 1 Jul 2026; the table is confirmed until 30 Jun 2026.
+    with pytest.raises(RateMissingError) as caught:
+        fees({"regime": "fr"}, "2026-07", [invoice("100.00", "2026-07-10")])
+    assert str(caught.value) == ("field rate table ecb-mro: no rate is known for 2026-07-01: the table is confirmed "
+                                 "only until 2026-06-30; add the rate in force on that date to ecb-mro.yaml.")
+
+
+def test_a_missing_rate_refuses_the_whole_evaluate_command(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "invoices.csv").write_text(
+        "contract,number,issued,due,net,tax,gross,currency\nC-1001,F-1,2026-10-01,2026-10-05,100.00,20.00,120.00,EUR\n")
+    result = CliRunner().invoke(app, ["evaluate", "--rules", str(ROOT / "rules"), "--contracts",
+                                      str(ROOT / "fixtures" / "contracts.yaml"), "--data", str(tmp_path / "data"),
+                                      "--period", "2026-10"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "no rate is known for 2026-07-01" in result.stderr
+
+
+# --- input checks -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("invoices, payments, message", [
+    ("C-1001,F-1,2026-10-01,2026-10-31,100.00,20.00,120.00,USD", "", "invoices.csv, line 2, field currency: "
+     "invoice F-1 is in 'USD' but contract C-1001 is in EUR"),
+    ("C-1001,F-1,2026-10-01,2026-10-31,100.001,20.00,120.001,EUR", "", "field net: 100.001 has more decimals than EUR"),
+    ("C-1001,F-1,2026-10-01,2026-10-31,1e2,20.00,120.00,EUR", "", "field net: '1e2' is not an exact amount"),
+    ("C-1001,F-1,2026-10-01,2026-10-31,100.00,20.00,121.00,EUR", "", "net 100.00 plus tax 20.00 is 120.00, not 121.00"),
+    ("C-1001,F-1,2026-10-01,2026-09-30,100.00,20.00,120.00,EUR", "", "the due date 2026-09-30 is before"),
+    ("C-1001,F-1,2026-10-01,2026-10-31,100.00,20.00,120.00,EUR", "F-2,2026-10-05,10.00",
+     "payments.csv, line 2, field invoice: no invoice 'F-2' is known"),
+    ("C-1001,F-1,2026-10-01,2026-10-31,100.00,20.00,120.00,EUR", "F-1,2026-10-05,10.001", "more decimals than EUR"),
+])
+def test_invoice_and_payment_checks(tmp_path, invoices, payments, message):
+    (tmp_path / "invoices.csv").write_text("contract,number,issued,due,net,tax,gross,currency\n" + invoices + "\n")
+    if payments:
+        (tmp_path / "payments.csv").write_text("invoice,paid_on,amount\n" + payments + "\n")
+    book = load_book(ROOT / "fixtures" / "contracts.yaml")
+    with pytest.raises(InputError) as caught:
+        load_measurements(tmp_path, book)
+    assert message in str(caught.value)
+
+
+def test_the_french_floor_is_flagged_not_clamped(tmp_path):
+    text = (ROOT / "rules" / "hourly-credits-2026.1.yaml").read_text().replace('annual_rate: "12"', 'annual_rate: "7"')
+    (tmp_path / "low.yaml").write_text(text)
+    result = CliRunner().invoke(app, ["rules", "check", str(tmp_path / "low.yaml")])
+    assert result.exit_code == 0
+    # 3 x 2.62 (2026 H1) = 7.86 > 7; 2026 H2 is beyond the legal-rate table, so it is not judged.
+    assert ("late_payment: the contractual rate 7 % is below the L441-10 floor for contracts under French law "
+            "(3 x the legal rate): 2026 H1: 3 x 2.62 = 7.86 %") in result.stdout
+    assert CliRunner().invoke(app, ["rules", "check", "--strict", str(tmp_path / "low.yaml")]).exit_code == 1
+
+
+# --- the monthly run -----------------------------------------------------------------------------------------------
+
+LATE_BOOK = """\
+issuer: {name: Hostco SAS, vat_id: FR40123456789, country: FR, credit_note_prefix: AV}
+contracts:
+  - id: C-1
+    customer: {id: K, name: Client SARL, locale: fr_FR, country: FR}
+    currency: EUR
+    timezone: Europe/Paris
+    ruleset: fees-fr
+    start: 2024-01-01
+    vat_rate: "20"
+    services: [{id: compute, monthly_fee: "100.00"}]
+"""
+FEES_FR = """\
+ruleset: fees-fr
+version: "1"
+effective_from: 2024-01-01
+objectives: []
+late_payment: {regime: fr}
+"""
+
+
+def test_a_year_of_monthly_runs_adds_up_to_one_calculation_at_payment(store, tmp_path):
+    # 10,000.00 due 15 Dec 2024, paid 20 Nov 2025.  One calculation at payment:
+    #   16 days of 2024 H2 at 14.25 %, 181 days of 2025 H1 at 13.15 %, 143 days (1 Jul..20 Nov)
+    #   of 2025 H2 at 12.15 %: (1,425 x 16 + 1,315 x 181 + 1,215 x 143) / 365 = 434,560 / 365
+    #   = 1,190.5753 -> 1,190.58, and EUR 40 once.
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "fees-fr.yaml").write_text(FEES_FR)
+    (tmp_path / "contracts.yaml").write_text(LATE_BOOK)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "invoices.csv").write_text(
+        "contract,number,issued,due,net,tax,gross,currency\nC-1,F-1,2024-11-15,2024-12-15,8333.33,1666.67,10000.00,EUR\n")
+    (tmp_path / "data" / "payments.csv").write_text("invoice,paid_on,amount\nF-1,2025-11-20,10000.00\n")
+    from engine.rulesets import load_rule_files
+    from engine.run import monthly_run
+
+    book = load_book(tmp_path / "contracts.yaml")
+    store.load(book=book, rule_sets=load_rule_files([tmp_path / "rules" / "fees-fr.yaml"]),
+               measurements=load_measurements(tmp_path / "data", book), rates=RATES)
+    months = [Period(2024, 12)] + [Period(2025, m) for m in range(1, 12)]
+    for month in months:
+        with freeze_time(datetime(month.next.year, month.next.month, 2, 6, 0, tzinfo=timezone.utc)):
+            monthly_run(store, month, as_of=date.today(), now=lambda: datetime.now(timezone.utc))
+    documents = store.documents()
+    assert len(documents) == 12 and all(d.kind == "adjustment" for d in documents)
+    lines = [line for d in documents for line in store.document_lines(d.id)]
+    interest = sum(Decimal(l.net_amount) for l in lines if l.kind == "late_interest")
+    compensation = [Decimal(l.net_amount) for l in lines if l.kind == "late_compensation"]
+    assert interest == Decimal("1190.58")
+    assert compensation == [Decimal("40.00")]
+    assert all(l.vat_rate == "0" for l in lines)        # no VAT on interest (vat_on_interest: false) or the fixed sum
+    assert [d.issue_date.month for d in documents] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+    # Run again: nothing charged twice.
+    for month in months:
+        assert monthly_run(store, month, as_of=date(2026, 1, 5), now=lambda: datetime.now(timezone.utc)).recorded == 0
+    assert len(store.documents()) == 12
+    from engine.audit import replay, verify
+
+    assert verify(store).ok and all(not r.differences for r in replay(store))
+
+
+def test_a_payment_correction_issues_a_late_fee_adjustment(store, tmp_path):
+    # 730.00 EUR due 31 Jan 2026, fr regime: ECB 2.15 (1 Jan 2026) + 10 = 12.15 %.  Run February
+    # unpaid: 28 days, 730 x 12.15 % x 28 / 365 = 6.804 -> 6.80, plus 40.  Then a payment dated
+    # 10 Feb is loaded: 10 days, 730 x 12.15 % x 10 / 365 = 2.43; the correction gives back 4.37.
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "fees-fr.yaml").write_text(FEES_FR)
+    (tmp_path / "contracts.yaml").write_text(LATE_BOOK)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "invoices.csv").write_text(
+        "contract,number,issued,due,net,tax,gross,currency\nC-1,F-1,2026-01-01,2026-01-31,608.33,121.67,730.00,EUR\n")
+    from engine.rulesets import load_rule_files
+    from engine.run import monthly_run
+
+    book = load_book(tmp_path / "contracts.yaml")
+    store.load(book=book, rule_sets=load_rule_files([tmp_path / "rules" / "fees-fr.yaml"]),
+               measurements=load_measurements(tmp_path / "data", book), rates=RATES)
+    monthly_run(store, Period(2026, 2), as_of=date(2026, 3, 2), now=lambda: datetime.now(timezone.utc))
+    (tmp_path / "later").mkdir()
+    (tmp_path / "later" / "payments.csv").write_text("invoice,paid_on,amount\nF-1,2026-02-10,730.00\n")
+    store.load(book=book, measurements=load_measurements(tmp_path / "later", book, store.invoice_currencies()))
+    monthly_run(store, Period(2026, 2), as_of=date(2026, 3, 20), now=lambda: datetime.now(timezone.utc))
+    first, correction = store.documents()
+    assert [(l.kind, l.net_amount) for l in store.document_lines(first.id)] == [
+        ("late_interest", "6.80"), ("late_compensation", "40.00")]
+    assert [(l.kind, l.net_amount) for l in store.document_lines(correction.id)] == [("late_correction", "-4.37")]
+    assert (correction.number, correction.gross_total) == ("ADJ-2026-000002", "-4.37")
