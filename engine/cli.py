@@ -61,6 +61,7 @@ def evaluate(
     from .book import load_book, load_measurements
     from .evaluation import evaluate_book
     from .period import Period
+    from .rates import load_rates
     from .results import render_table, write_json
     from .rulesets import load_rule_sets
 
@@ -68,7 +69,8 @@ def evaluate(
     rule_book = load_rule_sets(rules)
     book = load_book(contracts)
     measurements = load_measurements(data, book)
-    evaluations = list(evaluate_book(rule_book, book, measurements, month, contract))
+    rates = load_rates(rules) if any(r.rules.late_payment for r in rule_book.loaded) else None
+    evaluations = list(evaluate_book(rule_book, book, measurements, month, contract, rates=rates))
     if format is Format.table:
         render_table(str(month), evaluations, Console())
         return
@@ -84,22 +86,25 @@ def rules_check(
     strict: bool = typer.Option(False, "--strict", help="exit 1 when a tier overlaps or leaves a gap"),
 ) -> None:
     """Validate rule sets; report tiers that overlap or leave a gap, per objective."""
-    from .rulesets import RuleBook, check_tiers, load_rule_files, rule_set_files
+    from .rates import load_rates
+    from .rulesets import RuleBook, check_french_floor, check_tiers, load_rule_files, rule_set_files
 
     paths = [p for f in files for p in rule_set_files(f)]
     loaded = load_rule_files(paths)
     RuleBook(loaded)
+    legal = load_rates(paths[0]).tables.get("fr-taux-legal")
     findings = 0
     console = Console(highlight=False, soft_wrap=True)
     for item in loaded:
         rule_set = item.rules
-        problems = [(o, f) for o in rule_set.objectives for f in check_tiers(o)]
+        problems = [(("objectives", rule_set.objectives.index(o), "credit", "tiers"), f"objective {o.id}", f)
+                    for o in rule_set.objectives for f in check_tiers(o)]
+        problems += [(("late_payment", "annual_rate"), "late_payment", f) for f in check_french_floor(rule_set, legal)]
         status = "ok" if not problems else f"{len(problems)} finding(s)"
         console.print(f"{item.file}: {rule_set.ruleset} {rule_set.version} "
                       f"(sha256 {rule_set.sha256[:12]}): {status}", markup=False)
-        for objective, finding in problems:
-            line = item.document.line_of(("objectives", rule_set.objectives.index(objective), "credit", "tiers"))
-            console.print(f"  {item.file}, line {line}, objective {objective.id}: {finding.message}", markup=False)
+        for path, where, finding in problems:
+            console.print(f"  {item.file}, line {item.document.line_of(path)}, {where}: {finding.message}", markup=False)
         findings += len(problems)
     if findings and strict:
         raise typer.Exit(1)
@@ -139,12 +144,16 @@ def load(
     from .book import load_book, load_measurements
     from .rulesets import load_rule_files, rule_set_files
 
+    from .rates import load_rates
+
     if rules is None and Path("rules").is_dir():
         rules = Path("rules")
     loaded = load_rule_files(rule_set_files(rules)) if rules is not None else []
+    rates = load_rates(rules) if rules is not None else None
     book = load_book(contracts)
-    measurements = load_measurements(data, book) if data is not None else None
-    report = open_store(db).load(book=book, rule_sets=loaded, measurements=measurements)
+    store = open_store(db)
+    measurements = load_measurements(data, book, store.invoice_currencies()) if data is not None else None
+    report = store.load(book=book, rule_sets=loaded, measurements=measurements, rates=rates)
     from rich.table import Table
 
     table = Table(title="Loaded")

@@ -17,6 +17,7 @@ from typing import Callable
 
 from .book import Measurements, load_book, load_measurements
 from .period import Period
+from .rates import load_rates
 from .rulesets import load_rule_files, rule_set_files
 from .run import RunSummary, monthly_run
 from .store import Store
@@ -57,7 +58,8 @@ def run_demo(out: Path, fixtures: Path | None, as_of: date, now: Callable[[], da
     book = load_book(fixtures / "contracts.yaml")
     measurements = load_measurements(fixtures / "data", book)
     store = Store(f"sqlite:///{database}")
-    store.load(book=book, rule_sets=load_rule_files(rule_set_files(rules)), measurements=measurements)
+    store.load(book=book, rule_sets=load_rule_files(rule_set_files(rules)), measurements=measurements,
+               rates=load_rates(rules))
     period = period_of(measurements)
     summary = progress_wrapper(lambda progress: monthly_run(store, period, as_of=as_of, now=now, progress=progress))
     files = []

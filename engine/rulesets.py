@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from .rates import RateTable
+
 from .errors import InputError
 from .schema import Objective, RuleSet, Tier
 from .yamlsource import YamlDocument, read_yaml, translate
@@ -213,3 +215,28 @@ def check_tiers(objective: Objective) -> list[TierFinding]:
     for i, run in above_runs.items():
         flush("above_target", run, f"tier {i} gives a credit although the target {promised} is met, {{where}}")
     return findings
+
+
+def check_french_floor(rule_set: RuleSet, legal: "RateTable | None") -> list[TierFinding]:
+    """A contractual late-payment rate below 3 x the French legal rate (Code de commerce L441-10).
+
+    The floor binds contracts under French law; slabill flags it and never clamps the rate.
+    Half-years the legal-rate table does not cover are not judged.
+    """
+    terms = rule_set.late_payment
+    if terms is None or terms.regime != "contractual" or terms.annual_rate is None or legal is None:
+        return []
+    start = max(rule_set.effective_from, legal.values[0].since)
+    end = min(rule_set.effective_until or legal.known_until, legal.known_until)
+    below = []
+    half = date(start.year, 1 if start.month <= 6 else 7, 1)
+    while half <= end:
+        floor = 3 * legal.in_force(max(half, start)).rate
+        if terms.annual_rate < floor:
+            below.append(f"{half.year} H{1 if half.month == 1 else 2}: 3 x {legal.in_force(max(half, start)).rate} = {floor} %")
+        half = date(half.year + (half.month == 7), 7 if half.month == 1 else 1, 1)
+    if not below:
+        return []
+    return [TierFinding("late_payment", "french_floor",
+                        f"the contractual rate {terms.annual_rate} % is below the L441-10 floor for contracts under "
+                        f"French law (3 x the legal rate): {'; '.join(below)}")]

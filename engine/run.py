@@ -21,13 +21,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Callable, Iterable
 
-from invoices.documents import CREDIT_NOTE, Document, Issued, credited_by, plan_documents
+from invoices.documents import CREDIT_NOTE, Document, Issued, plan_documents
 from invoices.numbering import format_number, prefix_for
 from invoices.render import render
 
 from .book import Measurements
 from .evaluation import CompiledCache, Evaluation, evaluate_contract, resolve_rule_sets, stored_contract_error
 from .period import Period
+from .rates import RateBook
 from .records import build_record, canonical, inputs_of, seal, sha256_text
 from .schema import RuleSet
 from .store import Latest, Ledger, Store, StoredContract
@@ -85,10 +86,7 @@ def margin_for(rule_sets: Iterable[RuleSet]) -> timedelta:
 
 
 def _issued_before(latest: Latest) -> Issued:
-    credited = Decimal(0)
-    for row in latest.documents:
-        credited += credited_by(Document.from_json(json.loads(row.content_json)))
-    return Issued(sla_credit=credited, documents=tuple(row.number for row in latest.documents))
+    return Issued.of(Document.from_json(json.loads(row.content_json)) for row in latest.documents)
 
 
 def decide(prepared: Prepared, latest: Latest | None, as_of: date) -> tuple[int, Latest | None, list[Document]] | None:
@@ -173,12 +171,13 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     contracts = [s.contract for s in stored]
     chosen = resolve_rule_sets(store.rule_book(), contracts, period, stored_contract_error)
     measurements = store.measurements(contracts, period, margin_for(chosen.values()))
+    rates = store.rate_book()
     summary = RunSummary(period=str(period), dry_run=dry_run, contracts=len(stored))
     run_id = None if dry_run else store.start_run(period, as_of, now())
     summary.run_id = run_id
     compiled = CompiledCache()
     for start in range(0, len(stored), batch_size):
-        batch = [_prepare(s, chosen[s.contract.id], measurements, period, compiled)
+        batch = [_prepare(s, chosen[s.contract.id], measurements, period, compiled, rates)
                  for s in stored[start:start + batch_size]]
         if dry_run:
             latest = store.latest([p.stored.contract.id for p in batch], period)
@@ -209,7 +208,7 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
 
 
 def _prepare(stored: StoredContract, rule_set: RuleSet, measurements: Measurements, period: Period,
-             compiled: CompiledCache) -> Prepared:
-    evaluation = evaluate_contract(stored.contract, rule_set, measurements, period, compiled(rule_set))
-    inputs = inputs_of(evaluation, measurements)
+             compiled: CompiledCache, rates: RateBook) -> Prepared:
+    evaluation = evaluate_contract(stored.contract, rule_set, measurements, period, compiled(rule_set), rates=rates)
+    inputs = inputs_of(evaluation, measurements, rates)
     return Prepared(stored, evaluation, inputs, sha256_text(canonical(inputs)))

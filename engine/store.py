@@ -27,6 +27,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
 
@@ -35,13 +36,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from .book import Book, Contract, Incident, Issuer, Measurements, RequestCount
+from .book import Book, Contract, Incident, Invoice, Issuer, Measurements, Payment, RequestCount
 from .errors import InputError, SlabillError
 from .period import Period
+from .rates import RateBook, RateTable
 from .rulesets import LoadedRuleSet, RuleBook
 from .schema import Cause, RuleSet
 from .tables import (IMMUTABLE_TABLES, ChainHeadRow, ContractRow, ContractVersionRow, DocumentLineRow, DocumentRow,
-                     EvaluationRow, IncidentRow, IssuerRow, NumberSequenceRow, RequestCountRow, RuleSetRow, RunRow)
+                     EvaluationRow, IncidentRow, InvoiceRow, IssuerRow, NumberSequenceRow, PaymentRow, RateTableRow,
+                     RequestCountRow, RuleSetRow, RunRow)
 
 URL_VARIABLE = "SLABILL_DATABASE_URL"
 DEFAULT_URL = "sqlite:///slabill.db"
@@ -248,19 +251,77 @@ class Store:
     # -- loading ----------------------------------------------------------------------------------------------
 
     def load(self, *, book: Book | None = None, rule_sets: list[LoadedRuleSet] = (),
-             measurements: Measurements | None = None) -> LoadReport:
+             measurements: Measurements | None = None, rates: RateBook | None = None) -> LoadReport:
         """Bring validated files into the store, all or nothing."""
         report = LoadReport()
         with self.atomic() as session:
             for item in rule_sets:
                 self._load_rule_set(session, item, report)
             self._check_rule_versions(session, rule_sets)
+            if rates is not None:
+                self._load_rates(session, rates, report)
             if book is not None:
                 self._load_book(session, book, report)
             if measurements is not None:
                 self._load_incidents(session, measurements, report)
                 self._load_requests(session, measurements, report)
+                self._load_invoices(session, measurements, report)
+                self._load_payments(session, measurements, report)
         return report
+
+    def _load_rates(self, session: Session, rates: RateBook, report: LoadReport) -> None:
+        for name, table in sorted(rates.tables.items()):
+            text = _canonical(table.model_dump(mode="json", by_alias=True))
+            digest = _sha256(text)
+            versions = session.exec(select(RateTableRow).where(RateTableRow.name == name)
+                                    .order_by(RateTableRow.id)).all()
+            if versions and versions[-1].sha256 == digest:
+                report.count("rate tables", 1, 0)
+                continue
+            if any(v.sha256 == digest for v in versions):
+                raise InputError(f"this content of the rate table {name} was loaded before and replaced since; "
+                                 "extend the table instead of going back", file=f"{rates.where}/{name}.yaml")
+            session.add(RateTableRow(name=name, sha256=digest, canonical_json=text))
+            report.count("rate tables", 1, 1)
+
+    def _load_invoices(self, session: Session, measurements: Measurements, report: LoadReport) -> None:
+        source = str(Path(measurements.folder) / "invoices.csv")
+        rows = [i for invoices in measurements.invoices.values() for i in invoices]
+        stored = {}
+        numbers = [i.number for i in rows]
+        for start in range(0, len(numbers), 2000):
+            for row in session.exec(select(InvoiceRow).where(InvoiceRow.number.in_(numbers[start:start + 2000]))):
+                stored[row.number] = row
+        new = []
+        for invoice in rows:
+            known = stored.get(invoice.number)
+            values = (invoice.contract, invoice.issued, invoice.due, str(invoice.net), str(invoice.tax),
+                      str(invoice.gross), invoice.currency)
+            if known is None:
+                new.append({"number": invoice.number, "contract_id": invoice.contract, "issued": invoice.issued,
+                            "due": invoice.due, "net": str(invoice.net), "tax": str(invoice.tax),
+                            "gross": str(invoice.gross), "currency": invoice.currency,
+                            "source": f"{source}:{invoice.line}"})
+            elif (known.contract_id, known.issued, known.due, known.net, known.tax, known.gross, known.currency) != values:
+                raise InputError(f"invoice {invoice.number} is already stored with other terms (from {known.source}); "
+                                 "an issued invoice is never changed", file=source, line=invoice.line, field="number")
+        if new:
+            session.execute(insert(InvoiceRow), new)
+        report.count("invoices", len(rows), len(new))
+
+    def _load_payments(self, session: Session, measurements: Measurements, report: LoadReport) -> None:
+        source = str(Path(measurements.folder) / "payments.csv")
+        rows = [p for payments in measurements.payments.values() for p in payments]
+        keyed = {_sha256(f"{p.invoice}|{p.paid_on.isoformat()}|{p.amount}"): p for p in rows}
+        known: set[str] = set()
+        keys = list(keyed)
+        for start in range(0, len(keys), 2000):
+            known.update(session.exec(select(PaymentRow.row_key).where(PaymentRow.row_key.in_(keys[start:start + 2000]))))
+        new = [{"row_key": key, "invoice_number": p.invoice, "paid_on": p.paid_on, "amount": str(p.amount),
+                "source": f"{source}:{p.line}"} for key, p in keyed.items() if key not in known]
+        if new:
+            session.execute(insert(PaymentRow), new)
+        report.count("payments", len(rows), len(new))
 
     def _load_rule_set(self, session: Session, item: LoadedRuleSet, report: LoadReport) -> None:
         rules = item.rules
@@ -392,6 +453,19 @@ class Store:
         return RuleBook([LoadedRuleSet(RuleSet.model_validate_json(r.canonical_json), f"the store ({r.ruleset} {r.version})")
                          for r in rows])
 
+    def rate_book(self) -> RateBook:
+        """The newest loaded version of every rate table."""
+        with self.reading() as session:
+            rows = session.exec(select(RateTableRow).order_by(RateTableRow.id)).all()
+        latest = {row.name: row for row in rows}
+        return RateBook({name: RateTable.model_validate_json(row.canonical_json) for name, row in latest.items()},
+                        "the store")
+
+    def invoice_currencies(self) -> dict[str, str]:
+        """Every stored invoice's number and currency (payments may name them in a later load)."""
+        with self.reading() as session:
+            return dict(session.execute(select(InvoiceRow.number, InvoiceRow.currency)).all())
+
     def rule_set(self, sha256: str) -> RuleSet | None:
         with self.reading() as session:
             row = session.get(RuleSetRow, sha256)
@@ -429,6 +503,17 @@ class Store:
                 if contract in wanted:
                     result.requests.setdefault((contract, service), []).append(
                         RequestCount(from_us(at), requests, errors, _line_of(source)))
+            # Invoices are few and stay relevant until paid, so all of them are read.
+            for row in session.exec(select(InvoiceRow).order_by(InvoiceRow.id)):
+                if row.contract_id in wanted:
+                    result.invoices.setdefault(row.contract_id, []).append(Invoice(
+                        row.contract_id, row.number, row.issued, row.due, Decimal(row.net), Decimal(row.tax),
+                        Decimal(row.gross), row.currency, _line_of(row.source)))
+            numbers = {i.number for rows in result.invoices.values() for i in rows}
+            for row in session.exec(select(PaymentRow).order_by(PaymentRow.id)):
+                if row.invoice_number in numbers:
+                    result.payments.setdefault(row.invoice_number, []).append(
+                        Payment(row.invoice_number, row.paid_on, Decimal(row.amount), _line_of(row.source)))
         return result
 
     # -- runs -------------------------------------------------------------------------------------------------------

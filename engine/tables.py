@@ -93,6 +93,47 @@ class RequestCountRow(SQLModel, table=True):
     source: str = Field(default="", max_length=500)
 
 
+class InvoiceRow(SQLModel, table=True):
+    """An invoice the provider issued; never changed once stored."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (Index("ix_invoices_contract", "contract_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    number: str = Field(sa_column=Column(String(100), unique=True, nullable=False))
+    contract_id: str = Field(max_length=100)
+    issued: date
+    due: date
+    net: str = Field(max_length=40)
+    tax: str = Field(max_length=40)
+    gross: str = Field(max_length=40)
+    currency: str = Field(max_length=3)
+    source: str = Field(default="", max_length=500)
+
+
+class PaymentRow(SQLModel, table=True):
+    __tablename__ = "payments"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    row_key: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    invoice_number: str = Field(sa_column=Column(String(100), ForeignKey("invoices.number"), nullable=False))
+    paid_on: date
+    amount: str = Field(max_length=40)
+    source: str = Field(default="", max_length=500)
+
+
+class RateTableRow(SQLModel, table=True):
+    """A version of a reference-rate table, by content; the run uses the latest loaded."""
+
+    __tablename__ = "rate_tables"
+    __table_args__ = (UniqueConstraint("name", "sha256"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    sha256: str = Field(max_length=64)
+    canonical_json: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class RunRow(SQLModel, table=True):
     __tablename__ = "runs"
 

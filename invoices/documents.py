@@ -217,13 +217,55 @@ def _notes(evaluation: Evaluation) -> dict[str, Any]:
     return notes
 
 
+def late_payment_terms(evaluation: Evaluation) -> dict[str, Any] | None:
+    """The penalty terms a document states (France requires them, L441-10 and D441-5)."""
+    terms = evaluation.rule_set.late_payment
+    if terms is None:
+        return None
+    from engine.latefees import REGIMES
+
+    currency = evaluation.currency
+    stated: dict[str, Any] = {"regime": terms.regime, "country": evaluation.contract.customer.country}
+    if terms.regime == "contractual":
+        stated["annual_rate"] = str(terms.annual_rate)
+    else:
+        stated["margin_points"] = str(terms.margin_points if terms.margin_points is not None else REGIMES[terms.regime][1])
+    if terms.fixed_compensation is not None:
+        stated["compensation"] = format_amount(terms.fixed_compensation, currency)
+    elif terms.regime in ("fr", "de", "eu"):
+        stated["compensation"] = format_amount(Decimal(40), currency)
+    elif terms.regime == "uk":
+        stated["compensation_bands"] = ["40.00", "70.00", "100.00"]
+    return stated
+
+
 @dataclass(frozen=True)
 class Issued:
-    """What documents already gave a contract for a period, per kind of charge."""
+    """What documents already gave or charged a contract for a period, per kind of charge."""
 
     sla_credit: Decimal = Decimal(0)
     """net SLA credits granted so far (credit notes and adjustment credits), positive"""
+    late_interest: Decimal = Decimal(0)
+    late_compensation: Decimal = Decimal(0)
     documents: tuple[str, ...] = ()
+    credit_notes: tuple[str, ...] = ()
+    adjustments: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, documents: Iterable[Document]) -> "Issued":
+        credited = interest = compensation = Decimal(0)
+        numbers, notes, adjustments = [], [], []
+        for document in documents:
+            numbers.append(document.number)
+            (notes if document.kind == CREDIT_NOTE else adjustments).append(document.number)
+            for line in document.lines:
+                if line.kind in ("sla_credit", "cap", "sla_correction"):
+                    credited += line.net if document.kind == CREDIT_NOTE else -line.net
+                elif line.kind == "late_interest" or (line.kind == "late_correction" and line.detail.get("of") == "interest"):
+                    interest += line.net
+                elif line.kind in ("late_compensation", "late_correction"):
+                    compensation += line.net
+        return cls(credited, interest, compensation, tuple(numbers), tuple(notes), tuple(adjustments))
 
 
 def sla_credit_due(evaluation: Evaluation) -> Decimal:
@@ -232,57 +274,101 @@ def sla_credit_due(evaluation: Evaluation) -> Decimal:
     return pricing.total.amount if pricing.status == "issued" else Money.zero(evaluation.currency).amount
 
 
+def late_lines(evaluation: Evaluation) -> list[Line]:
+    """Per late invoice: the interest (VAT as the rule set says) and the fixed sum (never VAT)."""
+    fees, terms = evaluation.late_fees, evaluation.rule_set.late_payment
+    if fees is None or terms is None:
+        return []
+    currency, rounding = evaluation.currency, evaluation.rule_set.rounding
+    interest_vat = evaluation.contract.vat_rate if terms.vat_on_interest else Decimal(0)
+    lines = []
+    for fee in fees.fees:
+        if fee.interest.amount:
+            lines.append(Line("late_interest", fee.interest.amount, interest_vat, None, {
+                "invoice": fee.invoice, "base": format_amount(fee.base, currency), "regime": terms.regime,
+                "day_count": terms.day_count, "first_late_day": fee.first_late_day.isoformat(),
+                "days_late": fee.days_late, "rate_percent": str(fee.rate_percent),
+                "segments": [{"from": seg.start.isoformat(), "to": seg.end.isoformat(), "days": seg.days,
+                              "rate_percent": str(seg.rate_percent),
+                              "outstanding": str(Money.round(seg.outstanding, currency, rounding)),
+                              "interest": str(Money.round(seg.interest, currency, rounding))} for seg in fee.segments],
+            }))
+        if fee.compensation.amount:
+            lines.append(Line("late_compensation", fee.compensation.amount, Decimal(0), None, {
+                "invoice": fee.invoice, "regime": terms.regime, "base": format_amount(fee.base, currency)}))
+    return lines
+
+
 def plan_documents(evaluation: Evaluation, issuer: Issuer, issue_date: date,
                    issued: Issued | None = None) -> list[Document]:
     """The documents to issue for an evaluation, given what earlier ones already gave.
 
-    First evaluation of a period: a credit note for the credit (``settlement:
-    credit_note``) or an adjustment statement with negative lines (``next_invoice``).
-    A re-evaluation issues only the difference: more owed gives an additional credit
-    note (or adjustment credit); less owed gives an adjustment the customer pays,
-    never an edit of what was issued.
+    First evaluation of a period: a credit note for the SLA credit (``settlement:
+    credit_note``), and an adjustment statement for what the next invoice must change:
+    SLA credits settled there (negative lines) and late-payment fees (positive lines,
+    kept apart from the credits).  A re-evaluation issues only differences: more credit
+    owed gives an additional credit note (or adjustment credit); less owed, or a change
+    in late fees, gives an adjustment, never an edit of what was issued.
     """
     contract, rule_set = evaluation.contract, evaluation.rule_set
     period = str(evaluation.period)
     settle_on_invoice = rule_set.settlement == "next_invoice"
     notes = _notes(evaluation)
     rounding = rule_set.rounding
+    currency = contract.currency
     due = sla_credit_due(evaluation)
-    documents: list[Document] = []
+    note_lines: list[Line] = []
+    adjustment_lines: list[Line] = []
     if issued is None:
         if due > 0:
             if settle_on_invoice:
-                documents.append(_assemble(ADJUSTMENT, contract, issuer, period, issue_date,
-                                           credit_lines(evaluation, sign=-1), rounding, notes))
+                adjustment_lines += credit_lines(evaluation, sign=-1)
             else:
-                documents.append(_assemble(CREDIT_NOTE, contract, issuer, period, issue_date,
-                                           credit_lines(evaluation), rounding, notes))
-        return documents
-    difference = due - issued.sla_credit
-    if difference == 0:
-        return documents
-    corrects = issued.documents[-1] if issued.documents else None
-    detail = {"previously_credited": format_amount(issued.sla_credit, contract.currency),
-              "now_due": format_amount(due, contract.currency), "documents": list(issued.documents),
-              "lines": [vars_of(line) for line in credit_lines(evaluation)]}
-    if difference > 0 and not settle_on_invoice:
-        line = Line("sla_correction", difference, contract.vat_rate, None, detail)
-        documents.append(_assemble(CREDIT_NOTE, contract, issuer, period, issue_date, [line], rounding, notes, corrects))
+                note_lines += credit_lines(evaluation)
+        adjustment_lines += late_lines(evaluation)
     else:
-        # On the next invoice: a further credit is a negative line; credit given back is a positive one.
-        line = Line("sla_correction", -difference, contract.vat_rate, None, detail)
-        documents.append(_assemble(ADJUSTMENT, contract, issuer, period, issue_date, [line], rounding, notes, corrects))
+        difference = due - issued.sla_credit
+        if difference:
+            detail = {"previously_credited": format_amount(issued.sla_credit, currency),
+                      "now_due": format_amount(due, currency), "documents": list(issued.documents),
+                      "lines": [vars_of(line) for line in credit_lines(evaluation)]}
+            if difference > 0 and not settle_on_invoice:
+                note_lines.append(Line("sla_correction", difference, contract.vat_rate, None, detail))
+            else:
+                # On the next invoice a further credit is a negative line; credit given back a positive one.
+                adjustment_lines.append(Line("sla_correction", -difference, contract.vat_rate, None, detail))
+        adjustment_lines += _late_corrections(evaluation, issued)
+    documents: list[Document] = []
+    if note_lines:
+        corrects = issued.credit_notes[-1] if issued and issued.credit_notes else None
+        documents.append(_assemble(CREDIT_NOTE, contract, issuer, period, issue_date, note_lines, rounding, notes,
+                                   corrects))
+    if adjustment_lines:
+        stated = late_payment_terms(evaluation)
+        corrects = None
+        if issued is not None:
+            corrects = (issued.adjustments or issued.credit_notes or (None,))[-1]
+        documents.append(_assemble(ADJUSTMENT, contract, issuer, period, issue_date, adjustment_lines, rounding,
+                                   {**notes, **({"late_payment": stated} if stated else {})}, corrects))
     return documents
+
+
+def _late_corrections(evaluation: Evaluation, issued: Issued) -> list[Line]:
+    lines = late_lines(evaluation)
+    due_interest = sum((l.net for l in lines if l.kind == "late_interest"), Decimal(0))
+    due_compensation = sum((l.net for l in lines if l.kind == "late_compensation"), Decimal(0))
+    terms = evaluation.rule_set.late_payment
+    interest_vat = evaluation.contract.vat_rate if terms is not None and terms.vat_on_interest else Decimal(0)
+    currency = evaluation.currency
+    corrections = []
+    for of, due, before, vat in (("interest", due_interest, issued.late_interest, interest_vat),
+                                 ("compensation", due_compensation, issued.late_compensation, Decimal(0))):
+        if due != before:
+            corrections.append(Line("late_correction", due - before, vat, None, {
+                "of": of, "previously_charged": format_amount(before, currency), "now_due": format_amount(due, currency),
+                "documents": list(issued.documents)}))
+    return corrections
 
 
 def vars_of(line: Line) -> dict[str, Any]:
     return {"kind": line.kind, "objective": line.objective, "net": str(line.net), "detail": line.detail}
-
-
-def credited_by(document: Document) -> Decimal:
-    """The net SLA credit a document gave (positive), for working out later differences."""
-    total = Decimal(0)
-    for line in document.lines:
-        if line.kind in ("sla_credit", "cap", "sla_correction"):
-            total += line.net if document.kind == CREDIT_NOTE else -line.net
-    return total

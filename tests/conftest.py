@@ -98,10 +98,11 @@ def store(store_url):
 def load_fixtures(store, fixtures: Path | None = None):
     """Load the shipped rules and a fixture book into a store; returns the book."""
     from engine.book import load_book, load_measurements
+    from engine.rates import load_rates
     from engine.rulesets import load_rule_files, rule_set_files
 
     fixtures = fixtures or ROOT / "fixtures"
     book = load_book(fixtures / "contracts.yaml")
     store.load(book=book, rule_sets=load_rule_files(rule_set_files(ROOT / "rules")),
-               measurements=load_measurements(fixtures / "data", book))
+               measurements=load_measurements(fixtures / "data", book), rates=load_rates(ROOT / "rules"))
     return book

@@ -18,6 +18,7 @@ from engine.book import load_book, load_measurements
 from engine.cli import app
 from engine.evaluation import evaluate_book
 from engine.period import Period
+from engine.rates import load_rates
 from engine.results import evaluation_json
 from engine.rulesets import load_rule_files, load_rule_sets, rule_set_files
 from engine.run import monthly_run
@@ -56,7 +57,8 @@ def test_every_fixture_evaluation_replays_exactly(ran):
 def test_the_stored_figures_are_those_evaluate_prints_from_the_files(ran):
     book = load_book(ROOT / "fixtures" / "contracts.yaml")
     from_files = {e.contract.id: evaluation_json(e) for e in evaluate_book(
-        load_rule_sets(ROOT / "rules"), book, load_measurements(ROOT / "fixtures" / "data", book), OCTOBER)}
+        load_rule_sets(ROOT / "rules"), book, load_measurements(ROOT / "fixtures" / "data", book), OCTOBER,
+        rates=load_rates(ROOT / "rules"))}
     recorded = {row.contract_id: json.loads(row.record_json)["result"]["evaluation"] for row in ran.evaluations()}
     assert recorded == from_files
 
@@ -126,9 +128,10 @@ def broken(store: Store) -> str:
 
 def test_an_intact_chain_verifies(ran):
     report = verify(ran)
-    assert (report.ok, report.records, report.documents) == (True, 8, 6)
+    # 4 credit notes, 2 SLA adjustments (next_invoice) and 2 late-fee adjustments (C-2001, C-3001)
+    assert (report.ok, report.records, report.documents) == (True, 8, 8)
     result = CliRunner().invoke(app, ["audit", "verify", "--db", ran.url])
-    assert result.exit_code == 0 and "8 records and 6 documents verified" in result.stdout
+    assert result.exit_code == 0 and "8 records and 8 documents verified" in result.stdout
 
 
 def test_an_edited_figure_is_caught(ran):
@@ -317,11 +320,11 @@ def readme_checker(tmp_path) -> Path:
 def test_the_export_checks_with_the_readme_script_alone(ran, tmp_path, period):
     out = tmp_path / "audit.jsonl"
     with out.open("w") as handle:
-        assert export(ran, handle, period) == (4, 8)
+        assert export(ran, handle, period) == (5, 8)
     checked = subprocess.run([sys.executable, "-I", str(readme_checker(tmp_path)), str(out)],
                              capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
-    assert checked.stdout.strip() == "8 records and 4 rule sets verified"
+    assert checked.stdout.strip() == "8 records and 5 rule sets verified"
 
 
 def test_the_readme_script_catches_an_altered_export(ran, tmp_path):

@@ -257,11 +257,14 @@ HOSTILE = "<script>alert(1)</script>"
 def hostile_document(locale: str = "en_GB") -> Document:
     """Every piece of data a document prints, each carrying markup."""
     lines = [credit("10.00", objective=f"avail{HOSTILE}", service=f"svc{HOSTILE}", metric=f"m{HOSTILE}"),
-             Line("late_interest", Decimal("1.00"), Decimal("20"), None, {"invoice": f"F-1{HOSTILE}"}),
+             Line("late_interest", Decimal("1.00"), Decimal("20"), None, {
+                 "invoice": f"F-1{HOSTILE}", "base": "100.00", "first_late_day": "2026-10-02", "segments": [
+                     {"from": "2026-10-02", "to": "2026-10-31", "days": 30, "rate_percent": "12",
+                      "outstanding": "100.00", "interest": "0.99"}]}),
              Line(f"kind{HOSTILE}", Decimal("1.00"), Decimal("20"))]
     doc = document(locale, "GBP", lines, number=f"AV-1{HOSTILE}", customer=f"Evil & Co {HOSTILE}",
                    address=f'1 "Quote" Street {HOSTILE}',
-                   notes={"ruleset": f"rs{HOSTILE}", "ruleset_version": "1", "payment_terms": HOSTILE})
+                   notes={"ruleset": f"rs{HOSTILE}", "ruleset_version": "1"})
     return replace(doc, contract=f"C-1{HOSTILE}", corrects=f"AV-0{HOSTILE}",
                    customer=replace(doc.customer, vat_id=f"FR1{HOSTILE}"),
                    issuer=replace(doc.issuer, name=f"Issuer{HOSTILE}", vat_id=f"FR2{HOSTILE}"))
@@ -278,8 +281,9 @@ def test_data_is_escaped_in_html_and_literal_in_text(locale):
     for data in ("avail", "svc", "m", "F-1", "kind", "AV-1", "C-1", "AV-0", "FR1", "FR2", "Issuer", "rs",
                  "Evil & Co ", '1 "Quote" Street '):
         assert f"{data}{HOSTILE}" in shown, data
-    # 16 = the pieces of data above plus the title, counted once each or more
-    assert html.count("&lt;script&gt;") >= 16
+    # 15 = the pieces of data above plus the title, counted once each or more (the penalty terms
+    # are structured figures, not free text, so they carry no data of this kind)
+    assert html.count("&lt;script&gt;") >= 15
     text = render(doc, "txt")
     assert f"Evil & Co {HOSTILE}, 1 \"Quote\" Street {HOSTILE}" in text
     for data in ("avail", "svc", "F-1", "AV-1", "C-1", "AV-0", "FR1", "FR2", "Issuer", "rs"):

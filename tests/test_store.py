@@ -37,11 +37,11 @@ def run(store, period=OCTOBER, **kwargs):
 def test_each_migration_upgrades_an_empty_database(store_url):
     store = Store(store_url, upgrade=False)
     assert store.revision() is None
-    for revision in ("0001", "0002"):
+    for revision in ("0001", "0002", "0003"):
         store.upgrade(revision)
         assert store.revision() == revision
     store.upgrade()  # head: nothing more to do
-    assert store.revision() == "0002"
+    assert store.revision() == "0003"
     store.close()
 
 
@@ -50,18 +50,20 @@ def test_each_migration_upgrades_an_empty_database(store_url):
 def test_loading_twice_adds_nothing_the_second_time(store):
     load_fixtures(store)
     report = store.load(**_fixture_inputs())
-    assert report.added == {"rule sets": 0, "issuers": 0, "contract terms": 0, "incidents": 0, "request intervals": 0}
+    assert report.added == {"rule sets": 0, "rate tables": 0, "issuers": 0, "contract terms": 0, "incidents": 0,
+                            "request intervals": 0, "invoices": 0, "payments": 0}
     assert report.read["incidents"] == 27 and report.read["request intervals"] == 161
     assert len(store.contracts()) == 9
 
 
 def _fixture_inputs():
     from engine.book import load_book, load_measurements
+    from engine.rates import load_rates
     from engine.rulesets import load_rule_files, rule_set_files
 
     book = load_book(ROOT / "fixtures" / "contracts.yaml")
     return {"book": book, "rule_sets": load_rule_files(rule_set_files(ROOT / "rules")),
-            "measurements": load_measurements(ROOT / "fixtures" / "data", book)}
+            "measurements": load_measurements(ROOT / "fixtures" / "data", book), "rates": load_rates(ROOT / "rules")}
 
 
 def _counts(store) -> dict[str, int]:
@@ -139,16 +141,24 @@ def test_the_run_records_every_active_contract_and_issues_what_is_owed(store):
     status = {e.contract_id: (e.credit_status, e.credit_total) for e in evaluations}
     assert status["C-3001"] == ("none", "0.00")            # nothing owed is recorded too
     assert status["C-7001"] == ("below_minimum", "7.45")
-    documents = {d.contract_id: d for d in store.documents(period="2026-10")}
-    # credit_note settlement: credit notes; the object-store rule set settles on the next invoice.
-    assert {c: d.kind for c, d in documents.items()} == {
-        "C-1001": "credit_note", "C-1002": "credit_note", "C-2001": "credit_note", "C-5001": "credit_note",
-        "C-4001": "adjustment", "C-6001": "adjustment"}
-    note = documents["C-1001"]
+    issued = store.documents(period="2026-10")
+    # credit_note settlement: credit notes; the object-store rule set settles on the next invoice;
+    # late fees (C-2001 contractual, C-3001 UK statutory) go on adjustments of their own.
+    assert [(d.contract_id, d.kind, d.number) for d in issued] == [
+        ("C-1001", "credit_note", "AV-2026-000001"), ("C-1002", "credit_note", "AV-2026-000002"),
+        ("C-2001", "credit_note", "AV-2026-000003"), ("C-2001", "adjustment", "ADJ-2026-000001"),
+        ("C-3001", "adjustment", "ADJ-2026-000002"), ("C-4001", "adjustment", "ADJ-2026-000003"),
+        ("C-5001", "credit_note", "AV-2026-000004"), ("C-6001", "adjustment", "ADJ-2026-000004")]
+    documents = {d.number: d for d in issued}
+    note = documents["AV-2026-000001"]
     assert (note.number, note.net_total, note.tax_total, note.gross_total) == ("AV-2026-000001", "124.58", "24.92", "149.50")
-    assert documents["C-5001"].gross_total == "528000"           # JPY: 480,000 + 10 % VAT
-    adjustment = documents["C-6001"]
-    assert (adjustment.number, adjustment.net_total, adjustment.tax_total) == ("ADJ-2026-000002", "-59.188", "-5.919")
+    assert documents["AV-2026-000004"].gross_total == "528000"   # JPY: 480,000 + 10 % VAT
+    adjustment = documents["ADJ-2026-000004"]                     # BHD: -59.188 credit, 10 % VAT
+    assert (adjustment.net_total, adjustment.tax_total, adjustment.gross_total) == ("-59.188", "-5.919", "-65.107")
+    late = documents["ADJ-2026-000001"]                           # 18.08 interest + 25.00 fixed, no VAT
+    assert [(l.kind, l.net_amount, l.vat_rate) for l in store.document_lines(late.id)] == [
+        ("late_interest", "18.08", "0"), ("late_compensation", "25.00", "0")]
+    assert late.gross_total == "43.08"
 
 
 def test_a_second_run_issues_nothing_twice(store):
@@ -175,7 +185,7 @@ def test_the_database_refuses_a_second_evaluation_of_the_same_revision(store):
 def test_a_dry_run_writes_nothing(store):
     load_fixtures(store)
     summary = run(store, dry_run=True)
-    assert (summary.recorded, summary.documents["credit_note"], summary.documents["adjustment"]) == (8, 4, 2)
+    assert (summary.recorded, summary.documents["credit_note"], summary.documents["adjustment"]) == (8, 4, 4)
     assert store.evaluations() == [] and store.documents() == []
 
 
