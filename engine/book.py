@@ -260,6 +260,27 @@ class Payment(NamedTuple):
     line: int
 
 
+class Ticket(NamedTuple):
+    """A support ticket: when it was opened, first answered and resolved (None: not yet)."""
+
+    contract: str
+    ticket: str
+    priority: str
+    created: datetime
+    first_response: datetime | None
+    resolved: datetime | None
+    line: int
+
+
+class TicketPause(NamedTuple):
+    """Time a ticket waited on the customer; it never counts against the provider."""
+
+    ticket: str
+    start: datetime
+    end: datetime
+    line: int
+
+
 Key = tuple[str, str]  # (contract, service)
 
 
@@ -274,6 +295,10 @@ class Measurements:
     """per contract"""
     payments: dict[str, list[Payment]] = field(default_factory=dict)
     """per invoice number"""
+    tickets: dict[str, list[Ticket]] = field(default_factory=dict)
+    """per contract"""
+    pauses: dict[str, list[TicketPause]] = field(default_factory=dict)
+    """per ticket id"""
 
     def incidents_of(self, contract: str, service: str) -> list[Incident]:
         return self.incidents.get((contract, service), [])
@@ -286,6 +311,12 @@ class Measurements:
 
     def payments_of(self, invoice: str) -> list[Payment]:
         return self.payments.get(invoice, [])
+
+    def tickets_of(self, contract: str) -> list[Ticket]:
+        return self.tickets.get(contract, [])
+
+    def pauses_of(self, ticket: str) -> list[TicketPause]:
+        return self.pauses.get(ticket, [])
 
 
 class CsvRows:
@@ -491,10 +522,59 @@ def read_payments(path: Path, invoices: dict[str, str]) -> dict[str, list[Paymen
     return result
 
 
-def load_measurements(folder: str | Path, book: Book, known_invoices: dict[str, str] | None = None) -> Measurements:
+def read_tickets(path: Path, book: Book) -> dict[str, list[Ticket]]:
+    rows = CsvRows(path, ("contract", "ticket", "priority", "created", "first_response"), ("resolved",))
+    result: dict[str, list[Ticket]] = {}
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        contract_id = row["contract"].strip()
+        if book.contract(contract_id) is None:
+            raise rows.error(line, "contract", f"no contract {contract_id!r} in {book.file}")
+        ticket = row["ticket"].strip()
+        if not ticket:
+            raise rows.error(line, "ticket", "a ticket needs an id")
+        if ticket in seen:
+            raise rows.error(line, "ticket", f"ticket {ticket} is already listed on line {seen[ticket]}")
+        seen[ticket] = line
+        created = rows.instant(line, "created", row["created"])
+        answered = rows.instant(line, "first_response", row["first_response"]) if row["first_response"].strip() else None
+        resolved = rows.instant(line, "resolved", row["resolved"]) if (row.get("resolved") or "").strip() else None
+        if answered is not None and answered < created:
+            raise rows.error(line, "first_response", f"ticket {ticket} is answered before it was created")
+        if resolved is not None and resolved < created:
+            raise rows.error(line, "resolved", f"ticket {ticket} is resolved before it was created")
+        result.setdefault(contract_id, []).append(
+            Ticket(contract_id, ticket, row["priority"].strip(), created, answered, resolved, line))
+    return result
+
+
+def read_pauses(path: Path, tickets: dict[str, Ticket]) -> dict[str, list[TicketPause]]:
+    """Pauses; ``tickets`` maps every known ticket id to its ticket (a pause must lie in its life)."""
+    rows = CsvRows(path, ("ticket", "start", "end"))
+    result: dict[str, list[TicketPause]] = {}
+    for line, row in rows:
+        ticket_id = row["ticket"].strip()
+        ticket = tickets.get(ticket_id)
+        if ticket is None:
+            raise rows.error(line, "ticket", f"no ticket {ticket_id!r} is known (in tickets.csv or the store)")
+        start = rows.instant(line, "start", row["start"])
+        end = rows.instant(line, "end", row["end"])
+        if end <= start:
+            raise rows.error(line, "end", "the pause ends before it starts")
+        if start < ticket.created:
+            raise rows.error(line, "start", f"the pause starts before ticket {ticket_id} was created")
+        if ticket.resolved is not None and end > ticket.resolved:
+            raise rows.error(line, "end", f"the pause ends after ticket {ticket_id} was resolved")
+        result.setdefault(ticket_id, []).append(TicketPause(ticket_id, start, end, line))
+    return result
+
+
+def load_measurements(folder: str | Path, book: Book, known_invoices: dict[str, str] | None = None,
+                      known_tickets: dict[str, Ticket] | None = None) -> Measurements:
     """Read the data folder; a missing file means no rows of that kind.
 
-    ``known_invoices`` (number -> currency) lets payments name invoices loaded earlier.
+    ``known_invoices`` (number -> currency) and ``known_tickets`` let payments and pauses
+    name invoices and tickets loaded earlier.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -510,4 +590,10 @@ def load_measurements(folder: str | Path, book: Book, known_invoices: dict[str, 
         numbers = dict(known_invoices or {})
         numbers.update({i.number: i.currency for rows in measurements.invoices.values() for i in rows})
         measurements.payments = read_payments(folder / "payments.csv", numbers)
+    if (folder / "tickets.csv").exists():
+        measurements.tickets = read_tickets(folder / "tickets.csv", book)
+    if (folder / "ticket_pauses.csv").exists():
+        known = dict(known_tickets or {})
+        known.update({t.ticket: t for rows in measurements.tickets.values() for t in rows})
+        measurements.pauses = read_pauses(folder / "ticket_pauses.csv", known)
     return measurements
