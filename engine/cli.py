@@ -152,7 +152,8 @@ def load(
     rates = load_rates(rules) if rules is not None else None
     book = load_book(contracts)
     store = open_store(db)
-    measurements = load_measurements(data, book, store.invoice_currencies()) if data is not None else None
+    measurements = (load_measurements(data, book, store.invoice_currencies(), store.known_tickets())
+                    if data is not None else None)
     report = store.load(book=book, rule_sets=loaded, measurements=measurements, rates=rates)
     from rich.table import Table
 

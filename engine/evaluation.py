@@ -21,7 +21,7 @@ from .book import Book, Contract, Measurements
 from .errors import InputError
 from .latefees import LateFees, late_fees
 from .matching import CompiledRules, compile_rules, make_fact, matcher
-from .measure import Measure, measure_availability, measure_error_rate
+from .measure import Measure, measure_availability, measure_error_rate, measure_tickets
 from .period import Period, Window
 from .pricing import Pricing, price
 from .rates import RateBook
@@ -55,14 +55,22 @@ class Evaluation:
         return self.contract.currency
 
 
-def measure(objective: Objective, contract: Contract, measurements: Measurements, window: Window) -> Measure:
+def clock_of(objective: Objective, rule_set: RuleSet):
+    """The clock a ticket objective counts on: real time, or one of the rule set's calendars."""
+    from .calendars import TWENTY_FOUR_SEVEN, BusinessClock
+
+    return TWENTY_FOUR_SEVEN if objective.clock == "24x7" else BusinessClock.of(rule_set.calendars[objective.clock])
+
+
+def measure(objective: Objective, contract: Contract, measurements: Measurements, window: Window,
+            rule_set: RuleSet) -> Measure:
     """The attainment of one objective for one contract."""
     if objective.metric is Metric.availability:
         return measure_availability(objective, measurements.incidents_of(contract.id, objective.service), window)
     if objective.metric is Metric.error_rate:
         return measure_error_rate(objective, measurements.requests_of(contract.id, objective.service), window)
-    raise InputError(f"metric {objective.metric.value} is not evaluated by this version of slabill",
-                     field=f"objectives.{objective.id}.metric")
+    return measure_tickets(objective, measurements.tickets_of(contract.id), measurements.pauses_of, window,
+                           clock_of(objective, rule_set))
 
 
 class CompiledCache:
@@ -83,7 +91,7 @@ def evaluate_contract(contract: Contract, rule_set: RuleSet, measurements: Measu
                       rates: RateBook | None = None) -> Evaluation:
     window = period.window(contract.timezone)
     with timer("measure"):
-        measures = tuple((o, measure(o, contract, measurements, window))
+        measures = tuple((o, measure(o, contract, measurements, window, rule_set))
                          for o in rule_set.objectives if contract.service(o.service) is not None)
     attainments: dict[str, Fraction] = {o.id: m.attainment for o, m in measures}
     with timer("match"):

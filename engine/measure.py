@@ -24,9 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import Iterable
+from typing import Callable, Iterable
 
-from .book import Incident, RequestCount
+from .book import Incident, RequestCount, Ticket, TicketPause
 from .intervals import Span, clip, first_part, intersect, subtract, total, union
 from .period import Window, minutes
 from .schema import Cause, Exclusions, Metric, Objective
@@ -67,6 +67,7 @@ class Measure:
     figures: dict[str, object] = field(default_factory=dict)
     """metric-specific figures for the JSON (intervals, tickets, ...)"""
     incidents: tuple[IncidentOutcome, ...] = ()
+    tickets: tuple["TicketOutcome", ...] = ()
 
 
 def attainment_of(downtime: Fraction, base: Fraction) -> Fraction:
@@ -240,3 +241,62 @@ def measure_error_rate(objective: Objective, rows: Iterable[RequestCount], windo
                    attainment=HUNDRED * (1 - Fraction(len(down), count)),
                    period_minutes=period, base_minutes=period, downtime_minutes=minutes(downtime),
                    figures=figures)
+
+
+# --- support tickets --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TicketOutcome:
+    """How one ticket fared against its target in the period that judged it."""
+
+    ticket: str
+    priority: str
+    created: datetime
+    ended: datetime | None
+    """the first response (response_time) or the resolution (resolution_time), if it came"""
+    elapsed: timedelta
+    """business time used: up to ``ended``, or up to the end of the period while still open"""
+    status: str
+    """within | late | open_late (still open, target passed) | carried (still open, target not yet passed)"""
+
+
+def measure_tickets(objective: Objective, tickets: Iterable[Ticket], pauses: Callable[[str], Iterable[TicketPause]],
+                    window: Window, clock) -> Measure:
+    """The share of tickets that met their target, among those the period judges.
+
+    A ticket is judged once: in the period in which it was created, unless at that
+    period's end it is still open and its target has not passed; then in the first
+    later period at whose end it is answered or its target has passed.  A ticket that
+    meets its target exactly is within it.  A period that judges no ticket is met.
+    """
+    target = objective.target_time
+    assert target is not None
+    ending = "first_response" if objective.metric is Metric.response_time else "resolved"
+    outcomes = []
+    for ticket in sorted(tickets, key=lambda t: (t.created, t.ticket)):
+        if ticket.created >= window.end or (objective.priority is not None and ticket.priority != objective.priority):
+            continue
+        ended = getattr(ticket, ending)
+        waiting = [(p.start, p.end) for p in pauses(ticket.ticket)]
+        if ticket.created < window.start:
+            # Judged by an earlier period if it was decided by that period's end.
+            if ended is not None and ended <= window.start:
+                continue
+            if clock.elapsed(ticket.created, window.start, waiting) > target:
+                continue
+        if ended is not None and ended <= window.end:
+            used = clock.elapsed(ticket.created, ended, waiting)
+            status = "within" if used <= target else "late"
+        else:
+            used = clock.elapsed(ticket.created, window.end, waiting)
+            status = "open_late" if used > target else "carried"
+        outcomes.append(TicketOutcome(ticket.ticket, ticket.priority, ticket.created, ended, used, status))
+    judged = [o for o in outcomes if o.status != "carried"]
+    within = sum(1 for o in judged if o.status == "within")
+    period = window.minutes
+    figures: dict[str, object] = {"tickets": len(judged), "tickets_within_target": within,
+                                  "late_tickets": len(judged) - within,
+                                  "carried_to_next_period": len(outcomes) - len(judged)}
+    attainment = HUNDRED * Fraction(within, len(judged)) if judged else HUNDRED
+    return Measure(objective=objective.id, metric=objective.metric, attainment=attainment, period_minutes=period,
+                   base_minutes=period, figures=figures, tickets=tuple(outcomes))

@@ -17,12 +17,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
 from . import __version__
-from .book import Incident, Invoice, Measurements, Payment, RequestCount
+from .book import Incident, Invoice, Measurements, Payment, RequestCount, Ticket, TicketPause
 from .evaluation import Evaluation
 from .matching import ADAPTER_VERSION, durable_rules_version
 from .money import plain
+from .period import minutes
 from .results import evaluation_json
-from .schema import Metric
+from .schema import TICKET_METRICS, Metric
 
 if TYPE_CHECKING:
     from .rates import RateBook
@@ -79,6 +80,11 @@ def inputs_of(evaluation: Evaluation, measurements: Measurements, rates: "RateBo
         "incidents": incidents,
         "requests": requests,
     }
+    if any(m in TICKET_METRICS for m, _ in services_measured):
+        tickets = sorted(measurements.tickets_of(contract.id), key=lambda t: t.ticket)
+        inputs["tickets"] = [ticket_json(t) for t in tickets]
+        inputs["ticket_pauses"] = [pause_json(p) for t in tickets
+                                   for p in sorted(measurements.pauses_of(t.ticket), key=lambda p: (p.start, p.end))]
     if evaluation.late_fees is not None:
         invoices = sorted(measurements.invoices_of(contract.id), key=lambda i: i.number)
         inputs["invoices"] = [invoice_json(i) for i in invoices]
@@ -86,6 +92,15 @@ def inputs_of(evaluation: Evaluation, measurements: Measurements, rates: "RateBo
                               for p in sorted(measurements.payments_of(i.number), key=lambda p: (p.paid_on, p.amount))]
         inputs["rates"] = rates.rows(evaluation.late_fees.rates_used) if rates is not None else {}
     return inputs
+
+
+def ticket_json(row: Ticket) -> dict[str, Any]:
+    return {"ticket": row.ticket, "priority": row.priority, "created": instant(row.created),
+            "first_response": instant(row.first_response), "resolved": instant(row.resolved), "line": row.line}
+
+
+def pause_json(row: TicketPause) -> dict[str, Any]:
+    return {"ticket": row.ticket, "start": instant(row.start), "end": instant(row.end), "line": row.line}
 
 
 def invoice_json(row: Invoice) -> dict[str, Any]:
@@ -110,6 +125,13 @@ def measurements_from(inputs: dict[str, Any]) -> Measurements:
     for row in inputs["requests"]:
         result.requests.setdefault((contract, row["service"]), []).append(RequestCount(
             parse(row["interval_start"]), row["requests"], row["errors"], row["line"]))
+    for row in inputs.get("tickets", []):
+        result.tickets.setdefault(contract, []).append(Ticket(
+            contract, row["ticket"], row["priority"], parse(row["created"]), parse(row["first_response"]),
+            parse(row["resolved"]), row["line"]))
+    for row in inputs.get("ticket_pauses", []):
+        result.pauses.setdefault(row["ticket"], []).append(
+            TicketPause(row["ticket"], parse(row["start"]), parse(row["end"]), row["line"]))
     for row in inputs.get("invoices", []):
         result.invoices.setdefault(contract, []).append(Invoice(
             contract, row["number"], date.fromisoformat(row["issued"]), date.fromisoformat(row["due"]),
@@ -130,6 +152,11 @@ def outcomes_json(evaluation: Evaluation) -> list[dict[str, Any]]:
     """Per objective, what each incident did: counted, excluded and why."""
     result = []
     for objective, measure in evaluation.measures:
+        if measure.tickets:
+            result.append({"objective": objective.id, "tickets": [
+                {"ticket": t.ticket, "priority": t.priority, "created": instant(t.created), "ended": instant(t.ended),
+                 "elapsed_minutes": plain(minutes(t.elapsed)), "status": t.status} for t in measure.tickets]})
+            continue
         if not measure.incidents:
             continue
         result.append({"objective": objective.id, "incidents": [

@@ -43,6 +43,8 @@ def objective_json(evaluation: Evaluation) -> list[dict]:
         })
         if line.units is not None:
             entry["units"] = plain(line.units)
+        if objective.credit.per_breach is not None:
+            entry["per_breach"] = format_amount(objective.credit.per_breach, evaluation.currency)
         if measure.base_minutes != measure.period_minutes:
             entry["base_minutes"] = plain(measure.base_minutes)
         entry["fee"] = str(line.fee)

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from .book import Book, Contract, Incident, Invoice, Issuer, Measurements, Payment, RequestCount
+from .book import Book, Contract, Incident, Invoice, Issuer, Measurements, Payment, RequestCount, Ticket, TicketPause
 from .errors import InputError, SlabillError
 from .period import Period
 from .rates import RateBook, RateTable
@@ -44,7 +44,7 @@ from .rulesets import LoadedRuleSet, RuleBook
 from .schema import Cause, RuleSet
 from .tables import (IMMUTABLE_TABLES, ChainHeadRow, ContractRow, ContractVersionRow, DocumentLineRow, DocumentRow,
                      EvaluationRow, IncidentRow, InvoiceRow, IssuerRow, NumberSequenceRow, PaymentRow, RateTableRow,
-                     RequestCountRow, RuleSetRow, RunRow)
+                     RequestCountRow, RuleSetRow, RunRow, TicketPauseRow, TicketRow)
 
 URL_VARIABLE = "SLABILL_DATABASE_URL"
 DEFAULT_URL = "sqlite:///slabill.db"
@@ -184,6 +184,12 @@ def incident_key(contract: str, service: str, row: Incident) -> str:
     return _sha256("|".join(parts))
 
 
+def _ticket(row: TicketRow) -> Ticket:
+    return Ticket(row.contract_id, row.ticket, row.priority, from_us(row.created_us),
+                  from_us(row.first_response_us) if row.first_response_us is not None else None,
+                  from_us(row.resolved_us) if row.resolved_us is not None else None, _line_of(row.source))
+
+
 class Store:
     """A slabill database."""
 
@@ -267,6 +273,8 @@ class Store:
                 self._load_requests(session, measurements, report)
                 self._load_invoices(session, measurements, report)
                 self._load_payments(session, measurements, report)
+                self._load_tickets(session, measurements, report)
+                self._load_pauses(session, measurements, report)
         return report
 
     def _load_rates(self, session: Session, rates: RateBook, report: LoadReport) -> None:
@@ -308,6 +316,55 @@ class Store:
         if new:
             session.execute(insert(InvoiceRow), new)
         report.count("invoices", len(rows), len(new))
+
+    def _load_tickets(self, session: Session, measurements: Measurements, report: LoadReport) -> None:
+        source = str(Path(measurements.folder) / "tickets.csv")
+        rows = [t for tickets in measurements.tickets.values() for t in tickets]
+        stored: dict[str, TicketRow] = {}
+        ids = [t.ticket for t in rows]
+        for start in range(0, len(ids), 2000):
+            for row in session.exec(select(TicketRow).where(TicketRow.ticket.in_(ids[start:start + 2000]))):
+                stored[row.ticket] = row
+        new, updated = [], 0
+        for ticket in rows:
+            values = {"contract_id": ticket.contract, "priority": ticket.priority, "created_us": to_us(ticket.created),
+                      "first_response_us": to_us(ticket.first_response) if ticket.first_response else None,
+                      "resolved_us": to_us(ticket.resolved) if ticket.resolved else None}
+            known = stored.get(ticket.ticket)
+            if known is None:
+                new.append({"ticket": ticket.ticket, **values, "source": f"{source}:{ticket.line}"})
+                continue
+            for column in ("contract_id", "priority", "created_us", "first_response_us", "resolved_us"):
+                before, after = getattr(known, column), values[column]
+                if before == after:
+                    continue
+                # A ticket's life goes on after it is first loaded: a response or resolution may
+                # arrive later.  Anything else changing is a conflict.
+                if column in ("first_response_us", "resolved_us") and before is None:
+                    continue
+                raise InputError(f"ticket {ticket.ticket} is already stored with another {column.removesuffix('_us')} "
+                                 f"(from {known.source})", file=source, line=ticket.line, field=column.removesuffix("_us"))
+            if values != {c: getattr(known, c) for c in values}:
+                session.execute(update(TicketRow).where(TicketRow.id == known.id).values(
+                    first_response_us=values["first_response_us"], resolved_us=values["resolved_us"]))
+                updated += 1
+        if new:
+            session.execute(insert(TicketRow), new)
+        report.count("tickets", len(rows), len(new) + updated)
+
+    def _load_pauses(self, session: Session, measurements: Measurements, report: LoadReport) -> None:
+        source = str(Path(measurements.folder) / "ticket_pauses.csv")
+        rows = [p for pauses in measurements.pauses.values() for p in pauses]
+        keyed = {_sha256(f"{p.ticket}|{to_us(p.start)}|{to_us(p.end)}"): p for p in rows}
+        known: set[str] = set()
+        keys = list(keyed)
+        for start in range(0, len(keys), 2000):
+            known.update(session.exec(select(TicketPauseRow.row_key).where(TicketPauseRow.row_key.in_(keys[start:start + 2000]))))
+        new = [{"row_key": key, "ticket": p.ticket, "start_us": to_us(p.start), "end_us": to_us(p.end),
+                "source": f"{source}:{p.line}"} for key, p in keyed.items() if key not in known]
+        if new:
+            session.execute(insert(TicketPauseRow), new)
+        report.count("ticket pauses", len(rows), len(new))
 
     def _load_payments(self, session: Session, measurements: Measurements, report: LoadReport) -> None:
         source = str(Path(measurements.folder) / "payments.csv")
@@ -461,6 +518,11 @@ class Store:
         return RateBook({name: RateTable.model_validate_json(row.canonical_json) for name, row in latest.items()},
                         "the store")
 
+    def known_tickets(self) -> dict[str, Ticket]:
+        """Every stored ticket, so that pauses loaded later can name it."""
+        with self.reading() as session:
+            return {row.ticket: _ticket(row) for row in session.exec(select(TicketRow))}
+
     def invoice_currencies(self) -> dict[str, str]:
         """Every stored invoice's number and currency (payments may name them in a later load)."""
         with self.reading() as session:
@@ -509,6 +571,18 @@ class Store:
                     result.invoices.setdefault(row.contract_id, []).append(Invoice(
                         row.contract_id, row.number, row.issued, row.due, Decimal(row.net), Decimal(row.tax),
                         Decimal(row.gross), row.currency, _line_of(row.source)))
+            # Tickets created before the period's end that were still open when it began (or
+            # created in it) are the ones a period can judge.
+            for row in session.exec(select(TicketRow).where(TicketRow.created_us < high).order_by(TicketRow.id)):
+                if row.contract_id in wanted and not (
+                        row.first_response_us is not None and row.resolved_us is not None
+                        and max(row.first_response_us, row.resolved_us) < low):
+                    result.tickets.setdefault(row.contract_id, []).append(_ticket(row))
+            tickets = {t.ticket for rows in result.tickets.values() for t in rows}
+            for row in session.exec(select(TicketPauseRow).order_by(TicketPauseRow.id)):
+                if row.ticket in tickets:
+                    result.pauses.setdefault(row.ticket, []).append(
+                        TicketPause(row.ticket, from_us(row.start_us), from_us(row.end_us), _line_of(row.source)))
             numbers = {i.number for rows in result.invoices.values() for i in rows}
             for row in session.exec(select(PaymentRow).order_by(PaymentRow.id)):
                 if row.invoice_number in numbers:

@@ -122,6 +122,33 @@ class PaymentRow(SQLModel, table=True):
     source: str = Field(default="", max_length=500)
 
 
+class TicketRow(SQLModel, table=True):
+    """A support ticket; loading it again with a response or resolution that arrived since updates it."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_contract", "contract_id", "created_us"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket: str = Field(sa_column=Column(String(100), unique=True, nullable=False))
+    contract_id: str = Field(max_length=100)
+    priority: str = Field(max_length=50)
+    created_us: int = Field(sa_column=big(nullable=False))
+    first_response_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
+    resolved_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
+    source: str = Field(default="", max_length=500)
+
+
+class TicketPauseRow(SQLModel, table=True):
+    __tablename__ = "ticket_pauses"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    row_key: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    ticket: str = Field(sa_column=Column(String(100), ForeignKey("tickets.ticket"), nullable=False))
+    start_us: int = Field(sa_column=big(nullable=False))
+    end_us: int = Field(sa_column=big(nullable=False))
+    source: str = Field(default="", max_length=500)
+
+
 class RateTableRow(SQLModel, table=True):
     """A version of a reference-rate table, by content; the run uses the latest loaded."""
 

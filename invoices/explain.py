@@ -31,9 +31,10 @@ def explain(record: dict[str, Any], locale: str | None = None) -> str:
     contract = record["inputs"]["contract"]
     locale = locale or contract["customer"]["locale"]
     evaluation = record["result"]["evaluation"]
-    outcomes = {o["objective"]: o["incidents"] for o in record["result"]["outcomes"]}
+    outcomes = {o["objective"]: o.get("incidents", []) for o in record["result"]["outcomes"]}
+    tickets = {o["objective"]: o["tickets"] for o in record["result"]["outcomes"] if "tickets" in o}
     template = _environment(language_of(locale)).get_template("explain.txt.j2")
     return template.render(
-        record=record, contract=contract, evaluation=evaluation, outcomes=outcomes,
+        record=record, contract=contract, evaluation=evaluation, outcomes=outcomes, tickets=tickets,
         f=ExplainFormats(locale, contract["currency"], contract["timezone"]),
     )

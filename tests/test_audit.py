@@ -97,7 +97,8 @@ def test_replay_reports_a_changed_figure_and_what_if_is_labelled(ran, tmp_path):
                                       str(tmp_path / "rules"), "--db", ran.url])
     assert result.exit_code == 0, result.output
     assert "what-if record 1 (C-1001 2026-10)" in result.stdout
-    assert "evaluation.credit_total: recorded '124.58', replayed '311.44'" in result.stdout
+    # C-1001: availability 124.58 -> 311.44 (25 %), plus 100.00 for two late P1 tickets.
+    assert "evaluation.credit_total: recorded '224.58', replayed '411.44'" in result.stdout
     assert "what-if, not a correction" in result.stdout
 
 
@@ -136,7 +137,7 @@ def test_an_intact_chain_verifies(ran):
 
 def test_an_edited_figure_is_caught(ran):
     row = ran.evaluations()[0]
-    edited = row.record_json.replace('"credit_total":"124.58"', '"credit_total":"24.58"')
+    edited = row.record_json.replace('"credit_total":"224.58"', '"credit_total":"24.58"')
     assert edited != row.record_json
     tamper(ran, "UPDATE evaluations SET record_json = :text WHERE id = 1", parameters={"text": edited})
     assert broken(ran) == ("record 1 (C-1001 2026-10 revision 0): its text no longer matches its hash: "
@@ -204,23 +205,24 @@ def load_late(store, tmp_path, rows: str, name="late"):
 
 
 def test_a_late_incident_issues_a_delta_credit_note(ran, tmp_path):
-    # C-1001 had 147.4 min counted: 10 % of 1,245.75 = 124.58 (AV-2026-000001).  A 300-minute
-    # outage reported late makes 447.4 min: 100 x (1 - 447.4 / 44,700) = 98.999105 %, tier 2:
-    # 25 % = 311.4375 -> 311.44.  The difference, 186.86 + 20 % VAT (37.372 -> 37.37), is credited.
+    # C-1001 had 147.4 min counted: 10 % of 1,245.75 = 124.58, plus 100.00 for two late P1
+    # tickets: 224.58 (AV-2026-000001).  A 300-minute outage reported late makes 447.4 min:
+    # 100 x (1 - 447.4 / 44,700) = 98.999105 %, tier 2: 25 % = 311.4375 -> 311.44, so 411.44.
+    # The difference, 186.86 + 20 % VAT (37.372 -> 37.37), is credited.
     load_late(ran, tmp_path, "C-1001,compute,2026-10-12T08:00:00Z,2026-10-12T13:00:00Z,,\n")
     summary = run(ran, as_of=date(2026, 12, 1))
     assert (summary.recorded, summary.unchanged, summary.corrections) == (1, 7, 1)
     records = ran.evaluations(contract="C-1001")
-    assert [(r.revision, r.supersedes_id, r.credit_total) for r in records] == [(0, None, "124.58"), (1, records[0].id, "311.44")]
+    assert [(r.revision, r.supersedes_id, r.credit_total) for r in records] == [(0, None, "224.58"), (1, records[0].id, "411.44")]
     assert json.loads(records[1].record_json)["supersedes"] == records[0].record_sha256
     note = ran.documents(contract="C-1001")[-1]
     assert (note.number, note.kind, note.net_total, note.tax_total, note.gross_total) == (
         "AV-2026-000005", "credit_note", "186.86", "37.37", "224.23")
     document = Document.from_json(json.loads(note.content_json))
     assert document.corrects == "AV-2026-000001"
-    assert document.lines[0].detail["previously_credited"] == "124.58"
-    assert document.lines[0].detail["now_due"] == "311.44"
-    assert ran.document("AV-2026-000001").gross_total == "149.50"  # the original is untouched
+    assert document.lines[0].detail["previously_credited"] == "224.58"
+    assert document.lines[0].detail["now_due"] == "411.44"
+    assert ran.document("AV-2026-000001").gross_total == "269.50"  # the original is untouched
     assert verify(ran).ok and all(not o.differences for o in replay(ran, period="2026-10"))
     # Nothing new: nothing more.
     assert run(ran, as_of=date(2026, 12, 1)).recorded == 0
@@ -271,19 +273,22 @@ def record_of(store, contract):
 
 def test_explain_a_breach_in_english_and_french(ran):
     english = explain(record_of(ran, "C-1001"), "en_GB")
-    assert "Why contract C-1001 received €124.58 for October 2026" in english
+    assert "Why contract C-1001 received €224.58 for October 2026" in english
     assert "Measured 99.670246% against a promise of 99.9%: missed." in english
     assert "Downtime that counted: 147.4 min of 44,700 min; excluded: 210 min." in english
     assert ("18 Oct 2026, 01:00:00 – 18 Oct 2026, 03:00:00 (maintenance): announced in time and within the monthly "
             "maintenance allowance: excluded; 120 min excluded") in english
     assert "29 Oct 2026, 16:02:17 – 29 Oct 2026, 16:19:41 (outage): counted as downtime; 17.4 min counted" in english
     assert "Tier 1 applies: 10% of the monthly fee of €1,245.75, that is €124.58." in english
-    assert "Issued as AV-2026-000001, €149.50 including VAT." in english
+    assert "6 of 8 tickets judged this period met their target." in english
+    assert "T-102 (P1), 2 Oct 2026, 16:30:00: missed its target; 70 min counted against the target" in english
+    assert "2 late tickets at €50.00 each, that is €100.00." in english
+    assert "Issued as AV-2026-000001, €269.50 including VAT." in english
     french = explain(record_of(ran, "C-1001"))  # the customer's own locale, fr_FR
-    assert "Pourquoi le contrat C-1001 a reçu 124,58\xa0€ pour octobre 2026" in french
+    assert "Pourquoi le contrat C-1001 a reçu 224,58\xa0€ pour octobre 2026" in french
     assert "Mesuré 99,670246\xa0% pour un engagement de 99,9\xa0% : non atteint." in french
     assert "Le palier 1 s'applique : 10\xa0% de la redevance mensuelle de 1\u202f245,75\xa0€, soit 124,58\xa0€." in french
-    assert "Émis sous le n° AV-2026-000001, 149,50\xa0€ TTC." in french
+    assert "Émis sous le n° AV-2026-000001, 269,50\xa0€ TTC." in french
 
 
 def test_explain_no_breach_in_english_and_french(ran):

@@ -63,10 +63,10 @@ late_payment:
   base: net
 """
     text = text.replace("objectives:\n", """objectives:
-  - id: p1-response
+  - id: p2-response
     service: support
     metric: response_time
-    priority: P1
+    priority: P2
     target_time: 1h
     clock: business
     target: "95"

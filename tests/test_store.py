@@ -37,11 +37,11 @@ def run(store, period=OCTOBER, **kwargs):
 def test_each_migration_upgrades_an_empty_database(store_url):
     store = Store(store_url, upgrade=False)
     assert store.revision() is None
-    for revision in ("0001", "0002", "0003"):
+    for revision in ("0001", "0002", "0003", "0004"):
         store.upgrade(revision)
         assert store.revision() == revision
     store.upgrade()  # head: nothing more to do
-    assert store.revision() == "0003"
+    assert store.revision() == "0004"
     store.close()
 
 
@@ -51,7 +51,7 @@ def test_loading_twice_adds_nothing_the_second_time(store):
     load_fixtures(store)
     report = store.load(**_fixture_inputs())
     assert report.added == {"rule sets": 0, "rate tables": 0, "issuers": 0, "contract terms": 0, "incidents": 0,
-                            "request intervals": 0, "invoices": 0, "payments": 0}
+                            "request intervals": 0, "invoices": 0, "payments": 0, "tickets": 0, "ticket pauses": 0}
     assert report.read["incidents"] == 27 and report.read["request intervals"] == 161
     assert len(store.contracts()) == 9
 
@@ -151,7 +151,8 @@ def test_the_run_records_every_active_contract_and_issues_what_is_owed(store):
         ("C-5001", "credit_note", "AV-2026-000004"), ("C-6001", "adjustment", "ADJ-2026-000004")]
     documents = {d.number: d for d in issued}
     note = documents["AV-2026-000001"]
-    assert (note.number, note.net_total, note.tax_total, note.gross_total) == ("AV-2026-000001", "124.58", "24.92", "149.50")
+    # 124.58 (availability) + 100.00 (two late P1 tickets) = 224.58; VAT 44.916 -> 44.92.
+    assert (note.number, note.net_total, note.tax_total, note.gross_total) == ("AV-2026-000001", "224.58", "44.92", "269.50")
     assert documents["AV-2026-000004"].gross_total == "528000"   # JPY: 480,000 + 10 % VAT
     adjustment = documents["ADJ-2026-000004"]                     # BHD: -59.188 credit, 10 % VAT
     assert (adjustment.net_total, adjustment.tax_total, adjustment.gross_total) == ("-59.188", "-5.919", "-65.107")
@@ -223,7 +224,7 @@ def test_the_session_refuses_to_edit_an_issued_document(store):
     with pytest.raises(ImmutableRecordError):
         with store.atomic() as session:
             session.execute(update(EvaluationRow).values(credit_total="0.00"))
-    assert store.document("AV-2026-000001").gross_total == "149.50"
+    assert store.document("AV-2026-000001").gross_total == "269.50"
 
 
 @pytest.mark.parametrize("statement", [
@@ -238,4 +239,4 @@ def test_the_database_refuses_edits_even_in_raw_sql(store, statement):
     with pytest.raises(Exception, match="issued records are never edited"):
         with store.engine.begin() as connection:
             connection.execute(text(statement))
-    assert store.document("AV-2026-000001").gross_total == "149.50"
+    assert store.document("AV-2026-000001").gross_total == "269.50"
