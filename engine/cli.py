@@ -6,9 +6,11 @@ nothing is printed on stdout before the whole result exists.
 
 from __future__ import annotations
 
-import io
+import gc
 import json
+import shutil
 import sys
+import tempfile
 from datetime import date
 from enum import Enum
 from functools import wraps
@@ -70,13 +72,24 @@ def evaluate(
     book = load_book(contracts)
     measurements = load_measurements(data, book)
     rates = load_rates(rules) if any(r.rules.late_payment for r in rule_book.loaded) else None
-    evaluations = list(evaluate_book(rule_book, book, measurements, month, contract, rates=rates))
+    settle_loaded_data()
+    evaluations = evaluate_book(rule_book, book, measurements, month, contract, rates=rates)
     if format is Format.table:
-        render_table(str(month), evaluations, Console())
+        render_table(str(month), list(evaluations), Console())
         return
-    buffer = io.StringIO()
-    write_json(str(month), evaluations, buffer)
-    sys.stdout.write(buffer.getvalue())
+    # Nothing reaches stdout unless every contract evaluates: the JSON is written to a
+    # spooled file (memory up to 32 MiB, then disk) and copied out at the end.
+    with tempfile.SpooledTemporaryFile(max_size=32 * 2**20, mode="w+", encoding="utf-8") as buffer:
+        write_json(str(month), evaluations, buffer)
+        buffer.seek(0)
+        shutil.copyfileobj(buffer, sys.stdout)
+
+
+def settle_loaded_data() -> None:
+    """Move what was loaded out of the garbage collector's sight: it lives until the command
+    ends, and full collections walking millions of loaded rows cost a third of a large run."""
+    gc.collect()
+    gc.freeze()
 
 
 @rules_app.command("check")

@@ -22,6 +22,7 @@ Availability, step by step (the choices are written down in README.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Callable, Iterable
@@ -66,8 +67,13 @@ class Measure:
     excluded_minutes: Fraction | None = None
     figures: dict[str, object] = field(default_factory=dict)
     """metric-specific figures for the JSON (intervals, tickets, ...)"""
-    incidents: tuple[IncidentOutcome, ...] = ()
+    explain_incidents: Callable[[], tuple[IncidentOutcome, ...]] | None = field(default=None, compare=False, repr=False)
+    """works out each incident's part when first asked: records need it, evaluate's JSON does not"""
     tickets: tuple["TicketOutcome", ...] = ()
+
+    @cached_property
+    def incidents(self) -> tuple[IncidentOutcome, ...]:
+        return self.explain_incidents() if self.explain_incidents is not None else ()
 
 
 def attainment_of(downtime: Fraction, base: Fraction) -> Fraction:
@@ -147,13 +153,12 @@ def measure_availability(objective: Objective, incidents: Iterable[Incident], wi
     period = window.minutes
     base = period - excluded_total if exclusions.excluded_time == "from_period" else period
 
-    outcomes = _outcomes(kinds, window, downtime, excluded, allowed, over_allowance, too_short)
     return Measure(
         objective=objective.id, metric=objective.metric,
         attainment=attainment_of(counted, base),
         period_minutes=period, base_minutes=base,
         downtime_minutes=counted, excluded_minutes=excluded_total,
-        incidents=outcomes,
+        explain_incidents=lambda: _outcomes(kinds, window, downtime, excluded, allowed, over_allowance, too_short),
     )
 
 

@@ -49,7 +49,7 @@ def minor_digits(currency: str) -> int:
     return get_currency_precision(currency)
 
 
-def round_fraction(value: Fraction, digits: int, mode: Rounding) -> Decimal:
+def round_fraction(value: Fraction | int, digits: int, mode: Rounding) -> Decimal:
     """Round an exact value to ``digits`` decimals, exactly, under ``mode``.
 
     ``half_up`` and ``up`` round away from zero, ``down`` towards zero, as finance
@@ -60,19 +60,18 @@ def round_fraction(value: Fraction, digits: int, mode: Rounding) -> Decimal:
     >>> round_fraction(Fraction(-5, 2), 0, Rounding.half_up), round_fraction(Fraction(1, 3), 3, Rounding.up)
     (Decimal('-3'), Decimal('0.334'))
     """
-    scaled = value * 10**digits
-    sign = -1 if scaled < 0 else 1
-    magnitude = abs(scaled)
-    whole, rest = divmod(magnitude.numerator, magnitude.denominator)
-    rest = Fraction(rest, magnitude.denominator)
+    # On integers only: this runs for every amount and figure of every contract.
+    numerator, denominator = value.numerator * 10**digits, value.denominator
+    sign = -1 if numerator < 0 else 1
+    whole, rest = divmod(abs(numerator), denominator)
     if mode is Rounding.down:
         bump = False
     elif mode is Rounding.up:
         bump = rest > 0
     elif mode is Rounding.half_up:
-        bump = rest >= Fraction(1, 2)
+        bump = 2 * rest >= denominator
     else:
-        bump = rest > Fraction(1, 2) or (rest == Fraction(1, 2) and whole % 2 == 1)
+        bump = 2 * rest > denominator or (2 * rest == denominator and whole % 2 == 1)
     units = sign * (whole + (1 if bump else 0))
     return Decimal(units).scaleb(-digits)
 

@@ -96,12 +96,18 @@ def evaluation_json(evaluation: Evaluation) -> dict:
 
 
 def write_json(period: str, evaluations: Iterable[Evaluation], out: IO[str]) -> None:
-    """The whole document; results are rendered one by one so memory stays flat."""
-    chunks = [json.dumps(evaluation_json(e), indent=2, ensure_ascii=False) for e in evaluations]
-    out.write('{\n  "period": ' + json.dumps(period) + ',\n  "results": [')
-    for index, chunk in enumerate(chunks):
-        out.write(("," if index else "") + "\n    " + chunk.replace("\n", "\n    "))
-    out.write(("\n  " if chunks else "") + "]\n}\n")
+    """The whole document, each result written as soon as it is evaluated so memory stays flat.
+
+    One result per line: pretty-printing with ``indent`` would switch json to its
+    pure-Python encoder, a third of the time of a 100,000-contract evaluation; pipe the
+    output through ``python -m json.tool`` to read it indented.
+    """
+    out.write('{"period": ' + json.dumps(period) + ', "results": [')
+    count = 0
+    for evaluation in evaluations:
+        out.write(("," if count else "") + "\n  " + json.dumps(evaluation_json(evaluation), ensure_ascii=False))
+        count += 1
+    out.write(("\n" if count else "") + "]}\n")
 
 
 def render_table(period: str, evaluations: Iterable[Evaluation], console) -> None:

@@ -475,6 +475,7 @@ class Calendar(Frozen):
         return tuple(week)
 
 
+@lru_cache(maxsize=None)
 def check_timezone(value: str) -> str:
     """An IANA time-zone name, checked against the zone database."""
     try:
