@@ -152,7 +152,7 @@ def test_no_polling_threads_and_no_session_left_behind():
         fired(COMPILED, F(index % 101))
     assert threading.active_count() == before
     with pytest.raises(Exception):
-        matcher()._host.get_state(COMPILED.engine_name, DurableMatcher.SESSION)
+        matcher()._host.get_state(COMPILED.engine_name, matcher().session)
 
 
 def test_a_rule_set_content_is_registered_once_under_an_immutable_name():
@@ -163,18 +163,32 @@ def test_a_rule_set_content_is_registered_once_under_an_immutable_name():
     assert matcher().registered() == count
 
 
-def test_an_exception_inside_an_action_reaches_the_caller():
-    adapter = DurableMatcher.__new__(DurableMatcher)
-    DurableMatcher.__init__(adapter)
+def test_matching_runs_no_python_action_and_leaves_no_garbage():
+    # Every action of the compiled rules raises if called: the adapter must read fired rules
+    # from the engine's action loop, never through durable-rules' callback layer, whose
+    # closures form reference cycles on every firing.
+    import gc
 
-    def failing(name):
-        def action(closure):
-            raise ValueError("boom in " + name)
-        return action
+    rules = compile_rules(rule_set([{"below": "99.9", "credit": "10%"}], ruleset="no-callbacks"))
+    gc.collect()
+    gc.disable()
+    try:
+        for value in range(200):
+            assert "availability/tier/0" in fired(rules, F(value % 99))
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
-    adapter._recorder = failing  # every action raises
-    rules = compile_rules(rule_set([{"below": "99.9", "credit": "10%"}], ruleset="raising"))
-    with pytest.raises(RuleEngineError, match="boom"):
-        adapter.match(rules, make_fact(rules, "C", {"availability": F(50)}))
+
+def test_a_fact_nothing_matches_is_reported_without_crashing_and_matching_goes_on():
+    # Without a contract the catch-all cannot fire: nothing fires, which is exactly the
+    # session durable-rules may crash on deleting.  The adapter reports it, abandons the
+    # session, and the next match starts on a fresh one.
+    rules = compile_rules(rule_set([{"below": "99.9", "credit": "10%"}], ruleset="failing"))
+    before = matcher().session
+    with pytest.raises(RuleEngineError, match="durable-rules failed matching None in failing@1#"):
+        matcher().match(rules, {"o0_lo": 5000, "o0_hi": 5000})
+    assert matcher().session != before
+    assert fired(rules, F(50)) == {"*", "availability/tier/0"}
     with pytest.raises(Exception):
-        adapter._host.get_state(rules.engine_name, DurableMatcher.SESSION)
+        matcher()._host.get_state(rules.engine_name, matcher().session)
