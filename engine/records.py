@@ -42,10 +42,16 @@ def sha256_text(text: str) -> str:
 
 
 def instant(value: datetime | None) -> str | None:
-    """An instant as fixed-width UTC text, so equal instants always read the same."""
+    """An instant as fixed-width UTC text, so equal instants always read the same.
+
+    >>> instant(datetime(2026, 10, 1, 0, 25, tzinfo=timezone.utc))
+    '2026-10-01T00:25:00.000000Z'
+    """
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Formatted by hand: strftime was a tenth of building a million incidents' records.
+    v = value.astimezone(timezone.utc)
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
 
 
 def incident_json(service: str, row: Incident) -> dict[str, Any]:

@@ -614,6 +614,7 @@ class Store:
             head = session.exec(query).one()
             ledger = Ledger(session, head.last_sha256, head.length)
             yield ledger
+            ledger.write()
             if ledger.length != head.length:
                 session.execute(update(ChainHeadRow).where(ChainHeadRow.id == 1).values(
                     last_sha256=ledger.head, length=ledger.length))
@@ -669,6 +670,7 @@ class Ledger:
         self.head = head
         self.length = length
         self._sequences: dict[tuple[int, str, int], list[int]] = {}
+        self._pending: list[tuple[dict, list[dict], int]] = []
 
     def latest(self, contract_ids: list[str], period: Period) -> dict[str, Latest]:
         result: dict[str, Latest] = {}
@@ -721,22 +723,37 @@ class Ledger:
 
     def append(self, *, run_id: int, record_text: str, record_sha256: str, contract_id: str, period: str,
                revision: int, supersedes_id: int | None, input_digest: str, ruleset_sha256: str, credit_total: str,
-               credit_status: str, documents: list[dict], issuer_id: int) -> int:
-        """Write one sealed record and its documents; returns the evaluation id."""
-        evaluation_id = self.session.execute(insert(EvaluationRow).values(
-            run_id=run_id, contract_id=contract_id, period=period, revision=revision, supersedes_id=supersedes_id,
-            input_digest=input_digest, ruleset_sha256=ruleset_sha256, credit_total=credit_total,
-            credit_status=credit_status, record_json=record_text, record_sha256=record_sha256,
-            previous_sha256=self.head).returning(EvaluationRow.id)).scalar_one()
-        for document in documents:
-            lines = document.pop("lines")
-            document_id = self.session.execute(insert(DocumentRow).values(
-                evaluation_id=evaluation_id, issuer_id=issuer_id, **document).returning(DocumentRow.id)).scalar_one()
-            if lines:
-                self.session.execute(insert(DocumentLineRow), [{"document_id": document_id, **line} for line in lines])
+               credit_status: str, documents: list[dict], issuer_id: int) -> None:
+        """Queue one sealed record and its documents; ``write`` inserts the batch in order."""
+        self._pending.append(({
+            "run_id": run_id, "contract_id": contract_id, "period": period, "revision": revision,
+            "supersedes_id": supersedes_id, "input_digest": input_digest, "ruleset_sha256": ruleset_sha256,
+            "credit_total": credit_total, "credit_status": credit_status, "record_json": record_text,
+            "record_sha256": record_sha256, "previous_sha256": self.head}, documents, issuer_id))
         self.head = record_sha256
         self.length += 1
-        return evaluation_id
+
+    def write(self) -> None:
+        """Insert the queued records, documents and lines: a few multi-row statements per batch
+        instead of one statement per row (ids come back in the order of the rows)."""
+        if not self._pending:
+            return
+        ids = self.session.execute(insert(EvaluationRow).returning(EvaluationRow.id, sort_by_parameter_order=True),
+                                   [row for row, _, _ in self._pending]).scalars().all()
+        documents, lines = [], []
+        for evaluation_id, (_, issued, issuer_id) in zip(ids, self._pending):
+            for document in issued:
+                lines.append(document["lines"])
+                documents.append({key: value for key, value in document.items() if key != "lines"}
+                                 | {"evaluation_id": evaluation_id, "issuer_id": issuer_id})
+        if documents:
+            document_ids = self.session.execute(
+                insert(DocumentRow).returning(DocumentRow.id, sort_by_parameter_order=True), documents).scalars().all()
+            rows = [{"document_id": document_id, **line}
+                    for document_id, document_lines in zip(document_ids, lines) for line in document_lines]
+            if rows:
+                self.session.execute(insert(DocumentLineRow), rows)
+        self._pending = []
 
 
 __all__ = ["Store", "Ledger", "LoadReport", "StoreError", "ImmutableRecordError", "database_url", "IntegrityError"]
