@@ -187,17 +187,29 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="show what would be issued; write nothing"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="issue date, YYYY-MM-DD (default: today)"),
     contract: Optional[str] = typer.Option(None, "--contract", help="run only this contract"),
+    out: Optional[Path] = typer.Option(None, "--out", help="also write the run's documents and each contract's "
+                                                           "monthly report (HTML and text) into this folder"),
 ) -> None:
     """The monthly run: evaluate every active contract, issue credit notes and adjustments, record it all."""
+    from .demo import write_documents, write_reports
+    from .errors import InputError
     from .period import Period
     from .run import monthly_run
 
     month = Period.parse(period)
+    if out is not None and dry_run:
+        raise InputError("a dry run writes nothing, so it takes no --out folder", field="--out")
     issue_date = parse_day(as_of, "--as-of") if as_of else date.today()
     store = open_store(db)
     summary = _with_progress(lambda progress: monthly_run(
         store, month, as_of=issue_date, now=_now, dry_run=dry_run, contract_id=contract, progress=progress))
-    print_summary(summary, Console())
+    console = Console(highlight=False)
+    print_summary(summary, console)
+    if out is not None:
+        files = write_documents(store, out, summary.run_id) + write_reports(store, str(month), out, contract)
+        console.print(f"{len(files)} files written to {out.resolve()}/:", markup=False)
+        for path in files:
+            console.print(f"  {path}", markup=False)
 
 
 def _now():
@@ -350,6 +362,40 @@ def demo(
     console.print(f"{len(result.files)} documents written to {out.resolve()}/:", markup=False)
     for path in result.files:
         console.print(f"  {path}", markup=False)
+    console.print(f"{len(result.reports)} monthly reports written to {out.resolve()}/:", markup=False)
+    for path in result.reports:
+        console.print(f"  {path}", markup=False)
+
+
+class ReportFormat(str, Enum):
+    html = "html"
+    txt = "txt"
+
+
+@app.command()
+@reports_errors
+def report(
+    period: str = typer.Option(..., "--period", help="the month, YYYY-MM"),
+    contract: Optional[str] = typer.Option(None, "--contract", help="only this contract (default: every contract "
+                                                                   "evaluated for the period)"),
+    format: ReportFormat = typer.Option(ReportFormat.html, "--format", help="html or txt"),
+    out: Path = typer.Option(..., "--out", help="folder to write the reports into"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Write the monthly SLA report of each contract: objectives, indicators and a chart of the month."""
+    from .demo import write_reports
+    from .errors import InputError
+    from .period import Period
+
+    month = str(Period.parse(period))
+    paths = write_reports(open_store(db), month, out, contract, (format.value,))
+    if not paths:
+        whose = f"contract {contract}" if contract else "any contract"
+        raise InputError(f"no evaluation of {whose} for {month} is recorded; run that period first",
+                         field="--contract" if contract else "--period")
+    console = Console(highlight=False, soft_wrap=True)
+    for path in paths:
+        console.print(str(path), markup=False)
 
 
 # --- audit ----------------------------------------------------------------------------------------------------

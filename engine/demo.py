@@ -2,7 +2,12 @@
 
 It loads the rule sets in ``rules/`` and the book in ``fixtures/`` into a fresh SQLite
 database, runs the period the data is about (the month holding most of its rows),
-and writes every issued document, as HTML and as text, into the output folder.
+and writes every issued document and every contract's monthly SLA report, as HTML and
+as text, into the output folder.
+
+``write_documents`` and ``write_reports`` are also what ``slabill run --out`` and
+``slabill report`` call: they read the store and write files, and leave the rendering
+to ``invoices``.
 """
 
 from __future__ import annotations
@@ -10,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .book import Measurements, load_book, load_measurements
 from .period import Period
@@ -30,6 +35,9 @@ class DemoResult:
     summary: RunSummary
     database: Path
     files: list[Path]
+    """the issued documents"""
+    reports: list[Path] = field(default_factory=list)
+    """one monthly SLA report per contract, HTML and text"""
 
 
 def period_of(measurements: Measurements) -> Period:
@@ -46,9 +54,6 @@ def period_of(measurements: Measurements) -> Period:
 
 def run_demo(out: Path, fixtures: Path | None, as_of: date, now: Callable[[], datetime],
              progress_wrapper: Callable = lambda work: work(lambda done, total: None)) -> DemoResult:
-    from invoices.documents import Document
-    from invoices.render import render
-
     fixtures = fixtures or ROOT / "fixtures"
     rules = fixtures / "rules" if (fixtures / "rules").is_dir() else ROOT / "rules"
     out.mkdir(parents=True, exist_ok=True)
@@ -62,8 +67,22 @@ def run_demo(out: Path, fixtures: Path | None, as_of: date, now: Callable[[], da
                rates=load_rates(rules))
     period = period_of(measurements)
     summary = progress_wrapper(lambda progress: monthly_run(store, period, as_of=as_of, now=now, progress=progress))
+    files = write_documents(store, out, summary.run_id)
+    reports = write_reports(store, str(period), out)
+    store.close()
+    return DemoResult(summary, database, files, reports)
+
+
+def write_documents(store: Store, out: Path, run_id: int | None) -> list[Path]:
+    """Every document a run issued, as HTML and text, checked against the bytes recorded at issue."""
+    from invoices.documents import Document
+    from invoices.render import render
+
     files = []
-    for row in store.documents(run_id=summary.run_id):
+    if run_id is None:
+        return files
+    out.mkdir(parents=True, exist_ok=True)
+    for row in store.documents(run_id=run_id):
         document = Document.from_json(json.loads(row.content_json))
         for format, expected in (("html", row.html_sha256), ("txt", row.text_sha256)):
             data = render(document, format).encode("utf-8")
@@ -72,5 +91,39 @@ def run_demo(out: Path, fixtures: Path | None, as_of: date, now: Callable[[], da
             path = out / f"{row.number}.{format}"
             path.write_bytes(data)
             files.append(path)
-    store.close()
-    return DemoResult(summary, database, files)
+    return files
+
+
+def write_reports(store: Store, period: str, out: Path, contract: str | None = None,
+                  formats: tuple[str, ...] = ("html", "txt")) -> list[Path]:
+    """The monthly SLA report of every contract evaluated for ``period`` (or of one), from its latest record.
+
+    Each report lists every document issued for the contract and period, whichever revision
+    issued it, and words the ticket objectives from the rule set the record names.  Files are
+    ``<out>/<contract>-<period>-report.<format>``; returns them, none when nothing is recorded.
+    """
+    from invoices.report import render_report, report_name, documents_from_rows
+
+    latest: dict[str, Any] = {}
+    for row in store.evaluations(period=period, contract=contract):
+        if row.contract_id not in latest or row.revision > latest[row.contract_id].revision:
+            latest[row.contract_id] = row
+    documents: dict[str, list[Any]] = {}
+    for row in store.documents(period=period, contract=contract):
+        documents.setdefault(row.contract_id, []).append(row)
+    rule_sets: dict[str, Any] = {}
+    paths = []
+    for contract_id in sorted(latest):
+        row = latest[contract_id]
+        record = json.loads(row.record_json)
+        sha = record["ruleset"]["sha256"]
+        if sha not in rule_sets:
+            rule_sets[sha] = store.rule_set(sha)
+        for format in formats:
+            text = render_report(record, format, documents=documents_from_rows(documents.get(contract_id, [])),
+                                 rule_set=rule_sets[sha])
+            out.mkdir(parents=True, exist_ok=True)
+            path = out / report_name(contract_id, period, format)
+            path.write_text(text, encoding="utf-8")
+            paths.append(path)
+    return paths

@@ -27,6 +27,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from .documents import CREDIT_NOTE, Document
 
@@ -110,6 +111,21 @@ def language_of(locale: str) -> str:
     return language if language in LANGUAGES else "en"
 
 
+def _isolated(value: Any) -> Markup:
+    """A value wrapped in <bdi> (escaped unless it already is markup)."""
+    return Markup("<bdi>%s</bdi>") % value
+
+
+def _label_value(translations: gettext.NullTranslations):
+    """"label: value" with the value isolated, translated so French gets its space before the colon."""
+    pattern = translations.gettext("%(label)s: %(value)s")
+
+    def kv(label: Any, value: Any) -> Markup:
+        return Markup("<bdi>%s</bdi>") % (Markup(escape(pattern)) % {"label": label, "value": _isolated(value)})
+
+    return kv
+
+
 def render(document: Document, format: str = "html", locale: str | None = None) -> str:
     """The document as text in ``format`` (html or txt), in ``locale`` (default: the customer's)."""
     if format not in FORMATS:
@@ -123,6 +139,8 @@ def render(document: Document, format: str = "html", locale: str | None = None) 
         "is_credit_note": document.kind == CREDIT_NOTE,
         "f": Formats(locale, document.currency),
         "lang": language,  # the language of the labels: English where the locale has no catalog
+        "iso": _isolated,
+        "kv": _label_value(translations(language)),
         "direction": parsed.character_order == "right-to-left" and "rtl" or "ltr",
     }
     return template.render(context)

@@ -1,0 +1,524 @@
+"""The monthly SLA performance report of one contract, as HTML or plain text.
+
+One page in the customer's language (the catalogs of ``render``; a locale without one
+gets English labels with its own number and date formats): each objective's target, the
+measured figure and the result, the indicators of ``engine.indicators``, the documents
+issued for the period, and a chart of the month.  Everything comes from one evaluation
+record, plus, when the caller has them, the documents issued for the period (every
+revision's, not only the latest record's) and the rule set, which words the ticket
+objectives' terms ("P1 tickets: first response within 1 h, business hours") that the
+record only names.
+
+The chart is inline SVG with no script.  Its upper panel is the month as day columns,
+each as long as that day really was in the contract's time zone (a Paris 25 October has
+25 hours, so its column is an hour longer), with each incident drawn in its day at its
+hour: counted downtime, excluded maintenance and other excluded time in their own
+colours.  The lower panel is the counted downtime accumulating over the month against a
+horizontal line at the downtime the target allows.  A threshold error-rate objective gets
+the same chart, its intervals above the threshold drawn as stretches of downtime.  Positions are worked out exactly
+(``Fraction``) from the recorded instants and written with two decimals; this module
+computes geometry, the templates draw it, so every label goes through the autoescaping
+HTML environment and the catalogs.  Rendering is pure: the same record gives the same
+bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time, get_timezone_gmt
+
+from engine.indicators import Availability, Incident, Indicators, indicators
+from engine.intervals import union
+from engine.money import Rounding, plain, round_fraction
+from engine.period import Period, Window, minutes
+
+from .explain import ExplainFormats
+from .render import FORMATS, _environment, language_of
+
+HOUR = Fraction(60)  # minutes
+
+
+# --- formats ------------------------------------------------------------------------------------------
+
+class ReportFormats(ExplainFormats):
+    """The document formats plus the report's own: minutes, durations, short dates and times."""
+
+    def number(self, value: Fraction | Decimal | int | str | None) -> str:
+        # Indicators are exact fractions; Babel formats decimals.
+        return super().number(plain(value) if isinstance(value, Fraction) else value)
+
+    def minutes(self, value: Fraction | Decimal | str) -> str:
+        """Minutes with at most two decimals: "147,4", "4,46"."""
+        return self.number(plain(Fraction(Decimal(value)) if isinstance(value, str) else Fraction(value), 2))
+
+    def duration(self, value: Fraction | timedelta) -> dict[str, str]:
+        """A duration split for the ``duration`` macro: under an hour to the second, else to the minute.
+
+        >>> ReportFormats("fr_FR", "EUR", "UTC").duration(Fraction(340, 7))
+        {'hours': '', 'minutes': '48', 'seconds': '34'}
+        >>> ReportFormats("en_GB", "EUR", "UTC").duration(Fraction(12785, 8))
+        {'hours': '26', 'minutes': '38', 'seconds': ''}
+        """
+        if isinstance(value, timedelta):
+            value = minutes(value)
+        seconds = int(round_fraction(value * 60, 0, Rounding.half_up))
+        if seconds < 3600:
+            whole, rest = divmod(seconds, 60)
+            return {"hours": "", "minutes": self.number(whole), "seconds": self.number(rest) if rest else ""}
+        hours, rest = divmod(int(round_fraction(value, 0, Rounding.half_up)), 60)
+        return {"hours": self.number(hours), "minutes": f"{rest:02d}" if rest else "", "seconds": ""}
+
+    def _clocks_change(self, day: date) -> bool:
+        """Whether the clocks change on ``day``: its wall times may be ambiguous, so offsets are shown."""
+        midnight = datetime.combine(day, time(0), self.zone).astimezone(timezone.utc)
+        following = datetime.combine(day + timedelta(days=1), time(0), self.zone).astimezone(timezone.utc)
+        return following - midnight != timedelta(days=1)
+
+    def moment(self, value: datetime | str) -> str:
+        value = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return format_datetime(value, "medium", tzinfo=self.zone, locale=self.locale)
+
+    def span(self, start: datetime, end: datetime) -> str:
+        """From one instant to another in the contract's zone; the day is written once when it is the same.
+
+        On a day the clocks change both ends carry their UTC offset, so that 02:00 to 02:30
+        on the night the clocks go back reads as the 90 minutes it was, and the 02:30 that
+        happened twice says which one it was.
+        """
+        local_start, local_end = start.astimezone(self.zone), end.astimezone(self.zone)
+        first, last = self.moment(start), (format_time(end, "medium", tzinfo=self.zone, locale=self.locale)
+                                          if local_start.date() == local_end.date() else self.moment(end))
+        if local_start.utcoffset() != local_end.utcoffset() or self._clocks_change(local_start.date()):
+            first += " " + get_timezone_gmt(local_start, "long", self.locale)
+            last += " " + get_timezone_gmt(local_end, "long", self.locale)
+        return f"{first} – {last}"
+
+    def local_day(self, value: datetime | date) -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(self.zone).date()
+        return format_date(value, "long", locale=self.locale)
+
+
+# --- the chart ----------------------------------------------------------------------------------------
+
+WIDTH = 940
+LEFT, RIGHT = 46, 934          # the plot's x range: y labels on the left
+DAYS_TOP = 22                  # top of the day columns, under the day numbers
+HOUR_PX = Fraction(15, 2)      # one hour of a day column
+GAP = 34                       # between the two panels
+LINE_HEIGHT = 140              # the cumulative-downtime panel
+LABEL_ROOM = 250               # the width a line's label may need
+MIN_MARK = Fraction(3)         # the shortest incident still shows
+INSET = Fraction(3, 2)         # marks sit inside their day column
+
+# Drawn in this order, so counted downtime is on top of anything it overlaps, and an incident
+# that did not count (drawn as an outline) still shows inside the excluded time that swallowed it.
+CATEGORIES = ("excluded", "maintenance", "not_counted", "downtime")
+
+
+def px(value: Fraction | int) -> str:
+    """A coordinate with at most two decimals, the same for the same value on every run."""
+    return plain(Fraction(value), 2)
+
+
+@dataclass(frozen=True)
+class Box:
+    x: str
+    y: str
+    width: str
+    height: str
+
+
+@dataclass(frozen=True)
+class DayColumn:
+    day: date
+    box: Box
+    label_x: str
+    weekend: bool
+    hours: Fraction
+    """the day's real length in hours: 23, 24 or 25 across a clock change"""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One incident, in the day columns it covers."""
+
+    category: str
+    """downtime | maintenance | excluded | not_counted"""
+    line: int
+    start: datetime
+    end: datetime
+    cause: str
+    status: str
+    counted_minutes: Fraction
+    excluded_minutes: Fraction
+    boxes: tuple[Box, ...]
+    intervals: int = 0
+    """for stretches of error intervals: how many intervals"""
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: str
+    value: Fraction
+
+
+@dataclass(frozen=True)
+class Chart:
+    objective: str
+    service: str
+    metric: str
+    threshold: Decimal | None
+    width: int
+    height: str
+    left: int
+    right: int
+    days_top: int
+    days_bottom: str
+    """the bottom of the longest day column"""
+    hour_ticks: tuple[Tick, ...]
+    days: tuple[DayColumn, ...]
+    marks: tuple[Mark, ...]
+    line_top: str
+    line_bottom: str
+    minute_ticks: tuple[Tick, ...]
+    line: str
+    """the cumulative counted downtime, as polyline points"""
+    area: str
+    allowance: Fraction | None
+    allowance_y: str | None
+    total: Fraction
+    total_y: str
+    allowance_label: tuple[str, str, str] | None
+    """x, text-anchor and y of the allowance's label"""
+    total_label_y: str
+    crossing: tuple[str, str] | None
+    """where the counted downtime passes the allowance"""
+    crossed_on: date | None
+    long_days: tuple[DayColumn, ...]
+    """days that are not 24 hours long"""
+    strip: str
+    """the text version: one character per day"""
+
+    def categories(self) -> list[str]:
+        present = {m.category for m in self.marks}
+        return [c for c in reversed(CATEGORIES) if c in present]
+
+
+def category_of(status: str, counted: Fraction) -> str:
+    if counted > 0:
+        return "downtime"
+    if status == "excluded_maintenance":
+        return "maintenance"
+    if status == "excluded_cause":
+        return "excluded"
+    return "not_counted"
+
+
+def _midnights(period: Period, zone: ZoneInfo) -> list[datetime]:
+    """Local midnight of every day of the period and of the day after it, as UTC instants."""
+    days = [period.first_day + timedelta(days=n) for n in range((period.last_day - period.first_day).days + 2)]
+    return [datetime.combine(d, time(0), zone).astimezone(timezone.utc) for d in days]
+
+
+def _weekend(locale: str) -> set[int]:
+    """The locale's weekend days (Monday 0): Saturday and Sunday in France, Friday and Saturday in Bahrain."""
+    parsed = Locale.parse(locale)
+    start, end = parsed.weekend_start, parsed.weekend_end
+    return {(start + n) % 7 for n in range((end - start) % 7 + 1)}
+
+
+def _nice_step(top: Fraction) -> Fraction:
+    """A 1-2-5 step that cuts ``top`` into at most four intervals."""
+    magnitude = Fraction(1, 100)
+    while True:
+        for factor in (1, 2, 5):
+            step = magnitude * factor
+            if top / step <= 4:
+                return step
+        magnitude *= 10
+
+
+def _cumulative(counted: list[tuple[Fraction, Fraction, Fraction]], at: Fraction) -> Fraction:
+    """Counted downtime by ``at`` (minutes since the period began), each incident's part
+    accruing evenly over its time inside the period."""
+    total = Fraction(0)
+    for start, end, amount in counted:
+        if at >= end:
+            total += amount
+        elif at > start:
+            total += amount * (at - start) / (end - start)
+    return total
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What a chart draws: one objective's stretches of time over the month, and its downtime budget."""
+
+    objective: str
+    service: str
+    metric: str
+    incidents: tuple[Incident, ...]
+    downtime_minutes: Fraction
+    allowance_minutes: Fraction | None
+    threshold: Decimal | None = None
+    """error-rate objectives: the rate above which an interval is down"""
+
+    @classmethod
+    def of(cls, availability: Availability) -> "Timeline":
+        return cls(availability.objective, availability.service, "availability", availability.incidents,
+                   availability.downtime_minutes, availability.allowance_minutes)
+
+
+@dataclass(frozen=True)
+class ErrorStretch(Incident):
+    """Consecutive intervals above an error-rate threshold, drawn like an incident."""
+
+    intervals: int = 0
+
+
+def error_timeline(record: dict[str, Any], objective: dict[str, Any], rule_set: Any, window: Window) -> Timeline | None:
+    """The intervals a threshold error-rate objective counted as down, merged into stretches.
+
+    The record holds the request rows but not the objective's interval and threshold, so this
+    needs the rule set; the intervals are found as ``measure_error_rate`` finds them (rows summed
+    per interval from the period's start, down when errors / requests is strictly above the
+    threshold) and must come to the recorded count, else no chart is drawn rather than a wrong one.
+    """
+    settings = next((o.error_rate for o in (rule_set.objectives if rule_set is not None else ())
+                     if o.id == objective["id"]), None)
+    if settings is None or settings.mode != "threshold" or objective.get("target") is None:
+        return None
+    step, threshold = settings.interval, Fraction(settings.threshold)
+    buckets: dict[int, list[int]] = {}
+    for row in record["inputs"]["requests"]:
+        start = datetime.fromisoformat(row["interval_start"])
+        if row["service"] == objective["service"] and window.start <= start < window.end:
+            bucket = buckets.setdefault((start - window.start) // step, [0, 0])
+            bucket[0] += row["requests"]
+            bucket[1] += row["errors"]
+    down = [(window.start + i * step, min(window.start + (i + 1) * step, window.end))
+            for i, (requests, errors) in sorted(buckets.items())
+            if requests and Fraction(100 * errors, requests) > threshold]
+    downtime = sum((minutes(end - start) for start, end in down), Fraction(0))
+    if len(down) != objective["error_intervals"] or downtime != Fraction(Decimal(objective["downtime_minutes"])):
+        return None
+    stretches = []
+    for start, end in union(down):
+        count = sum(1 for s, e in down if start <= s and e <= end)
+        stretches.append(ErrorStretch(0, start, end, "errors", "above_threshold", minutes(end - start), Fraction(0),
+                                      intervals=count))
+    base = Fraction(Decimal(objective.get("base_minutes", objective["period_minutes"])))
+    allowance = (100 - Fraction(Decimal(objective["target"]))) / 100 * base
+    return Timeline(objective["id"], objective["service"], "error_rate", tuple(stretches), downtime, allowance,
+                    Decimal(settings.threshold))
+
+
+def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, locale: str) -> Chart:
+    """The month of one objective's timeline, as geometry for the templates."""
+    zone = ZoneInfo(zone_name)
+    span = minutes(window.length)
+    plot = Fraction(RIGHT - LEFT)
+
+    def x(moment: datetime) -> Fraction:
+        return LEFT + plot * minutes(moment - window.start) / span
+
+    midnights = _midnights(period, zone)
+    weekend = _weekend(locale)
+    columns = []
+    for index, (begins, ends) in enumerate(zip(midnights, midnights[1:])):
+        day = period.first_day + timedelta(days=index)
+        hours = minutes(ends - begins) / HOUR
+        left, right = x(begins), x(ends)
+        # A one-pixel gutter between columns keeps the days apart.
+        columns.append(DayColumn(day, Box(px(left + Fraction(1, 2)), px(DAYS_TOP), px(right - left - 1),
+                                          px(hours * HOUR_PX)),
+                                 px((left + right) / 2), day.weekday() in weekend, hours))
+    longest = max(c.hours for c in columns)
+    days_bottom = DAYS_TOP + longest * HOUR_PX
+
+    marks = []
+    for incident in timeline.incidents:
+        start, end = max(incident.start, window.start), min(incident.end, window.end)
+        boxes = []
+        for column, begins, ends in zip(columns, midnights, midnights[1:]):
+            lo, hi = max(start, begins), min(end, ends)
+            if lo >= hi:
+                continue
+            bottom_of_day = DAYS_TOP + column.hours * HOUR_PX
+            top = DAYS_TOP + minutes(lo - begins) / HOUR * HOUR_PX
+            height = max(minutes(hi - lo) / HOUR * HOUR_PX, MIN_MARK)
+            top = min(top, bottom_of_day - height)
+            left, right = x(begins), x(ends)
+            boxes.append(Box(px(left + INSET), px(top), px(right - left - 2 * INSET), px(height)))
+        marks.append(Mark(category_of(incident.status, incident.counted_minutes), incident.line, incident.start,
+                          incident.end, incident.cause, incident.status, incident.counted_minutes,
+                          incident.excluded_minutes, tuple(boxes), getattr(incident, "intervals", 0)))
+    marks.sort(key=lambda m: CATEGORIES.index(m.category))
+
+    # The lower panel: counted downtime over the month against the allowance.
+    total = timeline.downtime_minutes
+    allowance = timeline.allowance_minutes
+    # Each incident's exact part accrues over its time in the period.  Under ``whole`` and
+    # ``touched`` counting the recorded downtime is not the sum of those parts (whole units
+    # are counted per merged stretch), so the parts are scaled to end at the recorded figure:
+    # the line must land where the evaluation, and the credit note, say it does.
+    parts = [i for i in timeline.incidents if i.counted_minutes > 0]
+    exact = sum((i.counted_minutes for i in parts), Fraction(0))
+    counted = [(minutes(max(i.start, window.start) - window.start), minutes(min(i.end, window.end) - window.start),
+                i.counted_minutes * total / exact) for i in parts]
+    # A tenth of headroom above the higher of the two lines, rounded up to a 1-2-5 step.
+    reach = max(total, allowance or 0) * Fraction(11, 10) or Fraction(1)
+    step = _nice_step(reach)
+    top_value = step * -(-reach // step)
+    line_top = days_bottom + GAP
+    line_bottom = line_top + LINE_HEIGHT
+
+    def y(value: Fraction) -> Fraction:
+        return line_bottom - LINE_HEIGHT * value / top_value
+
+    breaks = sorted({Fraction(0), span} | {c[0] for c in counted} | {c[1] for c in counted})
+    points = [(LEFT + plot * at / span, y(_cumulative(counted, at))) for at in breaks]
+    line = " ".join(f"{px(a)},{px(b)}" for a, b in points)
+    area = f"{px(LEFT)},{px(line_bottom)} {line} {px(RIGHT)},{px(line_bottom)}"
+    crossing = crossed_on = crossing_x = None
+    if allowance is not None and _cumulative(counted, span) > allowance:
+        for low, high in zip(breaks, breaks[1:]):
+            before, after = _cumulative(counted, low), _cumulative(counted, high)
+            if before <= allowance < after:
+                at = low + (allowance - before) / (after - before) * (high - low)
+                crossing_x = LEFT + plot * at / span
+                crossing = (px(crossing_x), px(y(allowance)))
+                moment = window.start + timedelta(microseconds=int(at * 60_000_000))
+                crossed_on = moment.astimezone(zone).date()
+                break
+    # Labels never cross the downtime line, which only rises: the total sits above the line's
+    # end (below it when the allowance runs just above); the allowance is labelled at the right
+    # end, on the side of its line that the downtime line has left free there, or at the left
+    # end, above it, when the downtime passes it too late for the label to fit after.
+    total_label = y(total) - 6
+    if allowance is not None and total <= allowance and y(total) - y(allowance) < 18:
+        total_label = y(total) + 14
+    allowance_label = None
+    if allowance is not None:
+        if total <= allowance:
+            allowance_label = (RIGHT - 6, "end", y(allowance) - 5)
+        elif crossing_x is not None and crossing_x > RIGHT - LABEL_ROOM:
+            allowance_label = (LEFT + 6, "start", y(allowance) - 5)
+        else:
+            allowance_label = (RIGHT - 6, "end", y(allowance) + 13)
+    ticks = []
+    value = Fraction(0)
+    while value <= top_value:
+        ticks.append(Tick(px(y(value)), value))
+        value += step
+
+    strip = "".join(_day_symbol(c.day, marks, zone) for c in columns)
+    return Chart(
+        objective=timeline.objective, service=timeline.service, metric=timeline.metric, threshold=timeline.threshold,
+        width=WIDTH,
+        height=px(line_bottom + 8), left=LEFT, right=RIGHT, days_top=DAYS_TOP, days_bottom=px(days_bottom),
+        hour_ticks=tuple(Tick(px(DAYS_TOP + h * HOUR_PX), Fraction(h)) for h in (0, 6, 12, 18, 24)),
+        days=tuple(columns), marks=tuple(marks), line_top=px(line_top), line_bottom=px(line_bottom),
+        minute_ticks=tuple(ticks), line=line, area=area, allowance=allowance,
+        allowance_y=px(y(allowance)) if allowance is not None else None, total=total, total_y=px(y(total)),
+        allowance_label=(px(allowance_label[0]), allowance_label[1], px(allowance_label[2]))
+        if allowance_label else None,
+        total_label_y=px(total_label),
+        crossing=crossing, crossed_on=crossed_on, long_days=tuple(c for c in columns if c.hours != 24),
+        strip=strip,
+    )
+
+
+# The text chart's characters, the most telling first: a day shows its first category found.
+SYMBOLS = {"downtime": "#", "maintenance": "m", "excluded": "x", "not_counted": "-"}
+
+
+def _day_symbol(day: date, marks: list[Mark], zone: ZoneInfo) -> str:
+    """The text chart's character for a day: its most serious incident, or a dot."""
+    found = [m.category for m in marks
+             if m.start.astimezone(zone).date() <= day <= (m.end - timedelta(microseconds=1)).astimezone(zone).date()]
+    for category in SYMBOLS:
+        if category in found:
+            return SYMBOLS[category]
+    return "."
+
+
+def ruler(days: int) -> str:
+    """Day numbers over the text chart: 1, then every fifth day, each ending above its day.
+
+    >>> ruler(31)
+    '1   5   10   15   20   25   30'
+    """
+    text = "1"
+    for day in range(5, days + 1, 5):
+        text += str(day).rjust(day - len(text))
+    return text
+
+
+# --- the report ---------------------------------------------------------------------------------------
+
+def documents_of(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The documents an evaluation record issued, as the report lists them."""
+    return [{"number": d["number"], "kind": d["kind"], "gross_total": d["gross_total"], "issue_date": None}
+            for d in record.get("documents", [])]
+
+
+def ticket_terms(rule_set: Any, objective_id: str) -> dict[str, Any] | None:
+    """What a ticket objective promises, from its rule set: priority, target time, clock."""
+    if rule_set is None:
+        return None
+    for objective in rule_set.objectives:
+        if objective.id == objective_id and objective.target_time is not None:
+            return {"priority": objective.priority, "target_time": objective.target_time, "clock": objective.clock}
+    return None
+
+
+def render_report(record: dict[str, Any], format: str = "html", locale: str | None = None,
+                  documents: Sequence[dict[str, Any]] | None = None, rule_set: Any = None) -> str:
+    """The monthly report of the record's contract and period, in ``locale`` (default: the customer's).
+
+    ``documents`` are the documents issued for the contract and period (dicts with
+    ``number``, ``kind``, ``gross_total`` and ``issue_date``), by default those of the
+    record itself; ``rule_set`` (the record's, from the store) words the ticket objectives.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format must be html or txt, not {format!r}")
+    contract = record["inputs"]["contract"]
+    locale = locale or contract["customer"]["locale"]
+    language = language_of(locale)
+    figures: Indicators = indicators(record)
+    period = Period.parse(record["period"])
+    evaluation = record["result"]["evaluation"]
+    timelines = [Timeline.of(a) for a in figures.availability]
+    timelines += [t for t in (error_timeline(record, o, rule_set, figures.window) for o in evaluation["objectives"]
+                              if o["metric"] == "error_rate") if t is not None]
+    charts = [chart(t, figures.window, period, figures.timezone, locale) for t in timelines]
+    terms = {o["id"]: ticket_terms(rule_set, o["id"]) for o in evaluation["objectives"]}
+    template = _environment(language, html=format == "html").get_template(f"report.{format}.j2")
+    return template.render(
+        record=record, contract=contract, evaluation=evaluation, figures=figures, charts=charts, terms=terms,
+        documents=list(documents) if documents is not None else documents_of(record),
+        period=period, days_in_period=(period.last_day - period.first_day).days + 1,
+        f=ReportFormats(locale, contract["currency"], contract["timezone"]),
+        lang=language, direction="rtl" if Locale.parse(locale).character_order == "right-to-left" else "ltr",
+        ruler=ruler, symbols=SYMBOLS,
+    )
+
+
+def report_name(contract: str, period: str, format: str) -> str:
+    """The file a report is written to: ``C-1001-2026-10-report.html``."""
+    return f"{contract}-{period}-report.{format}"
+
+
+def documents_from_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Stored document rows (``engine.tables.DocumentRow``) as ``render_report`` lists them."""
+    return [{"number": r.number, "kind": r.kind, "gross_total": r.gross_total, "issue_date": r.issue_date}
+            for r in rows]
