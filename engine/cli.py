@@ -189,12 +189,14 @@ def run(
     contract: Optional[str] = typer.Option(None, "--contract", help="run only this contract"),
     out: Optional[Path] = typer.Option(None, "--out", help="also write the run's documents and each contract's "
                                                            "monthly report (HTML and text) into this folder"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                          help="processes working contracts out (default: one per core)"),
 ) -> None:
     """The monthly run: evaluate every active contract, issue credit notes and adjustments, record it all."""
     from .demo import write_documents, write_reports
     from .errors import InputError
     from .period import Period
-    from .run import monthly_run
+    from .run import default_workers, monthly_run
 
     month = Period.parse(period)
     if out is not None and dry_run:
@@ -202,7 +204,8 @@ def run(
     issue_date = parse_day(as_of, "--as-of") if as_of else date.today()
     store = open_store(db)
     summary = _with_progress(lambda progress: monthly_run(
-        store, month, as_of=issue_date, now=_now, dry_run=dry_run, contract_id=contract, progress=progress))
+        store, month, as_of=issue_date, now=_now, dry_run=dry_run, contract_id=contract, progress=progress,
+        workers=workers or default_workers()))
     console = Console(highlight=False)
     print_summary(summary, console)
     if out is not None:

@@ -12,6 +12,7 @@ chain.  Everything here is pure; the store writes records, ``audit`` reads them.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
@@ -64,8 +65,15 @@ def request_json(service: str, row: RequestCount) -> dict[str, Any]:
             "errors": row.errors, "line": row.line}
 
 
+@lru_cache(maxsize=1)
+def _versions() -> tuple[tuple[str, str], ...]:
+    # Reading package metadata costs a millisecond; it cannot change while a process runs.
+    return (("slabill", __version__), ("durable_rules", durable_rules_version()), ("adapter", ADAPTER_VERSION))
+
+
 def engine_versions() -> dict[str, str]:
-    return {"slabill": __version__, "durable_rules": durable_rules_version(), "adapter": ADAPTER_VERSION}
+    return dict(_versions())
+
 
 
 def inputs_of(evaluation: Evaluation, measurements: Measurements, rates: "RateBook | None" = None) -> dict[str, Any]:
@@ -195,6 +203,35 @@ def build_record(evaluation: Evaluation, inputs: dict[str, Any], *, run_id: int 
         "result": result_of(evaluation),
         "documents": list(documents),
     }
+
+
+def record_parts(evaluation: Evaluation, inputs: dict[str, Any], inputs_text: str) -> dict[str, str]:
+    """The parts of a record known before the ledger, each already in canonical JSON.
+
+    Encoding a record is most of the cost of sealing it; the monthly run's workers do it,
+    and the ledger only adds the run, revision, supersedes, documents and previous hash.
+    """
+    rule_set = evaluation.rule_set
+    return {
+        "contract": canonical(evaluation.contract.id),
+        "period": canonical(str(evaluation.period)),
+        "inputs": inputs_text,
+        "input_digest": canonical(sha256_text(inputs_text)),
+        "ruleset": canonical({"id": rule_set.ruleset, "version": rule_set.version, "sha256": rule_set.sha256}),
+        "engine": canonical(engine_versions()),
+        "result": canonical(result_of(evaluation)),
+    }
+
+
+def seal_parts(parts: dict[str, str], rest: dict[str, Any], previous: str) -> tuple[str, str]:
+    """``seal`` for a record given as canonical parts plus the ledger's own fields.
+
+    canonical() writes a mapping as its keys in order, each with its value's canonical
+    text, so joining the parts in key order gives exactly the same bytes.
+    """
+    texts = {**parts, **{key: canonical(value) for key, value in rest.items()}, "previous": canonical(previous)}
+    text = "{" + ",".join(f"{canonical(key)}:{texts[key]}" for key in sorted(texts)) + "}"
+    return text, sha256_text(text)
 
 
 def seal(record: dict[str, Any], previous: str) -> tuple[str, str]:

@@ -1,39 +1,55 @@
 """The monthly run: evaluate every active contract, issue what is owed, record everything.
 
-For each batch of contracts the run evaluates (pure), then opens one ledger
-transaction in which it reads what earlier runs already recorded, decides per
-contract whether anything changed, numbers and renders the new documents, seals each
-evaluation record onto the audit chain and writes it with its documents.  Re-running
-a period issues nothing new unless its inputs changed; when they did, the new record
-supersedes the old one and only the difference is issued (see
-``invoices.documents.plan_documents``).
+The parent reads which contracts are active and checks that each has a rule-set version
+for the period (a contract without one stops the run before anything is written).  The
+contracts are then worked out in batches by worker processes (``workers``): each task
+reads its own contracts and their measurements from the store, evaluates them, encodes
+their evaluation records, plans the documents owed given what was already issued, and
+renders and encodes those documents.  No process ever holds the whole book.
 
-The clock is read by the caller: ``as_of`` (the issue date) and ``now`` come in as
-arguments.
+The parent keeps what must happen in order, in one ledger transaction per batch: it
+checks that nothing was recorded for a contract since the worker looked (another run
+may have; then it works the contract out again itself), allocates gap-free document
+numbers, seals each record onto the audit chain and writes records and documents.
+
+Documents are rendered and encoded before they have a number: the worker puts
+``NUMBER`` in its place and the parent replaces it with the allocated number, then
+hashes.  The number is printed verbatim, so the bytes are exactly those of the numbered
+document (tests hold this).  At issue the HTML, the document the customer receives, is
+rendered and its sha256 stored; the plain text is a view rendered on demand.
+
+Running a period again issues nothing unless its inputs or rules changed; when they
+did, the new record supersedes the old one and only the difference is issued (see
+``invoices.documents.plan_documents``).  The clock is read by the caller: ``as_of``
+(the issue date) and ``now`` come in as arguments.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+import multiprocessing
+import os
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
-from invoices.documents import CREDIT_NOTE, Document, Issued, plan_documents
+from invoices.documents import CREDIT_NOTE, Document, Issued, owed_by, plan_documents
 from invoices.numbering import format_number, prefix_for
 from invoices.render import render
 
 from .book import Measurements
-from .evaluation import CompiledCache, Evaluation, evaluate_contract, resolve_rule_sets, stored_contract_error
+from .evaluation import CompiledCache, evaluate_contract, resolve_rule_sets, stored_contract_error
 from .period import Period
 from .rates import RateBook
-from .records import build_record, canonical, inputs_of, seal, sha256_text
+from .records import canonical, inputs_of, record_parts, seal_parts, sha256_text
 from .schema import RuleSet
-from .store import Latest, Ledger, Store, StoredContract
+from .store import Latest, Store, StoredContract
 
 BATCH = 500
+NUMBER = "\ue000number\ue000"
+"""stands for a document's number until the ledger allocates it (private-use characters)"""
 
 
 @dataclass
@@ -70,13 +86,56 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A contract's evaluation and everything the ledger needs to record it."""
+class Basis:
+    """What was recorded for a contract and period when it was worked out (plain values)."""
 
-    stored: StoredContract
-    evaluation: Evaluation
-    inputs: dict
+    evaluation_id: int
+    revision: int
     input_digest: str
+    ruleset_sha256: str
+    record_sha256: str
+    issued: Issued
+    document_ids: dict[str, int]
+
+    @classmethod
+    def of(cls, latest: Latest | None) -> "Basis | None":
+        if latest is None:
+            return None
+        documents = [Document.from_json(json.loads(row.content_json)) for row in latest.documents]
+        return cls(latest.evaluation_id, latest.revision, latest.input_digest, latest.ruleset_sha256,
+                   latest.record_sha256, Issued.of(documents), {row.number: row.id for row in latest.documents})
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document ready but for its number: its content and HTML with NUMBER in its place."""
+
+    document: Document
+    content: str
+    """canonical JSON of the document"""
+    html: str
+    lines: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class Worked:
+    """One contract worked out, ready for the ledger; plain values, so a worker can make it."""
+
+    contract_id: str
+    issuer_id: int
+    basis: int | None
+    """the latest evaluation it was planned against (None: the first of the period)"""
+    unchanged: bool
+    input_digest: str
+    ruleset_sha256: str
+    period: str
+    parts: dict[str, str]
+    """the record but its run, revision, supersedes and documents, each part in canonical JSON"""
+    total: str
+    status: str
+    breach: bool
+    capped: bool
+    documents: tuple[Prepared, ...]
 
 
 def margin_for(rule_sets: Iterable[RuleSet]) -> timedelta:
@@ -85,67 +144,128 @@ def margin_for(rule_sets: Iterable[RuleSet]) -> timedelta:
     return max(longest, timedelta(days=1))
 
 
-def _issued_before(latest: Latest) -> Issued:
-    return Issued.of(Document.from_json(json.loads(row.content_json)) for row in latest.documents)
+# --- working a contract out (in a worker, or in the parent) -------------------------------------------
+
+_WORK: dict[str, Any] = {}
+"""what workers need, set by the parent before it forks them"""
 
 
-def decide(prepared: Prepared, latest: Latest | None, as_of: date) -> tuple[int, Latest | None, list[Document]] | None:
-    """None when nothing changed since the latest record; else the revision and documents to issue."""
-    evaluation = prepared.evaluation
-    if latest is not None and latest.input_digest == prepared.input_digest \
-            and latest.ruleset_sha256 == evaluation.rule_set.sha256:
-        return None
-    issued = _issued_before(latest) if latest is not None else None
-    documents = plan_documents(evaluation, prepared.stored.issuer, as_of, issued)
-    return (latest.revision + 1 if latest is not None else 0), latest, documents
-
-
-def _document_row(document: Document, corrects_id: int | None) -> tuple[dict, dict]:
-    html = render(document, "html")
-    text = render(document, "txt")
-    content = document.canonical_json()
-    content_sha = sha256_text(content)
-    row = {
-        "number": document.number, "kind": document.kind, "contract_id": document.contract,
-        "period": document.period, "issue_date": document.issue_date, "currency": document.currency,
-        "locale": document.locale, "net_total": str(document.net_total), "tax_total": str(document.tax_total),
-        "gross_total": str(document.gross_total), "corrects_id": corrects_id, "content_json": content,
-        "content_sha256": content_sha, "html_sha256": sha256_text(html), "text_sha256": sha256_text(text),
-        "lines": [{"position": index, "kind": line.kind, "objective": line.objective, "net_amount": str(line.net),
-                   "vat_rate": str(line.vat_rate), "detail_json": canonical(line.detail)}
-                  for index, line in enumerate(document.lines, 1)],
-    }
-    summary = {"number": document.number, "kind": document.kind, "gross_total": str(document.gross_total),
-               "content_sha256": content_sha, "html_sha256": row["html_sha256"], "text_sha256": row["text_sha256"]}
-    return row, summary
-
-
-def _record(ledger: Ledger, run_id: int, prepared: Prepared, revision: int, latest: Latest | None,
-            documents: list[Document], as_of: date, summary: RunSummary) -> None:
-    stored, evaluation = prepared.stored, prepared.evaluation
-    rows, summaries = [], []
-    for document in documents:
-        sequence = ledger.next_number(stored.issuer_id, document.kind, as_of.year)
-        numbered = document.numbered(format_number(prefix_for(stored.issuer, document.kind), as_of.year, sequence))
-        corrects_id = next((d.id for d in latest.documents if d.number == numbered.corrects), None) if latest else None
-        row, short = _document_row(numbered, corrects_id)
-        rows.append(row)
-        summaries.append(short)
-        _count_document(summary, numbered)
-    record = build_record(evaluation, prepared.inputs, run_id=run_id, revision=revision,
-                          supersedes=latest.record_sha256 if latest else None, documents=summaries)
-    text, digest = seal(record, ledger.head)
+def work_out(stored: StoredContract, rule_set: RuleSet, measurements: Measurements, basis: Basis | None) -> Worked:
+    """Evaluate one contract, encode its record, and plan, render and encode its documents."""
+    work = _WORK
+    evaluation = evaluate_contract(stored.contract, rule_set, measurements, work["period"],
+                                   work["compiled"](rule_set), rates=work["rates"])
+    inputs = inputs_of(evaluation, measurements, work["rates"])
+    inputs_text = canonical(inputs)
+    digest = sha256_text(inputs_text)
     pricing = evaluation.pricing
-    ledger.append(run_id=run_id, record_text=text, record_sha256=digest, contract_id=evaluation.contract.id,
-                  period=str(evaluation.period), revision=revision,
-                  supersedes_id=latest.evaluation_id if latest else None, input_digest=prepared.input_digest,
-                  ruleset_sha256=evaluation.rule_set.sha256, credit_total=str(pricing.total),
-                  credit_status=pricing.status, documents=rows, issuer_id=stored.issuer_id)
+    common = dict(contract_id=stored.contract.id, issuer_id=stored.issuer_id,
+                  basis=basis.evaluation_id if basis else None, input_digest=digest, ruleset_sha256=rule_set.sha256,
+                  period=str(work["period"]), total=str(pricing.total), status=pricing.status,
+                  breach=any(not line.met for line in pricing.lines), capped=pricing.cap_applied)
+    if basis is not None and basis.input_digest == digest and basis.ruleset_sha256 == rule_set.sha256:
+        return Worked(unchanged=True, parts={}, documents=(), **common)
+    planned = plan_documents(owed_by(evaluation, stored.issuer), work["as_of"], basis.issued if basis else None)
+    documents = []
+    for document in planned:
+        placeholder = document.numbered(NUMBER)
+        lines = tuple({"position": index, "kind": line.kind, "objective": line.objective, "net_amount": str(line.net),
+                       "vat_rate": str(line.vat_rate), "detail_json": canonical(line.detail)}
+                      for index, line in enumerate(document.lines, 1))
+        documents.append(Prepared(document, placeholder.canonical_json(), render(placeholder, "html"), lines))
+    return Worked(unchanged=False, parts=record_parts(evaluation, inputs, inputs_text), documents=tuple(documents),
+                  **common)
+
+
+def _store() -> Store:
+    """The store of this process: the parent's own, or one a forked worker opens for itself."""
+    if os.getpid() == _WORK["parent"]:
+        return _WORK["store"]
+    opened = _WORK.get("worker_store")
+    if opened is None or opened[0] != os.getpid():
+        opened = _WORK["worker_store"] = (os.getpid(), Store(_WORK["url"], upgrade=False))
+    return opened[1]
+
+
+def _work_batch(items: list[tuple[str, Basis | None]]) -> list[Worked]:
+    """Read a batch's contracts and measurements, and work each contract out."""
+    store = _store()
+    stored = {s.contract.id: s for s in store.contracts([contract_id for contract_id, _ in items])}
+    measurements = store.measurements([s.contract for s in stored.values()], _WORK["period"], _WORK["margin"])
+    return [work_out(stored[contract_id], _WORK["chosen"][contract_id], measurements, basis)
+            for contract_id, basis in items]
+
+
+class _InProcess:
+    """The pool's interface, worked in the calling process (one worker, or no fork)."""
+
+    class _Done:
+        def __init__(self, value):
+            self.value = value
+
+        def get(self):
+            return self.value
+
+    def apply_async(self, function, arguments):
+        return self._Done(function(*arguments))
+
+    def close(self) -> None:
+        pass
+
+    def join(self) -> None:
+        pass
+
+    def terminate(self) -> None:
+        pass
+
+
+def _pool(workers: int, url: str):
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods() or url in ("sqlite://", "sqlite:///:memory:"):
+        return _InProcess()
+    return multiprocessing.get_context("fork").Pool(workers)
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+# --- the ledger side ------------------------------------------------------------------------------------
+
+def _record(ledger, run_id: int, worked: Worked, basis: Basis | None, as_of: date, summary: RunSummary,
+            issuer) -> None:
+    rows, summaries = [], []
+    for prepared in worked.documents:
+        document = prepared.document
+        sequence = ledger.next_number(worked.issuer_id, document.kind, as_of.year)
+        number = format_number(prefix_for(issuer, document.kind), as_of.year, sequence)
+        numbered = document.numbered(number)
+        content = prepared.content.replace(NUMBER, number)
+        content_sha, html_sha = sha256_text(content), sha256_text(prepared.html.replace(NUMBER, number))
+        rows.append({
+            "number": number, "kind": document.kind, "contract_id": document.contract, "period": document.period,
+            "issue_date": document.issue_date, "currency": document.currency, "locale": document.locale,
+            "net_total": str(document.net_total), "tax_total": str(document.tax_total),
+            "gross_total": str(document.gross_total),
+            "corrects_id": basis.document_ids.get(document.corrects) if basis and document.corrects else None,
+            "content_json": content, "content_sha256": content_sha, "html_sha256": html_sha, "text_sha256": None,
+            "lines": list(prepared.lines),
+        })
+        summaries.append({"number": number, "kind": document.kind, "gross_total": str(document.gross_total),
+                          "content_sha256": content_sha, "html_sha256": html_sha})
+        _count_document(summary, numbered)
+    revision = basis.revision + 1 if basis else 0
+    supersedes = basis.record_sha256 if basis else None
+    text, digest = seal_parts(worked.parts, {"run": run_id, "revision": revision, "supersedes": supersedes,
+                                             "documents": summaries}, ledger.head)
+    ledger.append(run_id=run_id, record_text=text, record_sha256=digest, contract_id=worked.contract_id,
+                  period=worked.period, revision=revision, supersedes_id=basis.evaluation_id if basis else None,
+                  input_digest=worked.input_digest, ruleset_sha256=worked.ruleset_sha256, credit_total=worked.total,
+                  credit_status=worked.status, documents=rows, issuer_id=worked.issuer_id)
 
 
 def _count_document(summary: RunSummary, document: Document) -> None:
     summary.documents[document.kind] += 1
-    if document.number:
+    if document.number and document.number != NUMBER:
         summary.numbers.append(document.number)
     sign = 1 if document.kind == CREDIT_NOTE else -1
     currency = document.currency
@@ -153,62 +273,96 @@ def _count_document(summary: RunSummary, document: Document) -> None:
     summary.issued_gross[currency] = summary.issued_gross.get(currency, Decimal(0)) + sign * document.gross_total
 
 
-def _count_evaluation(summary: RunSummary, evaluation: Evaluation, revision: int) -> None:
+def _count_evaluation(summary: RunSummary, worked: Worked, revision: int) -> None:
     summary.recorded += 1
     summary.corrections += revision > 0
-    pricing = evaluation.pricing
-    summary.breaches += any(not line.met for line in pricing.lines)
-    summary.below_minimum += pricing.status == "below_minimum"
-    summary.capped += pricing.cap_applied
+    summary.breaches += worked.breach
+    summary.below_minimum += worked.status == "below_minimum"
+    summary.capped += worked.capped
+
+
+class ContractHead(NamedTuple):
+    """What the run needs to know of a contract before a worker reads it whole."""
+
+    id: str
+    issuer_id: int
+    ruleset: str
+    start: date
+    end: date | None
+
+    def active_in(self, period: Period) -> bool:
+        return self.start <= period.last_day and (self.end is None or self.end >= period.first_day)
 
 
 def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], datetime], dry_run: bool = False,
                 contract_id: str | None = None, progress: Callable[[int, int], None] = lambda done, total: None,
-                batch_size: int = BATCH) -> RunSummary:
+                batch_size: int = BATCH, workers: int = 1) -> RunSummary:
     """Evaluate every contract active in ``period``, issue what is owed and record it all."""
-    stored = [s for s in store.contracts() if s.contract.active_in(period)
-              and (contract_id is None or s.contract.id == contract_id)]
-    contracts = [s.contract for s in stored]
-    chosen = resolve_rule_sets(store.rule_book(), contracts, period, stored_contract_error)
-    measurements = store.measurements(contracts, period, margin_for(chosen.values()))
-    rates = store.rate_book()
-    summary = RunSummary(period=str(period), dry_run=dry_run, contracts=len(stored))
+    heads = [ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
+                          date.fromisoformat(h["end"]) if h.get("end") else None) for h in store.contract_heads()]
+    active = [h for h in heads if h.active_in(period) and (contract_id is None or h.id == contract_id)]
+    chosen = resolve_rule_sets(store.rule_book(), active, period, stored_contract_error)
+    issuers = store.issuers()
+    _WORK.clear()
+    _WORK.update(parent=os.getpid(), store=store, url=store.url, chosen=chosen, period=period,
+                 margin=margin_for({r.sha256: r for r in chosen.values()}.values()), rates=store.rate_book(), as_of=as_of,
+                 compiled=CompiledCache())
+    summary = RunSummary(period=str(period), dry_run=dry_run, contracts=len(active))
     run_id = None if dry_run else store.start_run(period, as_of, now())
     summary.run_id = run_id
-    compiled = CompiledCache()
-    for start in range(0, len(stored), batch_size):
-        batch = [_prepare(s, chosen[s.contract.id], measurements, period, compiled, rates)
-                 for s in stored[start:start + batch_size]]
-        if dry_run:
-            latest = store.latest([p.stored.contract.id for p in batch], period)
-            for prepared in batch:
-                decision = decide(prepared, latest.get(prepared.stored.contract.id), as_of)
-                if decision is None:
-                    summary.unchanged += 1
-                    continue
-                revision, _, documents = decision
-                _count_evaluation(summary, prepared.evaluation, revision)
-                for document in documents:
-                    _count_document(summary, document)
-        else:
-            with store.ledger() as ledger:
-                latest = ledger.latest([p.stored.contract.id for p in batch], period)
-                for prepared in batch:
-                    decision = decide(prepared, latest.get(prepared.stored.contract.id), as_of)
-                    if decision is None:
-                        summary.unchanged += 1
-                        continue
-                    revision, previous, documents = decision
-                    _record(ledger, run_id, prepared, revision, previous, documents, as_of, summary)
-                    _count_evaluation(summary, prepared.evaluation, revision)
-        progress(len(batch), len(stored))
+    ids = [h.id for h in active]
+    batches = [ids[start:start + batch_size] for start in range(0, len(ids), batch_size)]
+    pool = _pool(workers, store.url)
+    try:
+        in_flight: deque = deque()
+        ahead = deque(batches)
+
+        def submit() -> None:
+            batch = ahead.popleft()
+            latest = store.latest(batch, period)
+            in_flight.append(pool.apply_async(_work_batch, ([(c, Basis.of(latest.get(c))) for c in batch],)))
+
+        # Keep the workers a couple of batches ahead of the ledger.
+        for _ in range(min(len(ahead), max(2, 2 * workers))):
+            submit()
+        while in_flight:
+            worked = in_flight.popleft().get()
+            if ahead:
+                submit()
+            if dry_run:
+                for item in worked:
+                    _tally(summary, item)
+            else:
+                with store.ledger() as ledger:
+                    current = ledger.latest([w.contract_id for w in worked], period)
+                    for item in worked:
+                        basis = Basis.of(current.get(item.contract_id))
+                        if (basis.evaluation_id if basis else None) != item.basis:
+                            # Another run recorded this contract since the worker looked.
+                            item = _work_batch([(item.contract_id, basis)])[0]
+                        if item.unchanged:
+                            summary.unchanged += 1
+                            continue
+                        _record(ledger, run_id, item, basis, as_of, summary, issuers[item.issuer_id])
+                        _count_evaluation(summary, item, basis.revision + 1 if basis else 0)
+            progress(len(worked), len(active))
+        pool.close()
+        pool.join()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        _WORK.clear()
     if run_id is not None:
         store.finish_run(run_id, summary.as_json(), now())
     return summary
 
 
-def _prepare(stored: StoredContract, rule_set: RuleSet, measurements: Measurements, period: Period,
-             compiled: CompiledCache, rates: RateBook) -> Prepared:
-    evaluation = evaluate_contract(stored.contract, rule_set, measurements, period, compiled(rule_set), rates=rates)
-    inputs = inputs_of(evaluation, measurements, rates)
-    return Prepared(stored, evaluation, inputs, sha256_text(canonical(inputs)))
+def _tally(summary: RunSummary, worked: Worked) -> None:
+    """A dry run counts what would be recorded and issued."""
+    if worked.unchanged:
+        summary.unchanged += 1
+        return
+    _count_evaluation(summary, worked, 0 if worked.basis is None else 1)
+    for prepared in worked.documents:
+        _count_document(summary, prepared.document)

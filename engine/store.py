@@ -42,6 +42,7 @@ from .period import Period
 from .rates import RateBook, RateTable
 from .rulesets import LoadedRuleSet, RuleBook
 from .schema import Cause, RuleSet
+from .yamlsource import paused_gc
 from .tables import (IMMUTABLE_TABLES, ChainHeadRow, ContractRow, ContractVersionRow, DocumentLineRow, DocumentRow,
                      EvaluationRow, IncidentRow, InvoiceRow, IssuerRow, NumberSequenceRow, PaymentRow, RateTableRow,
                      RequestCountRow, RuleSetRow, RunRow, TicketPauseRow, TicketRow)
@@ -184,6 +185,12 @@ def incident_key(contract: str, service: str, row: Incident) -> str:
     return _sha256("|".join(parts))
 
 
+def _chunks(values: list, size: int = 500):
+    """Values a few hundred at a time: the most a query names with IN (...)."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
 def _ticket(row: TicketRow) -> Ticket:
     return Ticket(row.contract_id, row.ticket, row.priority, from_us(row.created_us),
                   from_us(row.first_response_us) if row.first_response_us is not None else None,
@@ -260,7 +267,7 @@ class Store:
              measurements: Measurements | None = None, rates: RateBook | None = None) -> LoadReport:
         """Bring validated files into the store, all or nothing."""
         report = LoadReport()
-        with self.atomic() as session:
+        with self.atomic() as session, paused_gc():
             for item in rule_sets:
                 self._load_rule_set(session, item, report)
             self._check_rule_versions(session, rule_sets)
@@ -494,15 +501,29 @@ class Store:
         with self.reading() as session:
             return {row.id: Issuer.model_validate_json(row.terms_json) for row in session.exec(select(IssuerRow))}
 
-    def contracts(self) -> list[StoredContract]:
-        """Every contract's terms in force (the last loaded), in id order."""
+    def contracts(self, ids: list[str] | None = None) -> list[StoredContract]:
+        """The terms in force (the last loaded) of every contract, or of those named, in id order."""
         issuers = self.issuers()
-        with self.reading() as session:
-            rows = session.exec(select(ContractRow, ContractVersionRow).join(
-                ContractVersionRow, (ContractVersionRow.contract_id == ContractRow.id)
-                & (ContractVersionRow.sha256 == ContractRow.current_sha256)).order_by(ContractRow.id)).all()
-        return [StoredContract(Contract.model_validate_json(version.terms_json), row.issuer_id, issuers[row.issuer_id])
-                for row, version in rows]
+        return [StoredContract(Contract.model_validate_json(terms), issuer_id, issuers[issuer_id])
+                for issuer_id, terms in self._terms(ids)]
+
+    def contract_heads(self) -> list[dict]:
+        """Every contract's terms in force as plain data, without validating them all into models:
+        enough for the monthly run to choose the active contracts and their rule sets."""
+        return [{**json.loads(terms), "issuer_id": issuer_id} for issuer_id, terms in self._terms(None)]
+
+    def _terms(self, ids: list[str] | None) -> list[tuple[int, str]]:
+        # Plain columns, not ORM entities: building 100,000 pairs of entities cost seconds.
+        query = select(ContractRow.issuer_id, ContractVersionRow.terms_json).join(
+            ContractVersionRow, (ContractVersionRow.contract_id == ContractRow.id)
+            & (ContractVersionRow.sha256 == ContractRow.current_sha256)).order_by(ContractRow.id)
+        with self.reading() as session, paused_gc():
+            if ids is None:
+                return session.execute(query).all()
+            rows = []
+            for chunk in _chunks(sorted(ids)):  # sorted chunks of sorted ids: the rows stay in id order
+                rows += session.execute(query.where(ContractRow.id.in_(chunk))).all()
+            return rows
 
     def rule_book(self) -> RuleBook:
         with self.reading() as session:
@@ -538,54 +559,59 @@ class Store:
 
         ``margin`` reaches past the period so that an outage stretch crossing its edge is
         judged on its whole length (it must be at least the longest ``min_duration``).
+        Rows are asked for by contract, a few hundred contracts a query, so a batch of
+        the monthly run reads only its own rows.
         """
+        result = Measurements(folder="store")
         if not contracts:
-            return Measurements(folder="store")
+            return result
         windows = [period.window(c.timezone) for c in contracts]
         low = to_us(min(w.start for w in windows) - margin)
         high = to_us(max(w.end for w in windows) + margin)
-        wanted = {c.id for c in contracts}
-        result = Measurements(folder="store")
-        with self.reading() as session:
-            incidents = session.execute(select(
-                IncidentRow.contract_id, IncidentRow.service, IncidentRow.start_us, IncidentRow.end_us,
-                IncidentRow.cause, IncidentRow.announced_us, IncidentRow.source,
-            ).where(IncidentRow.start_us < high, IncidentRow.end_us > low).order_by(IncidentRow.id))
-            causes = {c.value: c for c in Cause}
-            for contract, service, start, end, cause, announced, source in incidents:
-                if contract in wanted:
+        ids = sorted({c.id for c in contracts})
+        causes = {c.value: c for c in Cause}
+        with self.reading() as session, paused_gc():
+            for chunk in _chunks(ids):
+                incidents = session.execute(select(
+                    IncidentRow.contract_id, IncidentRow.service, IncidentRow.start_us, IncidentRow.end_us,
+                    IncidentRow.cause, IncidentRow.announced_us, IncidentRow.source,
+                ).where(IncidentRow.contract_id.in_(chunk), IncidentRow.start_us < high, IncidentRow.end_us > low)
+                    .order_by(IncidentRow.id))
+                for contract, service, start, end, cause, announced, source in incidents:
                     result.incidents.setdefault((contract, service), []).append(Incident(
-                        from_us(start), from_us(end), causes[cause], from_us(announced) if announced is not None else None,
-                        _line_of(source)))
-            counts = session.execute(select(
-                RequestCountRow.contract_id, RequestCountRow.service, RequestCountRow.interval_us,
-                RequestCountRow.requests, RequestCountRow.errors, RequestCountRow.source,
-            ).where(RequestCountRow.interval_us < high, RequestCountRow.interval_us >= low).order_by(RequestCountRow.id))
-            for contract, service, at, requests, errors, source in counts:
-                if contract in wanted:
+                        from_us(start), from_us(end), causes[cause],
+                        from_us(announced) if announced is not None else None, _line_of(source)))
+                counts = session.execute(select(
+                    RequestCountRow.contract_id, RequestCountRow.service, RequestCountRow.interval_us,
+                    RequestCountRow.requests, RequestCountRow.errors, RequestCountRow.source,
+                ).where(RequestCountRow.contract_id.in_(chunk), RequestCountRow.interval_us < high,
+                        RequestCountRow.interval_us >= low).order_by(RequestCountRow.id))
+                for contract, service, at, requests, errors, source in counts:
                     result.requests.setdefault((contract, service), []).append(
                         RequestCount(from_us(at), requests, errors, _line_of(source)))
-            # Invoices are few and stay relevant until paid, so all of them are read.
-            for row in session.exec(select(InvoiceRow).order_by(InvoiceRow.id)):
-                if row.contract_id in wanted:
+                # Invoices stay relevant until paid, so all of a contract's invoices are read.
+                for row in session.exec(select(InvoiceRow).where(InvoiceRow.contract_id.in_(chunk))
+                                        .order_by(InvoiceRow.id)):
                     result.invoices.setdefault(row.contract_id, []).append(Invoice(
                         row.contract_id, row.number, row.issued, row.due, Decimal(row.net), Decimal(row.tax),
                         Decimal(row.gross), row.currency, _line_of(row.source)))
-            # Tickets created before the period's end that were still open when it began (or
-            # created in it) are the ones a period can judge.
-            for row in session.exec(select(TicketRow).where(TicketRow.created_us < high).order_by(TicketRow.id)):
-                if row.contract_id in wanted and not (
-                        row.first_response_us is not None and row.resolved_us is not None
-                        and max(row.first_response_us, row.resolved_us) < low):
-                    result.tickets.setdefault(row.contract_id, []).append(_ticket(row))
-            tickets = {t.ticket for rows in result.tickets.values() for t in rows}
-            for row in session.exec(select(TicketPauseRow).order_by(TicketPauseRow.id)):
-                if row.ticket in tickets:
+                # Tickets created before the period's end and not answered and resolved before
+                # it began are the ones a period can judge.
+                for row in session.exec(select(TicketRow).where(TicketRow.contract_id.in_(chunk),
+                                                                TicketRow.created_us < high).order_by(TicketRow.id)):
+                    if not (row.first_response_us is not None and row.resolved_us is not None
+                            and max(row.first_response_us, row.resolved_us) < low):
+                        result.tickets.setdefault(row.contract_id, []).append(_ticket(row))
+            tickets = sorted({t.ticket for rows in result.tickets.values() for t in rows})
+            for chunk in _chunks(tickets):
+                for row in session.exec(select(TicketPauseRow).where(TicketPauseRow.ticket.in_(chunk))
+                                        .order_by(TicketPauseRow.id)):
                     result.pauses.setdefault(row.ticket, []).append(
                         TicketPause(row.ticket, from_us(row.start_us), from_us(row.end_us), _line_of(row.source)))
-            numbers = {i.number for rows in result.invoices.values() for i in rows}
-            for row in session.exec(select(PaymentRow).order_by(PaymentRow.id)):
-                if row.invoice_number in numbers:
+            numbers = sorted({i.number for rows in result.invoices.values() for i in rows})
+            for chunk in _chunks(numbers):
+                for row in session.exec(select(PaymentRow).where(PaymentRow.invoice_number.in_(chunk))
+                                        .order_by(PaymentRow.id)):
                     result.payments.setdefault(row.invoice_number, []).append(
                         Payment(row.invoice_number, row.paid_on, Decimal(row.amount), _line_of(row.source)))
         return result

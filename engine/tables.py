@@ -220,7 +220,9 @@ class DocumentRow(SQLModel, table=True):
     content_json: str = Field(sa_column=Column(Text, nullable=False))
     content_sha256: str = Field(max_length=64)
     html_sha256: str = Field(max_length=64)
-    text_sha256: str = Field(max_length=64)
+    """sha256 of the HTML the customer receives, rendered at issue"""
+    text_sha256: Optional[str] = Field(default=None, max_length=64)
+    """the plain text is rendered on demand; kept for documents issued before that"""
 
 
 class DocumentLineRow(SQLModel, table=True):

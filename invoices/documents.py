@@ -160,7 +160,7 @@ def _assemble(kind: str, contract: Contract, issuer: Issuer, period: str, issue_
 
 # --- what an evaluation says is owed ----------------------------------------------------------------
 
-def credit_lines(evaluation: Evaluation, sign: int = 1) -> list[Line]:
+def credit_lines(evaluation: Evaluation) -> list[Line]:
     """One line per objective that earned a credit, then the cap line if the cap applied."""
     contract, pricing = evaluation.contract, evaluation.pricing
     lines_by_objective = {line.objective: line for line in pricing.lines}
@@ -197,10 +197,10 @@ def credit_lines(evaluation: Evaluation, sign: int = 1) -> list[Line]:
         for key in ("intervals", "error_intervals", "tickets", "tickets_within_target", "late_tickets"):
             if key in measure.figures:
                 detail[key] = measure.figures[key]
-        lines.append(Line("sla_credit", sign * priced.amount.amount, vat_rate, objective.id, detail))
+        lines.append(Line("sla_credit", priced.amount.amount, vat_rate, objective.id, detail))
     if pricing.cap_applied and pricing.cap is not None:
         cut = pricing.cap.amount - pricing.subtotal.amount
-        lines.append(Line("cap", sign * cut, vat_rate, None, {
+        lines.append(Line("cap", cut, vat_rate, None, {
             "cap_percent": str(evaluation.rule_set.cap), "cap": str(pricing.cap), "subtotal": str(pricing.subtotal)}))
     return lines
 
@@ -299,9 +299,43 @@ def late_lines(evaluation: Evaluation) -> list[Line]:
     return lines
 
 
-def plan_documents(evaluation: Evaluation, issuer: Issuer, issue_date: date,
-                   issued: Issued | None = None) -> list[Document]:
-    """The documents to issue for an evaluation, given what earlier ones already gave.
+@dataclass(frozen=True)
+class Owed:
+    """What an evaluation says is owed, in the form documents are planned from.
+
+    Plain values only, so the monthly run can work it out in a worker process and plan
+    the documents wherever the ledger is.
+    """
+
+    contract: Contract
+    issuer: Issuer
+    period: str
+    settlement: str
+    rounding: Rounding
+    notes: dict[str, Any]
+    due: Decimal
+    """the SLA credit due (nothing below the minimum)"""
+    credit: tuple[Line, ...]
+    """the credit lines, as a credit note shows them (positive)"""
+    late: tuple[Line, ...]
+    """late-payment lines (positive: the customer owes them)"""
+    late_terms: dict[str, Any] | None
+    interest_vat: Decimal
+
+
+def owed_by(evaluation: Evaluation, issuer: Issuer) -> Owed:
+    terms = evaluation.rule_set.late_payment
+    return Owed(
+        contract=evaluation.contract, issuer=issuer, period=str(evaluation.period),
+        settlement=evaluation.rule_set.settlement, rounding=evaluation.rule_set.rounding,
+        notes=_notes(evaluation), due=sla_credit_due(evaluation), credit=tuple(credit_lines(evaluation)),
+        late=tuple(late_lines(evaluation)), late_terms=late_payment_terms(evaluation),
+        interest_vat=evaluation.contract.vat_rate if terms is not None and terms.vat_on_interest else Decimal(0),
+    )
+
+
+def plan_documents(owed: Owed, issue_date: date, issued: Issued | None = None) -> list[Document]:
+    """The documents to issue, given what earlier documents of the period already gave.
 
     First evaluation of a period: a credit note for the SLA credit (``settlement:
     credit_note``), and an adjustment statement for what the next invoice must change:
@@ -310,58 +344,51 @@ def plan_documents(evaluation: Evaluation, issuer: Issuer, issue_date: date,
     owed gives an additional credit note (or adjustment credit); less owed, or a change
     in late fees, gives an adjustment, never an edit of what was issued.
     """
-    contract, rule_set = evaluation.contract, evaluation.rule_set
-    period = str(evaluation.period)
-    settle_on_invoice = rule_set.settlement == "next_invoice"
-    notes = _notes(evaluation)
-    rounding = rule_set.rounding
+    contract, issuer, period, rounding = owed.contract, owed.issuer, owed.period, owed.rounding
+    settle_on_invoice = owed.settlement == "next_invoice"
     currency = contract.currency
-    due = sla_credit_due(evaluation)
     note_lines: list[Line] = []
     adjustment_lines: list[Line] = []
     if issued is None:
-        if due > 0:
+        if owed.due > 0:
             if settle_on_invoice:
-                adjustment_lines += credit_lines(evaluation, sign=-1)
+                adjustment_lines += [replace(line, net=-line.net) for line in owed.credit]
             else:
-                note_lines += credit_lines(evaluation)
-        adjustment_lines += late_lines(evaluation)
+                note_lines += owed.credit
+        adjustment_lines += owed.late
     else:
-        difference = due - issued.sla_credit
+        difference = owed.due - issued.sla_credit
         if difference:
             detail = {"previously_credited": format_amount(issued.sla_credit, currency),
-                      "now_due": format_amount(due, currency), "documents": list(issued.documents),
-                      "lines": [vars_of(line) for line in credit_lines(evaluation)]}
+                      "now_due": format_amount(owed.due, currency), "documents": list(issued.documents),
+                      "lines": [vars_of(line) for line in owed.credit]}
             if difference > 0 and not settle_on_invoice:
                 note_lines.append(Line("sla_correction", difference, contract.vat_rate, None, detail))
             else:
                 # On the next invoice a further credit is a negative line; credit given back a positive one.
                 adjustment_lines.append(Line("sla_correction", -difference, contract.vat_rate, None, detail))
-        adjustment_lines += _late_corrections(evaluation, issued)
+        adjustment_lines += _late_corrections(owed, issued)
     documents: list[Document] = []
     if note_lines:
         corrects = issued.credit_notes[-1] if issued and issued.credit_notes else None
-        documents.append(_assemble(CREDIT_NOTE, contract, issuer, period, issue_date, note_lines, rounding, notes,
-                                   corrects))
+        documents.append(_assemble(CREDIT_NOTE, contract, issuer, period, issue_date, note_lines, rounding,
+                                   owed.notes, corrects))
     if adjustment_lines:
-        stated = late_payment_terms(evaluation)
         corrects = None
         if issued is not None:
             corrects = (issued.adjustments or issued.credit_notes or (None,))[-1]
+        notes = {**owed.notes, **({"late_payment": owed.late_terms} if owed.late_terms else {})}
         documents.append(_assemble(ADJUSTMENT, contract, issuer, period, issue_date, adjustment_lines, rounding,
-                                   {**notes, **({"late_payment": stated} if stated else {})}, corrects))
+                                   notes, corrects))
     return documents
 
 
-def _late_corrections(evaluation: Evaluation, issued: Issued) -> list[Line]:
-    lines = late_lines(evaluation)
-    due_interest = sum((l.net for l in lines if l.kind == "late_interest"), Decimal(0))
-    due_compensation = sum((l.net for l in lines if l.kind == "late_compensation"), Decimal(0))
-    terms = evaluation.rule_set.late_payment
-    interest_vat = evaluation.contract.vat_rate if terms is not None and terms.vat_on_interest else Decimal(0)
-    currency = evaluation.currency
+def _late_corrections(owed: Owed, issued: Issued) -> list[Line]:
+    due_interest = sum((l.net for l in owed.late if l.kind == "late_interest"), Decimal(0))
+    due_compensation = sum((l.net for l in owed.late if l.kind == "late_compensation"), Decimal(0))
+    currency = owed.contract.currency
     corrections = []
-    for of, due, before, vat in (("interest", due_interest, issued.late_interest, interest_vat),
+    for of, due, before, vat in (("interest", due_interest, issued.late_interest, owed.interest_vat),
                                  ("compensation", due_compensation, issued.late_compensation, Decimal(0))):
         if due != before:
             corrections.append(Line("late_correction", due - before, vat, None, {

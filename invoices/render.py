@@ -74,7 +74,8 @@ class Formats:
     """Babel's formatting of one locale, as the templates call it."""
 
     def __init__(self, locale: str, currency: str) -> None:
-        self.locale = locale
+        # Parsed once: Babel parses a locale name again on every call given a string.
+        self.locale = Locale.parse(locale)
         self.currency = currency
 
     def money(self, amount: str | Decimal) -> str:

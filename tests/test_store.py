@@ -37,11 +37,11 @@ def run(store, period=OCTOBER, **kwargs):
 def test_each_migration_upgrades_an_empty_database(store_url):
     store = Store(store_url, upgrade=False)
     assert store.revision() is None
-    for revision in ("0001", "0002", "0003", "0004"):
+    for revision in ("0001", "0002", "0003", "0004", "0005"):
         store.upgrade(revision)
         assert store.revision() == revision
     store.upgrade()  # head: nothing more to do
-    assert store.revision() == "0004"
+    assert store.revision() == "0005"
     store.close()
 
 
