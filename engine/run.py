@@ -40,7 +40,7 @@ from invoices.numbering import format_number, prefix_for
 from invoices.render import render
 
 from .book import Measurements
-from .evaluation import CompiledCache, evaluate_contract, resolve_rule_sets, stored_contract_error
+from .evaluation import CompiledCache, Timer, evaluate_contract, no_timer, resolve_rule_sets, stored_contract_error
 from .period import Period
 from .rates import RateBook
 from .records import canonical, inputs_of, record_parts, seal_parts, sha256_text
@@ -153,11 +153,13 @@ _WORK: dict[str, Any] = {}
 def work_out(stored: StoredContract, rule_set: RuleSet, measurements: Measurements, basis: Basis | None) -> Worked:
     """Evaluate one contract, encode its record, and plan, render and encode its documents."""
     work = _WORK
+    timer = work["timer"]
     evaluation = evaluate_contract(stored.contract, rule_set, measurements, work["period"],
-                                   work["compiled"](rule_set), rates=work["rates"])
-    inputs = inputs_of(evaluation, measurements, work["rates"])
-    inputs_text = canonical(inputs)
-    digest = sha256_text(inputs_text)
+                                   work["compiled"](rule_set), timer, work["rates"])
+    with timer("record"):
+        inputs = inputs_of(evaluation, measurements, work["rates"])
+        inputs_text = canonical(inputs)
+        digest = sha256_text(inputs_text)
     pricing = evaluation.pricing
     common = dict(contract_id=stored.contract.id, issuer_id=stored.issuer_id,
                   basis=basis.evaluation_id if basis else None, input_digest=digest, ruleset_sha256=rule_set.sha256,
@@ -165,16 +167,23 @@ def work_out(stored: StoredContract, rule_set: RuleSet, measurements: Measuremen
                   breach=any(not line.met for line in pricing.lines), capped=pricing.cap_applied)
     if basis is not None and basis.input_digest == digest and basis.ruleset_sha256 == rule_set.sha256:
         return Worked(unchanged=True, parts={}, documents=(), **common)
-    planned = plan_documents(owed_by(evaluation, stored.issuer), work["as_of"], basis.issued if basis else None)
+    with timer("issue"):
+        planned = plan_documents(owed_by(evaluation, stored.issuer), work["as_of"], basis.issued if basis else None)
     documents = []
     for document in planned:
-        placeholder = document.numbered(NUMBER)
-        lines = tuple({"position": index, "kind": line.kind, "objective": line.objective, "net_amount": str(line.net),
-                       "vat_rate": str(line.vat_rate), "detail_json": canonical(line.detail)}
-                      for index, line in enumerate(document.lines, 1))
-        documents.append(Prepared(document, placeholder.canonical_json(), render(placeholder, "html"), lines))
-    return Worked(unchanged=False, parts=record_parts(evaluation, inputs, inputs_text), documents=tuple(documents),
-                  **common)
+        with timer("issue"):
+            placeholder = document.numbered(NUMBER)
+            lines = tuple({"position": index, "kind": line.kind, "objective": line.objective,
+                           "net_amount": str(line.net), "vat_rate": str(line.vat_rate),
+                           "detail_json": canonical(line.detail)}
+                          for index, line in enumerate(document.lines, 1))
+            content = placeholder.canonical_json()
+        with timer("render"):
+            html = render(placeholder, "html")
+        documents.append(Prepared(document, content, html, lines))
+    with timer("record"):
+        parts = record_parts(evaluation, inputs, inputs_text)
+    return Worked(unchanged=False, parts=parts, documents=tuple(documents), **common)
 
 
 def _store() -> Store:
@@ -190,8 +199,9 @@ def _store() -> Store:
 def _work_batch(items: list[tuple[str, Basis | None]]) -> list[Worked]:
     """Read a batch's contracts and measurements, and work each contract out."""
     store = _store()
-    stored = {s.contract.id: s for s in store.contracts([contract_id for contract_id, _ in items])}
-    measurements = store.measurements([s.contract for s in stored.values()], _WORK["period"], _WORK["margin"])
+    with _WORK["timer"]("read"):
+        stored = {s.contract.id: s for s in store.contracts([contract_id for contract_id, _ in items])}
+        measurements = store.measurements([s.contract for s in stored.values()], _WORK["period"], _WORK["margin"])
     return [work_out(stored[contract_id], _WORK["chosen"][contract_id], measurements, basis)
             for contract_id, basis in items]
 
@@ -296,8 +306,13 @@ class ContractHead(NamedTuple):
 
 def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], datetime], dry_run: bool = False,
                 contract_id: str | None = None, progress: Callable[[int, int], None] = lambda done, total: None,
-                batch_size: int = BATCH, workers: int = 1) -> RunSummary:
-    """Evaluate every contract active in ``period``, issue what is owed and record it all."""
+                batch_size: int = BATCH, workers: int = 1, timer: Timer = no_timer) -> RunSummary:
+    """Evaluate every contract active in ``period``, issue what is owed and record it all.
+
+    ``timer`` names the stages (read, measure, match, price, late fees, record, issue,
+    render, persist) for a benchmark; a worker process times into its own copy, so only
+    a run with ``workers=1`` reports them all.
+    """
     heads = [ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
                           date.fromisoformat(h["end"]) if h.get("end") else None) for h in store.contract_heads()]
     active = [h for h in heads if h.active_in(period) and (contract_id is None or h.id == contract_id)]
@@ -306,7 +321,7 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     _WORK.clear()
     _WORK.update(parent=os.getpid(), store=store, url=store.url, chosen=chosen, period=period,
                  margin=margin_for({r.sha256: r for r in chosen.values()}.values()), rates=store.rate_book(), as_of=as_of,
-                 compiled=CompiledCache())
+                 compiled=CompiledCache(), timer=timer)
     summary = RunSummary(period=str(period), dry_run=dry_run, contracts=len(active))
     run_id = None if dry_run else store.start_run(period, as_of, now())
     summary.run_id = run_id
@@ -319,7 +334,8 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
 
         def submit() -> None:
             batch = ahead.popleft()
-            latest = store.latest(batch, period)
+            with timer("read"):
+                latest = store.latest(batch, period)
             in_flight.append(pool.apply_async(_work_batch, ([(c, Basis.of(latest.get(c))) for c in batch],)))
 
         # Keep the workers a couple of batches ahead of the ledger.
@@ -333,7 +349,7 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
                 for item in worked:
                     _tally(summary, item)
             else:
-                with store.ledger() as ledger:
+                with timer("persist"), store.ledger() as ledger:
                     current = ledger.latest([w.contract_id for w in worked], period)
                     for item in worked:
                         basis = Basis.of(current.get(item.contract_id))

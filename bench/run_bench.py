@@ -1,0 +1,449 @@
+"""Benchmark of the monthly run and of the audit commands on a synthetic book (see bench/README.md).
+
+For each store (a SQLite file, and PostgreSQL when it answers), on a fresh database:
+
+1. ``slabill load`` of the book bench/generate.py wrote (generated when missing);
+2. ``slabill run --period P`` (load excluded), then the same figure with the load included;
+3. the same run again, which must issue nothing;
+4. ``slabill audit verify`` over every record, and ``slabill replay --period P``;
+5. in this process, on a copy of the loaded database, ``monthly_run`` with one worker and a
+   clock around each stage (read, measure, match, price, late fees, record, issue, render,
+   persist), so the figures say where the time goes.
+
+Each command runs in a subprocess started by a small launcher that takes its wall time,
+CPU time (its own and its workers') and memory.  Memory is given two ways: the peak
+resident size of the main process (``os.wait4``), and the peak of the sum of the
+proportional set sizes (PSS) of the process and its worker processes, sampled every
+0.1 s: forked workers share the pages they did not write, and PSS counts a shared page
+once in all, so the sum is the memory the run really holds.
+
+    .venv/bin/python bench/run_bench.py                         # 100,000 contracts, SQLite and PostgreSQL
+    .venv/bin/python bench/run_bench.py --contracts 2000 --incidents 20000 --data /tmp/small
+    .venv/bin/python bench/run_bench.py --store sqlite --no-breakdown
+
+Prints a table and PASS/FAIL against the targets, and writes bench/results/run.json.  The
+exit code is 0 either way unless ``--strict``.  No test depends on these timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(ROOT))
+
+from evaluate_bench import ensure_data, engine_state, slabill_command  # noqa: E402
+
+# The issues' targets, on a 2-core machine.
+TARGET_CONTRACTS = 100_000
+TARGET_RUN_SECONDS = 120.0      # a run of 100,000 contracts into SQLite
+TARGET_RUN_MIB = 1024.0
+TARGET_REPLAY_SECONDS = 60.0    # replaying 100,000 evaluations
+TARGET_VERIFY_SECONDS = 20.0    # audit verify over 100,000 records
+AS_OF = "2026-11-02"
+MIB = 1024 * 1024
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+STAGES = ("read", "measure", "match", "price", "late fees", "record", "issue", "render", "persist", "other")
+
+# Run by a freshly started Python, so that its own resident size is small (Linux carries
+# a parent's high-water mark into a forked child's ru_maxrss).  It samples the PSS of the
+# command and of every process below it while waiting for it.
+_LAUNCHER = r"""
+import json, os, subprocess, sys, threading, time
+
+def descendants(pid):
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                todo += [int(p) for p in children.read().split()]
+        except OSError:
+            pass
+    return found
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+command, errors_file, out_file = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+peak = {"pss": 0, "processes": 0}
+with open(errors_file, "wb") as errors, open(out_file, "wb") as out:
+    began = time.perf_counter()
+    child = subprocess.Popen(command, stdout=out, stderr=errors)
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            tree = descendants(child.pid)
+            peak["pss"] = max(peak["pss"], sum(pss_kib(p) for p in tree))
+            peak["processes"] = max(peak["processes"], len(tree))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - began
+    done.set()
+    sampler.join()
+print(json.dumps({"seconds": seconds, "exit_code": os.waitstatus_to_exitcode(status),
+                  "cpu_seconds": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss,
+                  "peak_pss_kib": peak["pss"], "processes": peak["processes"]}))
+"""
+
+
+def run_command(arguments: list[str], scratch: Path) -> dict:
+    """One slabill command in a subprocess: wall time, CPU time, memory, its output's tail."""
+    command = [slabill_command(), *arguments]
+    errors_file, out_file = scratch / "stderr", scratch / "stdout"
+    launched = subprocess.run([sys.executable, "-c", _LAUNCHER, json.dumps(command), str(errors_file),
+                               str(out_file)], capture_output=True, text=True, check=True)
+    measured = json.loads(launched.stdout)
+    return {
+        "command": " ".join(command),
+        "exit_code": measured["exit_code"],
+        "seconds": round(measured["seconds"], 2),
+        "cpu_seconds": round(measured["cpu_seconds"], 2),
+        "peak_rss_mib": round(measured["maxrss_kib"] / 1024, 1),
+        "peak_pss_mib": round(measured["peak_pss_kib"] / 1024, 1),
+        "processes": measured["processes"],
+        "stdout": out_file.read_text(encoding="utf-8", errors="replace")[-3000:],
+        "stderr": errors_file.read_text(encoding="utf-8", errors="replace")[-1500:],
+    }
+
+
+# --- the stores -------------------------------------------------------------------------------------------
+
+class SqliteStores:
+    name = "sqlite"
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+
+    def url(self, name: str) -> str:
+        return f"sqlite:///{self.scratch / (name + '.db')}"
+
+    def fresh(self, name: str) -> str:
+        (self.scratch / (name + ".db")).unlink(missing_ok=True)
+        return self.url(name)
+
+    def copy(self, source: str, name: str) -> str:
+        shutil.copyfile(self.scratch / (source + ".db"), self.scratch / (name + ".db"))
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        (self.scratch / (name + ".db")).unlink(missing_ok=True)
+
+
+class PostgresStores:
+    """Databases made for the benchmark beside the server's ``test`` database, dropped after."""
+
+    name = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.base = url
+        self.plain = url.replace("postgresql+psycopg://", "postgresql://")
+        self.connection = psycopg.connect(self.plain, autocommit=True)
+
+    def url(self, name: str) -> str:
+        return self.base.rsplit("/", 1)[0] + f"/slabill_bench_{name}"
+
+    def _execute(self, statement: str) -> None:
+        self.connection.execute(statement)
+
+    def fresh(self, name: str) -> str:
+        self.drop(name)
+        self._execute(f"CREATE DATABASE slabill_bench_{name}")
+        return self.url(name)
+
+    def copy(self, source: str, name: str) -> str:
+        self.drop(name)
+        self._execute(f"CREATE DATABASE slabill_bench_{name} TEMPLATE slabill_bench_{source}")
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        self._execute(f"DROP DATABASE IF EXISTS slabill_bench_{name} WITH (FORCE)")
+
+
+def postgres_answers(url: str) -> str | None:
+    """None when the server answers, else why not."""
+    try:
+        import psycopg
+
+        psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3).close()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means: skip PostgreSQL, and say why
+        return str(exc).splitlines()[0]
+
+
+# --- the in-process breakdown -----------------------------------------------------------------------------
+
+class ExclusiveTimer:
+    """``monthly_run``'s ``timer``: seconds per stage, a nested stage's time taken out of its parent's."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._stack: list[list] = []
+
+    def __call__(self, stage: str) -> "ExclusiveTimer._Clock":
+        return self._Clock(self, stage)
+
+    class _Clock:
+        __slots__ = ("timer", "stage")
+
+        def __init__(self, timer: "ExclusiveTimer", stage: str) -> None:
+            self.timer, self.stage = timer, stage
+
+        def __enter__(self) -> None:
+            self.timer._stack.append([self.stage, time.perf_counter(), 0.0])
+
+        def __exit__(self, *exc) -> None:
+            stage, began, inner = self.timer._stack.pop()
+            spent = time.perf_counter() - began
+            self.timer.seconds[stage] += spent - inner
+            if self.timer._stack:
+                self.timer._stack[-1][2] += spent
+
+
+def breakdown(url: str, period_text: str) -> dict:
+    """``monthly_run`` in this process with one worker, each stage timed."""
+    import resource
+
+    from engine.period import Period
+    from engine.run import monthly_run
+    from engine.store import Store
+
+    timer = ExclusiveTimer()
+    store = Store(url)
+    began = time.perf_counter()
+    summary = monthly_run(store, Period.parse(period_text), as_of=date.fromisoformat(AS_OF),
+                          now=lambda: datetime.now(timezone.utc), workers=1, timer=timer)
+    total = time.perf_counter() - began
+    store.close()
+    timer.seconds["other"] = total - sum(timer.seconds.values())
+    return {"total_seconds": round(total, 2), "contracts": summary.contracts,
+            "stages": {stage: round(timer.seconds.get(stage, 0.0), 2) for stage in STAGES},
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def run_in_child(url: str, period_text: str) -> dict:
+    """The breakdown in a fresh interpreter, so that one store's run does not weigh on the next."""
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); import run_bench; "
+            "print(json.dumps(run_bench.breakdown(sys.argv[2], sys.argv[3])))")
+    done = subprocess.run([sys.executable, "-c", code, str(BENCH), url, period_text], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        return {"error": done.stderr[-1500:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- one store --------------------------------------------------------------------------------------------
+
+def count_store(url: str, period_text: str) -> dict:
+    """What the store holds after the runs: records, documents, and whether the numbers are gap-free."""
+    from sqlalchemy import func, select
+
+    from engine.store import Store
+    from engine.tables import DocumentRow, EvaluationRow
+
+    store = Store(url, upgrade=False)
+    try:
+        with store.reading() as session:
+            records = session.execute(select(func.count()).select_from(EvaluationRow)
+                                      .where(EvaluationRow.period == period_text)).scalar_one()
+            numbers = session.execute(select(DocumentRow.number)).scalars().all()
+    finally:
+        store.close()
+    by_sequence: dict[str, list[int]] = defaultdict(list)
+    for number in numbers:
+        prefix, _, sequence = number.rpartition("-")
+        by_sequence[prefix].append(int(sequence))
+    gap_free = all(sorted(sequence) == list(range(1, len(sequence) + 1)) for sequence in by_sequence.values())
+    return {"records": records, "documents": len(numbers),
+            "documents_by_sequence": {k: len(v) for k, v in sorted(by_sequence.items())},
+            "numbers_gap_free": gap_free}
+
+
+def bench_store(stores, folder: Path, period_text: str, workers: int | None, with_breakdown: bool,
+                scratch: Path) -> dict:
+    print(f"\n[{stores.name}] fresh database", flush=True)
+    url = stores.fresh("main")
+    figures: dict = {"store": stores.name}
+    steps = [
+        ("load", ["load", "--rules", str(folder / "rules"), "--contracts", str(folder / "contracts.yaml"),
+                  "--data", str(folder / "data"), "--db", url]),
+        ("run", ["run", "--period", period_text, "--as-of", AS_OF, "--db", url]
+         + (["--workers", str(workers)] if workers else [])),
+        ("run again", ["run", "--period", period_text, "--as-of", AS_OF, "--db", url]
+         + (["--workers", str(workers)] if workers else [])),
+        ("audit verify", ["audit", "verify", "--db", url]),
+        ("replay", ["replay", "--period", period_text, "--db", url]),
+    ]
+    for label, arguments in steps:
+        if label == "run" and with_breakdown:
+            stores.copy("main", "breakdown")  # the loaded book, before any run
+        print(f"[{stores.name}] slabill {label} ...", flush=True)
+        measured = run_command(arguments, scratch)
+        figures[label] = measured
+        print(f"[{stores.name}]   {measured['seconds']:.1f} s, exit {measured['exit_code']}", flush=True)
+        if measured["exit_code"] != 0:
+            print(measured["stderr"], file=sys.stderr)
+    figures["counts"] = count_store(url, period_text)
+    if with_breakdown:
+        print(f"[{stores.name}] in-process run with one worker, each stage timed ...", flush=True)
+        figures["breakdown"] = run_in_child(stores.url("breakdown"), period_text)
+        stores.drop("breakdown")
+    stores.drop("main")
+    return figures
+
+
+# --- report -----------------------------------------------------------------------------------------------
+
+def check(measured: float, limit: float, unit: str) -> dict:
+    return {"measured": measured, "limit": limit, "unit": unit, "ok": measured <= limit}
+
+
+def targets(figures: dict, contracts: int) -> dict:
+    checks = {}
+    for result in figures["stores"]:
+        store = result["store"]
+        run = result["run"]
+        if store == "sqlite":
+            checks["run time, SQLite"] = check(run["seconds"], TARGET_RUN_SECONDS, "s")
+            checks["run memory (PSS of all processes), SQLite"] = check(run["peak_pss_mib"], TARGET_RUN_MIB, "MiB")
+        checks[f"replay time, {store}"] = check(result["replay"]["seconds"], TARGET_REPLAY_SECONDS, "s")
+        checks[f"audit verify time, {store}"] = check(result["audit verify"]["seconds"], TARGET_VERIFY_SECONDS, "s")
+        for label in ("load", "run", "run again", "audit verify", "replay"):
+            if result[label]["exit_code"] != 0:
+                checks[f"{label} exit code, {store}"] = {"measured": result[label]["exit_code"], "limit": 0,
+                                                         "unit": "", "ok": False}
+        counts = result["counts"]
+        checks[f"records = contracts, {store}"] = {"measured": counts["records"], "limit": contracts, "unit": "",
+                                                   "ok": counts["records"] == contracts}
+        checks[f"numbers gap-free, {store}"] = {"measured": counts["numbers_gap_free"], "limit": True, "unit": "",
+                                                "ok": counts["numbers_gap_free"]}
+    return {"at_target_size": contracts >= TARGET_CONTRACTS, "checks": checks,
+            "passed": all(c["ok"] for c in checks.values())}
+
+
+def report(figures: dict) -> str:
+    out = []
+    add = out.append
+    add("")
+    add(f"slabill monthly-run benchmark: period {figures['period']}, {figures['contracts']:,} contracts, "
+        f"data {figures['data']}")
+    machine = figures["machine"]
+    add(f"  {machine['python']} on {machine['platform']}, {machine['cpus']} CPUs, "
+        f"load average before {machine['load_average']}; engine at {figures['engine']['commit']}")
+    for result in figures["stores"]:
+        add("")
+        add(f"  [{result['store']}]{'':<20}{'wall s':>9}{'CPU s':>9}{'RSS MiB':>10}{'PSS MiB':>10}{'procs':>7}")
+        for label in ("load", "run", "run again", "audit verify", "replay"):
+            m = result[label]
+            add(f"  {label:<28}{m['seconds']:>9.1f}{m['cpu_seconds']:>9.1f}{m['peak_rss_mib']:>10.0f}"
+                f"{m['peak_pss_mib']:>10.0f}{m['processes']:>7}")
+        included = result["load"]["seconds"] + result["run"]["seconds"]
+        add(f"  {'run, load included':<28}{included:>9.1f}")
+        contracts = figures["contracts"]
+        add(f"  {'contracts/s (run)':<28}{contracts / result['run']['seconds']:>9,.0f}")
+        counts = result["counts"]
+        add(f"  records {counts['records']:,}, documents {counts['documents']:,} "
+            f"{counts['documents_by_sequence']}, numbers gap-free: {counts['numbers_gap_free']}")
+        if "breakdown" in result:
+            b = result["breakdown"]
+            if "error" in b:
+                add(f"  breakdown failed: {b['error']}")
+                continue
+            add(f"  in process, one worker: {b['total_seconds']:.1f} s, peak RSS {b['peak_rss_mib']:.0f} MiB")
+            for stage, seconds in b["stages"].items():
+                add(f"    {stage:<26}{seconds:>9.1f}{seconds / b['total_seconds'] * 100:>8.1f} %")
+    add("")
+    verdicts = figures["targets"]
+    for name, c in verdicts["checks"].items():
+        limit = f" (limit {c['limit']} {c['unit']})" if c["unit"] else ""
+        add(f"  {'PASS' if c['ok'] else 'FAIL'}  {name}: {c['measured']}{' ' + c['unit'] if c['unit'] else ''}{limit}")
+    if not verdicts["at_target_size"]:
+        add("  (not at the target size of 100,000 contracts)")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Time the monthly run, audit verify and replay on a synthetic book.")
+    parser.add_argument("--data", default=None, help="a generated book; default bench/data (generated when needed)")
+    parser.add_argument("--contracts", type=int, default=100_000, help="when generating (default 100000)")
+    parser.add_argument("--incidents", type=int, default=1_000_000, help="when generating (default 1000000)")
+    parser.add_argument("--seed", type=int, default=42, help="when generating (default 42)")
+    parser.add_argument("--period", default="2026-10", help="the month run (default 2026-10)")
+    parser.add_argument("--regenerate", action="store_true", help="generate the data even if present")
+    parser.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres-url", default=os.environ.get("SLABILL_BENCH_POSTGRES_URL", POSTGRES_URL),
+                        help="a server where the benchmark may create and drop databases slabill_bench_*")
+    parser.add_argument("--workers", type=int, default=None, help="slabill run --workers (default: its own)")
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process per-stage run")
+    parser.add_argument("--results", default=str(BENCH / "results" / "run.json"))
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    args.data_given = args.data is not None
+    if args.data is None:
+        args.data = str(BENCH / "data")
+    folder, manifest = ensure_data(args)
+
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    results = []
+    with tempfile.TemporaryDirectory(prefix="slabill-bench-") as scratch_name:
+        scratch = Path(scratch_name)
+        if args.store in ("sqlite", "both"):
+            results.append(bench_store(SqliteStores(scratch), folder, args.period, args.workers,
+                                       not args.no_breakdown, scratch))
+        if args.store in ("postgresql", "both"):
+            why = postgres_answers(args.postgres_url)
+            if why is None:
+                results.append(bench_store(PostgresStores(args.postgres_url), folder, args.period, args.workers,
+                                           not args.no_breakdown, scratch))
+            else:
+                print(f"PostgreSQL skipped: {why}", file=sys.stderr)
+    contracts = manifest.get("active_contracts") or manifest.get("contracts") or 0
+    figures = {
+        "benchmark": "slabill run, audit verify, replay",
+        "when": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "machine": {"python": f"Python {platform.python_version()}", "platform": platform.platform(),
+                    "cpus": os.cpu_count(), "load_average": load_before},
+        "engine": engine_state(), "data": str(folder), "period": args.period, "generator": manifest,
+        "contracts": results[0]["breakdown"]["contracts"] if results and "contracts" in results[0].get(
+            "breakdown", {}) else contracts,
+        "stores": results,
+    }
+    figures["targets"] = targets(figures, figures["contracts"])
+    print(report(figures))
+    path = Path(args.results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"figures written to {path}")
+    return 1 if args.strict and not figures["targets"]["passed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
