@@ -196,16 +196,20 @@ def run(
     from .demo import write_documents, write_reports
     from .errors import InputError
     from .period import Period
-    from .run import default_workers, monthly_run
+    from .run import WorkerDied, default_workers, monthly_run
 
     month = Period.parse(period)
     if out is not None and dry_run:
         raise InputError("a dry run writes nothing, so it takes no --out folder", field="--out")
     issue_date = parse_day(as_of, "--as-of") if as_of else date.today()
     store = open_store(db)
-    summary = _with_progress(lambda progress: monthly_run(
-        store, month, as_of=issue_date, now=_now, dry_run=dry_run, contract_id=contract, progress=progress,
-        workers=workers or default_workers()))
+    try:
+        summary = _with_progress(lambda progress: monthly_run(
+            store, month, as_of=issue_date, now=_now, dry_run=dry_run, contract_id=contract, progress=progress,
+            workers=workers or default_workers()))
+    except WorkerDied as exc:
+        err.print(f"slabill: {exc}.", markup=False)
+        raise typer.Exit(3) from None
     console = Console(highlight=False)
     print_summary(summary, console)
     if out is not None:
@@ -233,12 +237,15 @@ def parse_day(text: str, option: str) -> "date":
 def _with_progress(work):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    # No refresh thread (auto_refresh=False): the run forks worker processes, and a fork
+    # while another thread holds the console's lock would leave the child holding it.
     with Progress(TextColumn("[bold]evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=False) as bar:
+                  console=err, transient=False, auto_refresh=False) as bar:
         task = bar.add_task("contracts", total=None)
 
         def progress(advance: int, total: int) -> None:
             bar.update(task, advance=advance, total=total)
+            bar.refresh()
 
         return work(progress)
 

@@ -30,6 +30,8 @@ import json
 import multiprocessing
 import os
 from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -207,36 +209,45 @@ def _work_batch(items: list[tuple[str, Basis | None]]) -> list[Worked]:
 
 
 class _InProcess:
-    """The pool's interface, worked in the calling process (one worker, or no fork)."""
+    """The executor's interface, worked in the calling process (one worker, or no fork)."""
 
     class _Done:
         def __init__(self, value):
             self.value = value
 
-        def get(self):
+        def result(self):
             return self.value
 
-    def apply_async(self, function, arguments):
+    def submit(self, function, *arguments):
         return self._Done(function(*arguments))
 
-    def close(self) -> None:
-        pass
-
-    def join(self) -> None:
-        pass
-
-    def terminate(self) -> None:
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         pass
 
 
-def _pool(workers: int, url: str):
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods() or url in ("sqlite://", "sqlite:///:memory:"):
+def _executor(workers: int, store: Store):
+    """Worker processes, forked now, while the parent holds no database connection.
+
+    A process pool from concurrent.futures rather than multiprocessing.Pool: when a
+    worker dies (durable-rules can crash a process, see engine/matching.py) the pool
+    breaks and the run stops with an error, where multiprocessing.Pool would replace the
+    worker and wait forever for the lost batch.
+    """
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods() \
+            or store.url in ("sqlite://", "sqlite:///:memory:"):
         return _InProcess()
-    return multiprocessing.get_context("fork").Pool(workers)
+    # A forked child must not share the parent's pooled connections (SQLite's locks and a
+    # PostgreSQL socket would be used by two processes); the parent reconnects on demand.
+    store.engine.dispose()
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    executor.submit(os.getpid).result()  # with fork, the first task forks every worker
+    return executor
 
 
 def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    """One worker per core this process may run on, at most eight."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 8))
 
 
 # --- the ledger side ------------------------------------------------------------------------------------
@@ -283,12 +294,21 @@ def _count_document(summary: RunSummary, document: Document) -> None:
     summary.issued_gross[currency] = summary.issued_gross.get(currency, Decimal(0)) + sign * document.gross_total
 
 
-def _count_evaluation(summary: RunSummary, worked: Worked, revision: int) -> None:
-    summary.recorded += 1
-    summary.corrections += revision > 0
+def _count_evaluation(summary: RunSummary, worked: Worked) -> None:
+    """What every evaluated contract adds to the summary, whether or not anything new is recorded:
+    breaches, caps and totals below the minimum describe the period, not only this run's news."""
     summary.breaches += worked.breach
     summary.below_minimum += worked.status == "below_minimum"
     summary.capped += worked.capped
+    if worked.unchanged:
+        summary.unchanged += 1
+    else:
+        summary.recorded += 1
+        summary.corrections += worked.basis is not None
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without returning its batch (killed, or crashed in native code)."""
 
 
 class ContractHead(NamedTuple):
@@ -327,7 +347,7 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     summary.run_id = run_id
     ids = [h.id for h in active]
     batches = [ids[start:start + batch_size] for start in range(0, len(ids), batch_size)]
-    pool = _pool(workers, store.url)
+    pool = _executor(min(workers, len(batches)), store)
     try:
         in_flight: deque = deque()
         ahead = deque(batches)
@@ -336,13 +356,13 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
             batch = ahead.popleft()
             with timer("read"):
                 latest = store.latest(batch, period)
-            in_flight.append(pool.apply_async(_work_batch, ([(c, Basis.of(latest.get(c))) for c in batch],)))
+            in_flight.append(pool.submit(_work_batch, [(c, Basis.of(latest.get(c))) for c in batch]))
 
         # Keep the workers a couple of batches ahead of the ledger.
         for _ in range(min(len(ahead), max(2, 2 * workers))):
             submit()
         while in_flight:
-            worked = in_flight.popleft().get()
+            worked = in_flight.popleft().result()
             if ahead:
                 submit()
             if dry_run:
@@ -356,16 +376,17 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
                         if (basis.evaluation_id if basis else None) != item.basis:
                             # Another run recorded this contract since the worker looked.
                             item = _work_batch([(item.contract_id, basis)])[0]
-                        if item.unchanged:
-                            summary.unchanged += 1
-                            continue
-                        _record(ledger, run_id, item, basis, as_of, summary, issuers[item.issuer_id])
-                        _count_evaluation(summary, item, basis.revision + 1 if basis else 0)
+                        _count_evaluation(summary, item)
+                        if not item.unchanged:
+                            _record(ledger, run_id, item, basis, as_of, summary, issuers[item.issuer_id])
             progress(len(worked), len(active))
-        pool.close()
-        pool.join()
+        pool.shutdown()
+    except BrokenProcessPool as exc:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise WorkerDied(f"a worker process of the run of {period} died; the batches recorded before it stand, "
+                         f"nothing of the lost batch was recorded, and running the period again finishes it") from exc
     except BaseException:
-        pool.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
         _WORK.clear()
@@ -376,9 +397,6 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
 
 def _tally(summary: RunSummary, worked: Worked) -> None:
     """A dry run counts what would be recorded and issued."""
-    if worked.unchanged:
-        summary.unchanged += 1
-        return
-    _count_evaluation(summary, worked, 0 if worked.basis is None else 1)
+    _count_evaluation(summary, worked)
     for prepared in worked.documents:
         _count_document(summary, prepared.document)

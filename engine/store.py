@@ -232,14 +232,40 @@ class Store:
 
         config = self._alembic()
         try:
+            if self.dialect == "sqlite":
+                self._upgrade_sqlite(config, revision)
+                return
             with self._writer.begin() as connection:
-                if self.dialect == "postgresql":
-                    # Two processes opening a new database must not both create it.
-                    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7301955)")
+                # Two processes opening a new database must not both create it.
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7301955)")
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
         except OperationalError as exc:
             raise InputError(f"cannot open the database {self.url}: {exc.orig}", field="--db") from None
+
+    def _upgrade_sqlite(self, config, revision: str) -> None:
+        """SQLite's way of changing a table: foreign keys off, rebuild, check, foreign keys on.
+
+        SQLite alters most columns only by copying the table into a new one (Alembic's
+        batch mode), and dropping the old table with foreign keys on fails as soon as
+        another table refers to its rows, as document lines do to documents.  The switch
+        works only outside a transaction, so it is made on the raw connection first; the
+        references are checked before the transaction commits.
+        """
+        from alembic import command
+
+        with self._writer.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            raw.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with connection.begin():
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, revision)
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the upgrade to {revision} would break references: {broken[:5]}")
+            finally:
+                raw.execute("PRAGMA foreign_keys = ON")
 
     def revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext

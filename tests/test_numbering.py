@@ -192,8 +192,9 @@ def _die_after(method_name: str, calls: int) -> None:
 def child_main(argv: list[str]) -> None:
     """``crash URL METHOD CALLS``: run October, die at the CALLS-th ``Ledger.METHOD``.
 
-    ``run URL NAME SYNC PAUSE``: mark SYNC/ready-NAME, wait for SYNC/go, run October
-    pausing PAUSE seconds after each batch, print what it did as JSON.
+    ``run URL NAME SYNC PAUSE WORKERS``: mark SYNC/ready-NAME, wait for SYNC/go, run
+    October with WORKERS worker processes, pausing PAUSE seconds after each batch, print
+    what it did as JSON.
     """
     mode, url = argv[0], argv[1]
     store = Store(url)
@@ -201,7 +202,7 @@ def child_main(argv: list[str]) -> None:
         _die_after(argv[2], int(argv[3]))
         monthly_run(store, OCTOBER, as_of=ISSUED, now=clock, batch_size=BATCH)
         sys.exit("the run ended without reaching the crash point")
-    name, sync, pause = argv[2], Path(argv[3]), float(argv[4])
+    name, sync, pause, workers = argv[2], Path(argv[3]), float(argv[4]), int(argv[5])
     (sync / f"ready-{name}").touch()
     deadline = time.monotonic() + CHILD_TIMEOUT
     while not (sync / "go").exists():
@@ -217,7 +218,8 @@ def child_main(argv: list[str]) -> None:
     # CLOCK_MONOTONIC is one clock for every process on the machine, so the parent can
     # compare the two children's moments (for ordering only, never for durations).
     started = time.monotonic()
-    summary = monthly_run(store, OCTOBER, as_of=ISSUED, now=clock, batch_size=BATCH, progress=progress)
+    summary = monthly_run(store, OCTOBER, as_of=ISSUED, now=clock, batch_size=BATCH, progress=progress,
+                          workers=workers)
     finished = time.monotonic()
     store.close()
     print(json.dumps({"summary": summary.as_json(), "numbers": summary.numbers, "started": started,
@@ -261,11 +263,14 @@ def test_a_run_killed_inside_the_ledger_leaves_no_gap(store, store_url, tmp_path
 CONCURRENT = 90
 
 
-def test_two_concurrent_runs_share_no_number(store, store_url, tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_two_concurrent_runs_share_no_number(store, store_url, tmp_path, workers):
+    """With worker processes, a run's workers work contracts out ahead of its ledger, so
+    the ledger finds contracts the other run recorded meanwhile and works them out again."""
     contracts = load_generated(store, tmp_path / "book", CONCURRENT)
     sync = tmp_path / "sync"
     sync.mkdir()
-    children = {name: start_child("run", store_url, name, str(sync), "0.02") for name in ("a", "b")}
+    children = {name: start_child("run", store_url, name, str(sync), "0.02", workers) for name in ("a", "b")}
     deadline = time.monotonic() + CHILD_TIMEOUT
     while not all((sync / f"ready-{name}").exists() for name in children):
         if time.monotonic() > deadline or any(c.poll() is not None for c in children.values()):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from datetime import date, datetime, timezone
 
+import pytest
+
+import engine.run as run_module
 from engine.audit import verify
 from engine.period import Period
-from engine.run import NUMBER, monthly_run
+from engine.run import NUMBER, WorkerDied, monthly_run
 from engine.store import Store
 from invoices.documents import Document
 from invoices.render import render
@@ -24,19 +29,50 @@ def contents(store: Store):
     return records, documents
 
 
-def test_two_workers_record_and_issue_byte_for_byte_what_one_process_does(tmp_path):
-    stores = []
-    for workers in (1, 2):
-        store = Store(f"sqlite:///{tmp_path / f'w{workers}.db'}")
-        load_fixtures(store)
-        summary = monthly_run(store, Period(2026, 10), as_of=date(2026, 11, 2), now=clock, workers=workers,
-                              batch_size=3)
-        assert (summary.recorded, sum(summary.documents.values())) == (8, 8)
-        assert verify(store).ok
-        stores.append(store)
-    assert contents(stores[0]) == contents(stores[1])
-    # A second run with workers finds nothing new.
-    assert monthly_run(stores[1], Period(2026, 10), as_of=date(2026, 11, 2), now=clock, workers=2).unchanged == 8
+def test_two_workers_record_and_issue_byte_for_byte_what_one_process_does(tmp_path, store_url):
+    """On each store: one process into a SQLite file, two workers into the store under test."""
+    reference = Store(f"sqlite:///{tmp_path / 'one.db'}")
+    load_fixtures(reference)
+    monthly_run(reference, Period(2026, 10), as_of=date(2026, 11, 2), now=clock, workers=1, batch_size=3)
+    store = Store(store_url)
+    load_fixtures(store)
+    summary = monthly_run(store, Period(2026, 10), as_of=date(2026, 11, 2), now=clock, workers=2, batch_size=3)
+    assert (summary.recorded, sum(summary.documents.values())) == (8, 8)
+    assert verify(store).ok
+    assert contents(store) == contents(reference)
+    # A second run with workers finds nothing new, and still describes the period.
+    again = monthly_run(store, Period(2026, 10), as_of=date(2026, 11, 2), now=clock, workers=2)
+    assert (again.unchanged, again.recorded, sum(again.documents.values())) == (8, 0, 0)
+    assert (again.breaches, again.capped, again.below_minimum) == (summary.breaches, summary.capped,
+                                                                   summary.below_minimum)
+
+
+def test_a_worker_that_dies_stops_the_run_instead_of_hanging_it(tmp_path, monkeypatch):
+    """A worker killed mid-run (as a crash in native code would) breaks the pool: the run
+    raises at once; the batches recorded before stand, and a second run finishes the period
+    with numbers that have no gap."""
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    load_fixtures(store)
+    parent = os.getpid()
+    real = run_module.work_out
+
+    def dies_in_a_worker_on_c3001(stored, *arguments):
+        if os.getpid() != parent and stored.contract.id == "C-3001":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(stored, *arguments)
+
+    monkeypatch.setattr(run_module, "work_out", dies_in_a_worker_on_c3001)
+    with pytest.raises(WorkerDied):
+        monthly_run(store, Period(2026, 10), as_of=date(2026, 11, 2), now=clock, workers=2, batch_size=2)
+    monkeypatch.setattr(run_module, "work_out", real)
+    assert verify(store).ok
+    monthly_run(store, Period(2026, 10), as_of=date(2026, 11, 2), now=clock, workers=2, batch_size=2)
+    assert verify(store).ok
+    assert len(store.evaluations()) == 8
+    numbers = sorted(d.number for d in store.documents())
+    for prefix in {n.rsplit("-", 1)[0] for n in numbers}:
+        sequence = sorted(int(n.rsplit("-", 1)[1]) for n in numbers if n.startswith(prefix + "-"))
+        assert sequence == list(range(1, len(sequence) + 1))
 
 
 def test_a_document_rendered_before_its_number_gives_the_bytes_of_the_numbered_one(store):

@@ -45,6 +45,58 @@ def test_each_migration_upgrades_an_empty_database(store_url):
     store.close()
 
 
+def test_a_sqlite_store_with_issued_documents_upgrades_from_0004(tmp_path):
+    """0005 rebuilds the documents table on SQLite while document lines refer to it.
+
+    The 0004 store is filled with what a run recorded (copied from a store at head, the
+    text hash filled in as 0004 required), then upgraded: every row is kept, references
+    hold, and issued documents are still refused edits.
+    """
+    import sqlite3
+
+    source = tmp_path / "head.db"
+    head = Store(f"sqlite:///{source}")
+    load_fixtures(head)
+    monthly_run(head, OCTOBER, as_of=date(2026, 11, 2), now=lambda: datetime(2026, 11, 2, tzinfo=timezone.utc))
+    head.close()
+    old = Store(f"sqlite:///{tmp_path / 'old.db'}", upgrade=False)
+    old.upgrade("0004")
+    old.close()
+
+    copy = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    copy.execute("PRAGMA foreign_keys = ON")
+    copy.execute("ATTACH DATABASE ? AS head", (str(source),))
+    tables = [name for (name,) in copy.execute(
+        "SELECT name FROM head.sqlite_master WHERE type = 'table' AND name NOT IN ('alembic_version')")]
+    copy.execute("BEGIN")
+    copy.execute("PRAGMA defer_foreign_keys = ON")
+    # (the new store already holds its chain head: the copied one replaces it)
+    for table in tables:
+        columns = [row[1] for row in copy.execute(f"PRAGMA head.table_info({table})")]
+        chosen = ", ".join("coalesce(text_sha256, html_sha256)" if c == "text_sha256" else c for c in columns)
+        copy.execute(f"INSERT OR REPLACE INTO main.{table} ({', '.join(columns)}) SELECT {chosen} FROM head.{table}")
+    copy.execute("COMMIT")
+    before = {t: copy.execute(f"SELECT count(*) FROM main.{t}").fetchone()[0] for t in tables}
+    copy.close()
+    assert before["documents"] == 8 and before["document_lines"] > 8
+
+    upgraded = Store(f"sqlite:///{tmp_path / 'old.db'}")  # opening upgrades to head
+    assert upgraded.revision() == "0005"
+    with upgraded.engine.connect() as connection:
+        after = {t: connection.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in tables}
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        assert connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    assert after == before
+    with pytest.raises(Exception, match="refused"):
+        with upgraded.engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE documents SET gross_total = '0.00'")
+    # The upgraded store reads what it holds: running October again finds nothing new.
+    again = monthly_run(upgraded, OCTOBER, as_of=date(2026, 11, 2),
+                        now=lambda: datetime(2026, 11, 2, tzinfo=timezone.utc))
+    assert (again.unchanged, sum(again.documents.values())) == (8, 0)
+    upgraded.close()
+
+
 # --- loading ----------------------------------------------------------------------------------------------
 
 def test_loading_twice_adds_nothing_the_second_time(store):
