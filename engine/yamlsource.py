@@ -150,11 +150,20 @@ class _Builder:
         here: ``YamlDocument.lines`` composes the tree only when an error needs them.
         ``completed(path, value)`` may replace each mapping or list as soon as it is
         complete (a contract validated at once frees its raw data at once).
+
+        This loop runs for every event of a 100,000-contract book (almost five million),
+        so it does its own dispatch: a quoted scalar is a string without asking the
+        resolver, and a plain scalar's tag is looked up once per distinct short text.
         """
         resolver = yaml.resolver.Resolver()
+        resolved: dict[str, str] = {}
         anchors: dict[str, Any] = {}
-        stack: list[tuple[Any, Any, Path_]] = []  # (container, pending key, path)
+        stack: list[list] = []  # [container, pending key, path], the innermost last
         result: Any = None
+        no_key = _NO_KEY
+        scalar_event, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+        ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+        intern = sys.intern
 
         def place(value: Any, mark: yaml.Mark, anchor: str | None) -> None:
             nonlocal result
@@ -163,38 +172,68 @@ class _Builder:
             if not stack:
                 result = value
                 return
-            container, key, path = stack[-1]
-            if isinstance(container, list):
+            top = stack[-1]
+            container = top[0]
+            if type(container) is list:
                 container.append(value)
-            elif key is _NO_KEY:
-                if isinstance(value, (dict, list)) or isinstance(value, Decimal):
+            elif top[1] is no_key:
+                if isinstance(value, (dict, list, Decimal)):
                     value = str(value)
                 if value in container:
-                    raise self._error(mark, f"the key {value!r} appears twice", path + (value,))
-                stack[-1] = (container, value, path)
+                    raise self._error(mark, f"the key {value!r} appears twice", top[2] + (value,))
+                top[1] = value
             else:
-                container[key] = value
-                stack[-1] = (container, _NO_KEY, path)
+                container[top[1]] = value
+                top[1] = no_key
 
         for event in events:
-            if isinstance(event, yaml.ScalarEvent):
-                tag = event.tag
-                if tag is None or tag == "!":
-                    tag = resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-                if tag == "tag:yaml.org,2002:merge":
+            kind = type(event)
+            if kind is scalar_event:
+                text, tag = event.value, event.tag
+                if tag is None:
+                    if not event.implicit[0]:  # quoted or block text: always a string
+                        tag = _STR
+                    elif len(text) <= 32:
+                        tag = resolved.get(text)
+                        if tag is None:
+                            tag = resolved[text] = resolver.resolve(yaml.ScalarNode, text, (True, False))
+                    else:
+                        tag = resolver.resolve(yaml.ScalarNode, text, event.implicit)
+                elif tag == "!":
+                    tag = resolver.resolve(yaml.ScalarNode, text, event.implicit)
+                if tag == _STR:
+                    value = intern(text) if len(text) <= 32 else text
+                elif tag == "tag:yaml.org,2002:merge":
                     raise self._error(event.start_mark, "merge keys (<<) are not supported in slabill files")
-                value = self._scalar(yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style),
-                                     stack[-1][2] if stack else ())
-                place(value, event.start_mark, event.anchor)
-            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-                path = stack[-1][2] if stack else ()
+                else:
+                    value = self._scalar(yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, event.style),
+                                         stack[-1][2] if stack else ())
+                if stack and not event.anchor:
+                    # the common case of place(), inline
+                    top = stack[-1]
+                    container = top[0]
+                    if type(container) is list:
+                        container.append(value)
+                    elif top[1] is no_key and type(value) is str:
+                        if value in container:
+                            raise self._error(event.start_mark, f"the key {value!r} appears twice", top[2] + (value,))
+                        top[1] = value
+                    elif top[1] is no_key:
+                        place(value, event.start_mark, None)
+                    else:
+                        container[top[1]] = value
+                        top[1] = no_key
+                else:
+                    place(value, event.start_mark, event.anchor)
+            elif kind is mapping_start or kind is sequence_start:
+                container: Any = {} if kind is mapping_start else []
+                path: Path_ = ()
                 if stack:
-                    parent, key, _ = stack[-1]
-                    path = path + ((len(parent),) if isinstance(parent, list) else (key,))
+                    parent, key, path = stack[-1]
+                    path = path + ((len(parent),) if type(parent) is list else (key,))
                 place(container, event.start_mark, event.anchor)
-                stack.append((container, _NO_KEY, path))
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                stack.append([container, no_key, path])
+            elif kind in ends:
                 container, _, path = stack.pop()
                 if completed is not None:
                     replacement = completed(path, container)
@@ -203,7 +242,7 @@ class _Builder:
                             stack[-1][0][path[-1]] = replacement
                         else:
                             result = replacement
-            elif isinstance(event, yaml.AliasEvent):
+            elif kind is yaml.AliasEvent:
                 if event.anchor not in anchors:
                     raise self._error(event.start_mark, f"unknown alias *{event.anchor}")
                 place(anchors[event.anchor], event.start_mark, None)
@@ -273,16 +312,26 @@ def parse_yaml(text: str, name: str, completed: Callable[[Path_, Any], Any] | No
 def _document_events(text: str, name: str) -> Iterator[yaml.Event]:
     """The events of the file's single document (a generator, so the stream is never held whole)."""
     documents = 0
-    for event in yaml.parse(text, Loader=_LOADER):
-        if isinstance(event, yaml.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise InputError("the file must hold exactly one YAML document", file=name,
-                                 line=event.start_mark.line + 1)
-        elif isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
-            continue
-        else:
-            yield event
+    loader = _LOADER(text)
+    skipped = (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)
+    try:
+        get_event = loader.get_event
+        while True:
+            event = get_event()
+            if event is None:
+                break
+            kind = type(event)
+            if kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise InputError("the file must hold exactly one YAML document", file=name,
+                                     line=event.start_mark.line + 1)
+            elif kind not in skipped:
+                yield event
+            elif kind is yaml.StreamEndEvent:
+                break
+    finally:
+        loader.dispose()
     if documents == 0:
         raise InputError("the file must hold exactly one YAML document", file=name)
 
