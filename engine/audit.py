@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections import deque
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from sqlmodel import select
 
-from .evaluation import evaluate_contract
+from .evaluation import CompiledCache, evaluate_contract
+from .matching import CompiledRules
 from .book import Contract
 from .period import Period
 from .records import GENESIS, measurements_from, rates_from, result_of, sha256_text
@@ -31,6 +34,7 @@ from .rulesets import RuleBook
 from .schema import RuleSet
 from .store import Store
 from .tables import ChainHeadRow, DocumentLineRow, DocumentRow, EvaluationRow, RuleSetRow
+from .workers import executor, store_for
 
 
 @dataclass
@@ -65,30 +69,86 @@ def _stream(store: Store, model, order, chunk: int = 2000) -> Iterator:
             session.expunge_all()
 
 
-def verify(store: Store) -> VerifyReport:
-    """Check every record, document and line against the chain; stop at the first break."""
+_JOB: dict[str, Any] = {}
+"""what the worker processes of verify and replay need, set by the parent before it forks them"""
+
+CHUNK = 1000
+"""records per batch a worker checks or replays"""
+
+_RECORD_COLUMNS = (EvaluationRow.id, EvaluationRow.contract_id, EvaluationRow.period, EvaluationRow.revision,
+                   EvaluationRow.input_digest, EvaluationRow.ruleset_sha256, EvaluationRow.credit_total,
+                   EvaluationRow.credit_status, EvaluationRow.record_json, EvaluationRow.record_sha256,
+                   EvaluationRow.previous_sha256)
+_DOCUMENT_COLUMNS = (DocumentRow.id, DocumentRow.evaluation_id, DocumentRow.number, DocumentRow.kind,
+                     DocumentRow.currency, DocumentRow.net_total, DocumentRow.tax_total, DocumentRow.gross_total,
+                     DocumentRow.content_json, DocumentRow.content_sha256, DocumentRow.html_sha256,
+                     DocumentRow.text_sha256)
+_LINE_COLUMNS = (DocumentLineRow.document_id, DocumentLineRow.position, DocumentLineRow.kind,
+                 DocumentLineRow.objective, DocumentLineRow.net_amount, DocumentLineRow.vat_rate,
+                 DocumentLineRow.detail_json)
+
+
+def _chunks(values: list, size: int = CHUNK) -> list[list]:
+    return [values[start:start + size] for start in range(0, len(values), size)]
+
+
+def _in_order(store: Store, work: Callable[[list[int]], list], chunks: list[list[int]], workers: int) -> Iterator:
+    """Each chunk's results, in the chunks' order, worked out by up to ``workers`` processes."""
+    pool = executor(min(workers, len(chunks)), store)
+    try:
+        ahead: deque = deque(chunks)
+        in_flight: deque = deque()
+        while ahead and len(in_flight) < max(2, 2 * workers):
+            in_flight.append(pool.submit(work, ahead.popleft()))
+        while in_flight:
+            done = in_flight.popleft().result()
+            if ahead:
+                in_flight.append(pool.submit(work, ahead.popleft()))
+            yield from done
+    finally:
+        # Also when the caller stops early (a broken link found): the rest is not needed.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def verify(store: Store, workers: int = 1) -> VerifyReport:
+    """Check every record, document and line against the chain; stop at the first break.
+
+    The links (each record's ``previous`` against the hash of the record before it) are
+    followed here, in order; the records' own checks (text against hash, columns and
+    documents against text) need nothing from one another, so ``workers`` processes do
+    them a chunk of records at a time.
+    """
     report = VerifyReport()
     rule_sets = _check_rule_sets(store)
     if isinstance(rule_sets, str):
         report.problem = rule_sets
         return report
-    documents = _documents_by_evaluation(store)
-    head = GENESIS
-    for row in _stream(store, EvaluationRow, EvaluationRow.id):
-        issued = documents.pop(row.id, [])
-        problem = _check_record(row, head, rule_sets, issued)
-        if problem:
-            report.problem = f"{_describe(row)}: {problem}"
-            return report
-        head = row.record_sha256
-        report.records += 1
-        report.documents += len(issued)
-    if documents:
-        orphan = min(documents)
-        report.problem = f"document(s) {', '.join(d[0].number for d in documents[orphan])} belong to no record in the chain"
-        return report
     with store.reading() as session:
+        links = session.execute(select(EvaluationRow.id, EvaluationRow.previous_sha256, EvaluationRow.record_sha256)
+                                .order_by(EvaluationRow.id)).all()
+        orphans = session.execute(select(DocumentRow.number).where(
+            DocumentRow.evaluation_id.not_in(select(EvaluationRow.id))).order_by(DocumentRow.id)).scalars().all()
         chain = session.get(ChainHeadRow, 1)
+    _JOB.clear()
+    _JOB.update(store=store, parent=os.getpid(), rule_sets=rule_sets)
+    head = GENESIS
+    try:
+        checked = _in_order(store, _check_chunk, _chunks([link.id for link in links]), workers)
+        for link, (described, hash_problem, problem, documents) in zip(links, checked):
+            if hash_problem is None and link.previous_sha256 != head:
+                problem = "it does not follow the record before it: a record was deleted or records were reordered"
+            problem = hash_problem or problem
+            if problem:
+                report.problem = f"{described}: {problem}"
+                return report
+            head = link.record_sha256
+            report.records += 1
+            report.documents += documents
+    finally:
+        _JOB.clear()
+    if orphans:
+        report.problem = f"document(s) {', '.join(orphans)} belong to no record in the chain"
+        return report
     if chain is None or chain.last_sha256 != head or chain.length != report.records:
         report.problem = (f"the chain ends at record {report.records} ({head[:12]}) but the store says it ends at "
                           f"record {chain.length if chain else '?'} ({chain.last_sha256[:12] if chain else '?'}): "
@@ -105,22 +165,34 @@ def _check_rule_sets(store: Store) -> dict[str, str] | str:
     return known
 
 
-def _documents_by_evaluation(store: Store) -> dict[int, list[tuple[DocumentRow, list[DocumentLineRow]]]]:
-    lines: dict[int, list[DocumentLineRow]] = {}
-    for line in _stream(store, DocumentLineRow, DocumentLineRow.id):
-        lines.setdefault(line.document_id, []).append(line)
-    result: dict[int, list[tuple[DocumentRow, list[DocumentLineRow]]]] = {}
-    for document in _stream(store, DocumentRow, DocumentRow.id):
-        result.setdefault(document.evaluation_id, []).append((document, lines.pop(document.id, [])))
-    return result
+def _check_chunk(ids: list[int]) -> list[tuple[str, str | None, str | None, int]]:
+    """Each record's own checks, for a chunk of records: (who, hash problem, other problem, documents)."""
+    store = store_for(_JOB["store"], _JOB["parent"])
+    with store.reading() as session:
+        rows = session.execute(select(*_RECORD_COLUMNS).where(EvaluationRow.id.in_(ids))
+                               .order_by(EvaluationRow.id)).all()
+        documents = session.execute(select(*_DOCUMENT_COLUMNS).where(DocumentRow.evaluation_id.in_(ids))
+                                    .order_by(DocumentRow.id)).all()
+        lines = session.execute(select(*_LINE_COLUMNS).where(DocumentLineRow.document_id.in_(
+            [d.id for d in documents])).order_by(DocumentLineRow.position)).all() if documents else []
+    lines_of: dict[int, list] = {}
+    for line in lines:
+        lines_of.setdefault(line.document_id, []).append(line)
+    issued: dict[int, list] = {}
+    for document in documents:
+        issued.setdefault(document.evaluation_id, []).append((document, lines_of.get(document.id, [])))
+    checked = []
+    for row in rows:
+        found = issued.get(row.id, [])
+        if hashlib.sha256(row.record_json.encode("utf-8")).hexdigest() != row.record_sha256:
+            checked.append((_describe(row), "its text no longer matches its hash: a figure in it was edited", None, 0))
+            continue
+        checked.append((_describe(row), None, _check_record(row, _JOB["rule_sets"], found), len(found)))
+    return checked
 
 
-def _check_record(row: EvaluationRow, head: str, rule_sets: dict[str, str],
-                  documents: list[tuple[DocumentRow, list[DocumentLineRow]]]) -> str | None:
-    if hashlib.sha256(row.record_json.encode("utf-8")).hexdigest() != row.record_sha256:
-        return "its text no longer matches its hash: a figure in it was edited"
-    if row.previous_sha256 != head:
-        return "it does not follow the record before it: a record was deleted or records were reordered"
+def _check_record(row, rule_sets: dict[str, str], documents: list[tuple[Any, list]]) -> str | None:
+    """A record's text against its columns, its rule set and its documents (its hash is checked first)."""
     record = json.loads(row.record_json)
     if record.get("previous") != row.previous_sha256:
         return "the previous hash inside it differs from the one beside it"
@@ -185,6 +257,8 @@ def differences(recorded: Any, replayed: Any, path: str = "") -> list[str]:
     a[1].b: recorded 'x', replayed 'y'
     c: recorded (absent), replayed 2
     """
+    if recorded == replayed:  # the usual case, compared at C speed
+        return []
     if isinstance(recorded, dict) and isinstance(replayed, dict):
         found = []
         for key in sorted(set(recorded) | set(replayed), key=str):
@@ -210,51 +284,75 @@ def differences(recorded: Any, replayed: Any, path: str = "") -> list[str]:
     return [] if recorded == replayed else [f"{path}: recorded {recorded!r}, replayed {replayed!r}"]
 
 
-def replay_record(record: dict[str, Any], rule_set: RuleSet) -> dict[str, Any]:
+def replay_record(record: dict[str, Any], rule_set: RuleSet, compiled: CompiledRules | None = None) -> dict[str, Any]:
     """Evaluate a record's inputs again under ``rule_set``; returns the result as recorded results are shaped."""
     contract = Contract.model_validate(record["inputs"]["contract"])
     period = Period.parse(record["period"])
-    evaluation = evaluate_contract(contract, rule_set, measurements_from(record["inputs"]), period,
+    evaluation = evaluate_contract(contract, rule_set, measurements_from(record["inputs"]), period, compiled,
                                    rates=rates_from(record["inputs"]))
     return json.loads(json.dumps(result_of(evaluation), sort_keys=True))
 
 
 def replay(store: Store, *, evaluation_id: int | None = None, run_id: int | None = None,
-           period: str | None = None, current_rules: RuleBook | None = None) -> Iterator[Replayed]:
-    """Replay the chosen records from themselves alone (or, with ``current_rules``, as a what-if)."""
-    rule_sets: dict[str, RuleSet] = {}
-    for row in _stream(store, EvaluationRow, EvaluationRow.id):
-        if evaluation_id is not None and row.id != evaluation_id:
-            continue
-        if run_id is not None and row.run_id != run_id:
-            continue
-        if period is not None and row.period != period:
-            continue
-        record = json.loads(row.record_json)
-        outcome = Replayed(row.id, row.contract_id, row.period, what_if=current_rules is not None)
-        if current_rules is None:
-            sha = record["ruleset"]["sha256"]
-            if sha not in rule_sets:
-                stored = store.rule_set(sha)
-                if stored is None or stored.sha256 != sha:
-                    outcome.differences.append(f"ruleset: the stored rule set {sha[:12]} is missing or altered")
-                    yield outcome
-                    continue
-                rule_sets[sha] = stored
-            rule_set = rule_sets[sha]
-        else:
-            contract = record["inputs"]["contract"]
-            rule_set = current_rules.for_period(contract["ruleset"], Period.parse(row.period).first_day)
-            if rule_set is None:
-                outcome.note = f"no current version of {contract['ruleset']} applies to {row.period}"
-                yield outcome
-                continue
-            if rule_set.sha256 != record["ruleset"]["sha256"]:
-                outcome.note = f"current rules {rule_set.ruleset} {rule_set.version} ({rule_set.sha256[:12]})"
-        outcome.differences = differences(record["result"], replay_record(record, rule_set))
-        if current_rules is None and record["engine"] != _engine():
-            outcome.note = f"recorded with {record['engine']}, replayed with {_engine()}"
-        yield outcome
+           period: str | None = None, current_rules: RuleBook | None = None, workers: int = 1) -> Iterator[Replayed]:
+    """Replay the chosen records from themselves alone (or, with ``current_rules``, as a what-if).
+
+    Records are independent of one another: ``workers`` processes replay them a chunk at
+    a time, and the outcomes come back in the records' order.
+    """
+    query = select(EvaluationRow.id).order_by(EvaluationRow.id)
+    if evaluation_id is not None:
+        query = query.where(EvaluationRow.id == evaluation_id)
+    if run_id is not None:
+        query = query.where(EvaluationRow.run_id == run_id)
+    if period is not None:
+        query = query.where(EvaluationRow.period == period)
+    with store.reading() as session:
+        ids = session.execute(query).scalars().all()
+    _JOB.clear()
+    _JOB.update(store=store, parent=os.getpid(), current_rules=current_rules, rule_sets={},
+                compiled=CompiledCache())
+    try:
+        yield from _in_order(store, _replay_chunk, _chunks(ids), workers)
+    finally:
+        _JOB.clear()
+
+
+def _replay_chunk(ids: list[int]) -> list[Replayed]:
+    store = store_for(_JOB["store"], _JOB["parent"])
+    with store.reading() as session:
+        rows = session.execute(select(EvaluationRow.id, EvaluationRow.contract_id, EvaluationRow.period,
+                                      EvaluationRow.record_json).where(EvaluationRow.id.in_(ids))
+                               .order_by(EvaluationRow.id)).all()
+    return [_replay_one(store, row) for row in rows]
+
+
+def _replay_one(store: Store, row) -> Replayed:
+    current_rules: RuleBook | None = _JOB["current_rules"]
+    rule_sets: dict[str, RuleSet] = _JOB["rule_sets"]
+    record = json.loads(row.record_json)
+    outcome = Replayed(row.id, row.contract_id, row.period, what_if=current_rules is not None)
+    if current_rules is None:
+        sha = record["ruleset"]["sha256"]
+        if sha not in rule_sets:
+            stored = store.rule_set(sha)
+            if stored is None or stored.sha256 != sha:
+                outcome.differences.append(f"ruleset: the stored rule set {sha[:12]} is missing or altered")
+                return outcome
+            rule_sets[sha] = stored
+        rule_set = rule_sets[sha]
+    else:
+        contract = record["inputs"]["contract"]
+        rule_set = current_rules.for_period(contract["ruleset"], Period.parse(row.period).first_day)
+        if rule_set is None:
+            outcome.note = f"no current version of {contract['ruleset']} applies to {row.period}"
+            return outcome
+        if rule_set.sha256 != record["ruleset"]["sha256"]:
+            outcome.note = f"current rules {rule_set.ruleset} {rule_set.version} ({rule_set.sha256[:12]})"
+    outcome.differences = differences(record["result"], replay_record(record, rule_set, _JOB["compiled"](rule_set)))
+    if current_rules is None and record["engine"] != _engine():
+        outcome.note = f"recorded with {record['engine']}, replayed with {_engine()}"
+    return outcome
 
 
 def _engine() -> dict[str, str]:

@@ -137,6 +137,7 @@ def rules_schema() -> None:
 # --- the store ---------------------------------------------------------------------------------
 
 DB_HELP = "database URL (default: $SLABILL_DATABASE_URL, else sqlite:///slabill.db)"
+WORKERS_HELP = "worker processes (default: one per core, at most eight)"
 
 
 def open_store(db: Optional[str]):
@@ -189,14 +190,14 @@ def run(
     contract: Optional[str] = typer.Option(None, "--contract", help="run only this contract"),
     out: Optional[Path] = typer.Option(None, "--out", help="also write the run's documents and each contract's "
                                                            "monthly report (HTML and text) into this folder"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1,
-                                          help="processes working contracts out (default: one per core)"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
 ) -> None:
     """The monthly run: evaluate every active contract, issue credit notes and adjustments, record it all."""
     from .demo import write_documents, write_reports
     from .errors import InputError
     from .period import Period
-    from .run import WorkerDied, default_workers, monthly_run
+    from .run import WorkerDied, monthly_run
+    from .workers import default_workers
 
     month = Period.parse(period)
     if out is not None and dry_run:
@@ -416,11 +417,15 @@ app.add_typer(audit_app, name="audit")
 
 @audit_app.command("verify")
 @reports_errors
-def audit_verify(db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def audit_verify(
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
+) -> None:
     """Walk the chain of evaluation records; report the first broken link (exit 1)."""
     from .audit import verify
+    from .workers import default_workers
 
-    report = verify(open_store(db))
+    report = verify(open_store(db), workers=workers or default_workers())
     console = Console(highlight=False, soft_wrap=True)
     if report.ok:
         console.print(f"The audit chain holds: {report.records:,} records and {report.documents:,} documents verified.",
@@ -459,6 +464,7 @@ def replay(
                                             help="what-if: evaluate the recorded inputs under today's rule files"),
     rules: Path = typer.Option(Path("rules"), "--rules", help="today's rule files, for --with-current-rules"),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
 ) -> None:
     """Re-evaluate recorded evaluations from their records alone and compare every figure (exit 1 on a difference)."""
     from .audit import replay as replay_records
@@ -473,8 +479,10 @@ def replay(
     current = load_rule_sets(rules) if with_current_rules else None
     console = Console(highlight=False, soft_wrap=True)
     replayed = differing = 0
+    from .workers import default_workers
+
     for outcome in replay_records(open_store(db), evaluation_id=evaluation, run_id=run_id, period=period,
-                                  current_rules=current):
+                                  current_rules=current, workers=workers or default_workers()):
         replayed += 1
         label = "what-if " if outcome.what_if else ""
         head = f"{label}record {outcome.evaluation_id} ({outcome.contract} {outcome.period})"

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from fractions import Fraction
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from .errors import InputError
@@ -75,10 +76,17 @@ class Period:
         >>> Period(2026, 3).window("Europe/Paris").minutes, Period(2028, 2).window("UTC").minutes
         (Fraction(44580, 1), Fraction(41760, 1))
         """
-        zone = ZoneInfo(tz)
-        start = datetime.combine(self.first_day, datetime.min.time(), zone).astimezone(timezone.utc)
-        end = datetime.combine(self.next.first_day, datetime.min.time(), zone).astimezone(timezone.utc)
-        return Window(start, end)
+        return _window(self, tz)
+
+
+@lru_cache(maxsize=4096)
+def _window(period: Period, tz: str) -> "Window":
+    # A book has a few dozen zones and every contract asks for its window, often more
+    # than once (100,000 contracts asked 200,000 times): the instants are worked out once.
+    zone = ZoneInfo(tz)
+    start = datetime.combine(period.first_day, datetime.min.time(), zone).astimezone(timezone.utc)
+    end = datetime.combine(period.next.first_day, datetime.min.time(), zone).astimezone(timezone.utc)
+    return Window(start, end)
 
 
 @dataclass(frozen=True)
@@ -88,11 +96,12 @@ class Window:
     start: datetime
     end: datetime
 
-    @property
+    # Worked out once per window: a window is shared by every contract of its zone.
+    @cached_property
     def length(self) -> timedelta:
         return self.end - self.start
 
-    @property
+    @cached_property
     def minutes(self) -> Fraction:
         return minutes(self.length)
 

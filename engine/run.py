@@ -27,11 +27,8 @@ did, the new record supersedes the old one and only the difference is issued (se
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections import Counter, deque
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -48,6 +45,7 @@ from .rates import RateBook
 from .records import canonical, inputs_of, record_parts, seal_parts, sha256_text
 from .schema import RuleSet
 from .store import Latest, Store, StoredContract
+from .workers import BrokenProcessPool, executor, store_for
 
 BATCH = 500
 NUMBER = "\ue000number\ue000"
@@ -189,13 +187,7 @@ def work_out(stored: StoredContract, rule_set: RuleSet, measurements: Measuremen
 
 
 def _store() -> Store:
-    """The store of this process: the parent's own, or one a forked worker opens for itself."""
-    if os.getpid() == _WORK["parent"]:
-        return _WORK["store"]
-    opened = _WORK.get("worker_store")
-    if opened is None or opened[0] != os.getpid():
-        opened = _WORK["worker_store"] = (os.getpid(), Store(_WORK["url"], upgrade=False))
-    return opened[1]
+    return store_for(_WORK["store"], _WORK["parent"])
 
 
 def _work_batch(items: list[tuple[str, Basis | None]]) -> list[Worked]:
@@ -206,48 +198,6 @@ def _work_batch(items: list[tuple[str, Basis | None]]) -> list[Worked]:
         measurements = store.measurements([s.contract for s in stored.values()], _WORK["period"], _WORK["margin"])
     return [work_out(stored[contract_id], _WORK["chosen"][contract_id], measurements, basis)
             for contract_id, basis in items]
-
-
-class _InProcess:
-    """The executor's interface, worked in the calling process (one worker, or no fork)."""
-
-    class _Done:
-        def __init__(self, value):
-            self.value = value
-
-        def result(self):
-            return self.value
-
-    def submit(self, function, *arguments):
-        return self._Done(function(*arguments))
-
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
-        pass
-
-
-def _executor(workers: int, store: Store):
-    """Worker processes, forked now, while the parent holds no database connection.
-
-    A process pool from concurrent.futures rather than multiprocessing.Pool: when a
-    worker dies (durable-rules can crash a process, see engine/matching.py) the pool
-    breaks and the run stops with an error, where multiprocessing.Pool would replace the
-    worker and wait forever for the lost batch.
-    """
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods() \
-            or store.url in ("sqlite://", "sqlite:///:memory:"):
-        return _InProcess()
-    # A forked child must not share the parent's pooled connections (SQLite's locks and a
-    # PostgreSQL socket would be used by two processes); the parent reconnects on demand.
-    store.engine.dispose()
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-    executor.submit(os.getpid).result()  # with fork, the first task forks every worker
-    return executor
-
-
-def default_workers() -> int:
-    """One worker per core this process may run on, at most eight."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, 8))
 
 
 # --- the ledger side ------------------------------------------------------------------------------------
@@ -347,7 +297,7 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     summary.run_id = run_id
     ids = [h.id for h in active]
     batches = [ids[start:start + batch_size] for start in range(0, len(ids), batch_size)]
-    pool = _executor(min(workers, len(batches)), store)
+    pool = executor(min(workers, len(batches)), store)
     try:
         in_flight: deque = deque()
         ahead = deque(batches)
