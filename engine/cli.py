@@ -99,17 +99,22 @@ def rules_check(
     strict: bool = typer.Option(False, "--strict", help="exit 1 when a tier overlaps or leaves a gap"),
 ) -> None:
     """Validate rule sets; report tiers that overlap or leave a gap, per objective."""
-    from .rates import load_rates
+    from .rates import RateBook, load_rates
     from .rulesets import RuleBook, check_french_floor, check_tiers, load_rule_files, rule_set_files
 
     paths = [p for f in files for p in rule_set_files(f)]
     loaded = load_rule_files(paths)
     RuleBook(loaded)
-    legal = load_rates(paths[0]).tables.get("fr-taux-legal")
+    # Each file is judged with the rate tables beside it (table by table, else the shipped ones).
+    rate_books: dict[Path, RateBook] = {}
     findings = 0
     console = Console(highlight=False, soft_wrap=True)
     for item in loaded:
         rule_set = item.rules
+        folder = Path(item.file).parent
+        if folder not in rate_books:
+            rate_books[folder] = load_rates(folder)
+        legal = rate_books[folder].tables.get("fr-taux-legal")
         problems = [(("objectives", rule_set.objectives.index(o), "credit", "tiers"), f"objective {o.id}", f)
                     for o in rule_set.objectives for f in check_tiers(o)]
         problems += [(("late_payment", "annual_rate"), "late_payment", f) for f in check_french_floor(rule_set, legal)]

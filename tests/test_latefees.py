@@ -242,6 +242,62 @@ def test_a_missing_rate_refuses_the_whole_evaluate_command(tmp_path):
     assert "no rate is known for 2026-07-01" in result.stderr
 
 
+def _rules_with_rates(tmp_path, rule_text, tables):
+    """A rules folder holding one rule file and a rates/ folder with only the given tables."""
+    rules = tmp_path / "rules"
+    (rules / "rates").mkdir(parents=True)
+    (rules / "fees.yaml").write_text(rule_text)
+    for name, text in tables.items():
+        (rules / "rates" / f"{name}.yaml").write_text(text)
+    return rules
+
+
+# A user's ECB table with one value of its own, known only until the end of 2025.
+USER_ECB = """\
+rate_table: ecb-mro
+unit: percent
+values:
+  - {from: 2025-06-11, rate: "2.00"}
+confirmed_until: 2025-12-31
+"""
+
+
+def test_rate_tables_fall_back_to_the_shipped_ones_table_by_table(tmp_path):
+    rules = _rules_with_rates(tmp_path, FEES_FR, {"ecb-mro": USER_ECB})
+    rates = load_rates(rules)
+    # The user's ECB table wins; the tables the user's folder lacks come from rules/rates/.
+    assert rates.table("ecb-mro").values[-1].rate == Decimal("2.00")
+    assert rates.table("ecb-mro").known_until == date(2025, 12, 31)
+    assert sorted(rates.tables) == ["boe-bank-rate", "de-basiszinssatz", "ecb-mro", "fr-taux-legal"]
+    assert rates.table("fr-taux-legal").in_force(date(2026, 1, 1)).rate == Decimal("2.62")
+    # 2,400.00 due 10 Sep 2025, paid 30 Sep: 20 days at the user's 2.00 + 10 = 12 %:
+    # 2,400 x 12 % x 20 / 365 = 15.7808 -> 15.78 (the shipped 2.15 would give 15.98).
+    result = late_fees(contract(), LatePayment.model_validate({"regime": "fr"}), [invoice("2400.00", "2025-09-10")],
+                       {"F-1": [pay("2025-09-30", "2400.00")]}, Period(2025, 9), rates, Rounding.half_up)
+    assert one(result) == ("15.78", "40.00", 20)
+
+
+def test_a_users_table_is_taken_whole_and_never_eked_out_with_the_shipped_one(tmp_path):
+    # The user's ECB table stops at 2025-12-31; the shipped one goes on to 2026-06-30, but a table
+    # comes from one file: January 2026 is refused, naming the table and the date.
+    rates = load_rates(_rules_with_rates(tmp_path, FEES_FR, {"ecb-mro": USER_ECB}))
+    with pytest.raises(RateMissingError) as caught:
+        late_fees(contract(), LatePayment.model_validate({"regime": "fr"}), [invoice("100.00", "2026-01-10")], {},
+                  Period(2026, 1), rates, Rounding.half_up)
+    assert str(caught.value) == ("field rate table ecb-mro: no rate is known for 2026-01-01: the table is confirmed "
+                                 "only until 2025-12-31; add the rate in force on that date to ecb-mro.yaml.")
+
+
+def test_rules_check_finds_the_legal_rate_when_the_users_rates_folder_lacks_it(tmp_path):
+    # rates/ beside the rule file holds only an ECB table; fr-taux-legal comes from rules/rates/,
+    # so the L441-10 floor is still judged: 3 x 2.62 (2026 H1) = 7.86 > 7.
+    low = (ROOT / "rules" / "hourly-credits-2026.1.yaml").read_text().replace('annual_rate: "12"', 'annual_rate: "7"')
+    rules = _rules_with_rates(tmp_path, low, {"ecb-mro": USER_ECB})
+    result = CliRunner().invoke(app, ["rules", "check", str(rules / "fees.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "2026 H1: 3 x 2.62 = 7.86 %" in result.stdout
+
+
 # --- input checks -------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("invoices, payments, message", [
