@@ -136,6 +136,23 @@ def test_uk_fixed_sum_bands(gross, band):
     assert result.fees[0].compensation.amount == Decimal(band)
 
 
+@pytest.mark.parametrize("gross, net, band", [
+    ("1000.00", "833.33", "70.00"),   # the debt is 1,000.00: 1,000 <= debt < 10,000, although the net is below 1,000
+    ("1080.00", "900.00", "70.00"),   # the reviewer's case: 900 net would wrongly give 40
+    ("999.99", "833.33", "40.00"),    # below 1,000 gross: 40
+])
+def test_uk_fixed_sum_bands_on_the_whole_debt_even_with_a_net_base(gross, net, band):
+    # Late Payment of Commercial Debts (Interest) Act 1998 s.5A bands on the debt, the invoice's whole amount.
+    result = fees({"regime": "uk", "base": "net"}, "2025-07", [invoice(gross, "2025-07-10", net=net, currency="GBP")],
+                  currency="GBP")
+    fee = result.fees[0]
+    assert fee.compensation.amount == Decimal(band)
+    assert fee.base == Decimal(net)     # the interest is still taken on the net amount
+    # 21 days (11..31 Jul) at 4.25 + 8 = 12.25 % on the net: for 833.33, 833.33 x 12.25 % x 21 / 365
+    # = 5.8733 -> 5.87; for 900.00, 900 x 12.25 % x 21 / 365 = 6.3432 -> 6.34.
+    assert str(fee.interest.amount) == {"833.33": "5.87", "900.00": "6.34"}[net]
+
+
 def test_uk_rate_stays_fixed_while_bank_rate_falls():
     # Due 10 Jul 2025, first late day 11 Jul: the reference date is 30 Jun 2025, Bank Rate 4.25
     # (since 8 May 2025) + 8 = 12.25 %, kept although Bank Rate fell to 4.00 on 7 Aug 2025.
