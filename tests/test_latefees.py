@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from fractions import Fraction as F
@@ -97,6 +98,43 @@ def test_the_interface_example_segments_show_16_days_at_14_25():
     assert [(s.start.isoformat(), s.end.isoformat(), s.days, str(s.rate_percent)) for s in fee.segments] == [
         ("2024-12-16", "2024-12-31", 16, "14.25")]
     assert used == {("ecb-mro", date(2024, 6, 12))}
+
+
+def _late_book(tmp_path, rules_text, invoices, payments=""):
+    """A one-contract book (LATE_BOOK) with the given rule file and invoice and payment rows."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "fees.yaml").write_text(rules_text)
+    (tmp_path / "contracts.yaml").write_text(LATE_BOOK)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "invoices.csv").write_text("contract,number,issued,due,net,tax,gross,currency\n" + invoices)
+    if payments:
+        (tmp_path / "data" / "payments.csv").write_text("invoice,paid_on,amount\n" + payments)
+    return tmp_path
+
+
+def evaluate_json(folder, period):
+    result = CliRunner().invoke(app, ["evaluate", "--rules", str(folder / "rules"), "--contracts",
+                                      str(folder / "contracts.yaml"), "--data", str(folder / "data"),
+                                      "--period", period])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_json_lists_the_one_segment_of_a_french_entry(tmp_path):
+    # fr regime; 2,400.00 (2,000.00 + 400.00 VAT) due 10 Sep 2025, paid 30 Sep: days late 11..30 Sep = 20,
+    # all in 2025 H2: ECB 2.15 (in force on 1 Jul 2025, since 11 Jun) + 10 = 12.15 %, one segment.
+    # 2,400 x 12.15 % x 20 / 365 = 5,832 / 365 = 15.9781 -> 15.98; plus EUR 40 (first late in September).
+    folder = _late_book(tmp_path, FEES_FR, "C-1,F-1,2025-08-11,2025-09-10,2000.00,400.00,2400.00,EUR\n",
+                        "F-1,2025-09-30,2400.00\n")
+    output = evaluate_json(folder, "2025-09")
+    (result,) = output["results"]
+    assert result["late_fees"] == [{
+        "invoice": "F-1", "days_late": 20, "rate_percent": "12.15", "interest": "15.98", "compensation": "40.00",
+        "total": "55.98", "first_late_day": "2025-09-11", "base": "2400.00",
+        "segments": [{"from": "2025-09-11", "to": "2025-09-30", "days": 20, "rate_percent": "12.15",
+                      "outstanding": "2400.00", "interest": "15.98"}],
+    }]
+    assert result["late_fee_total"] == "55.98"
 
 
 def test_a_debt_crossing_1_january_under_de():
