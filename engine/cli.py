@@ -111,13 +111,15 @@ def rules_check(
     console = Console(highlight=False, soft_wrap=True)
     for item in loaded:
         rule_set = item.rules
-        folder = Path(item.file).parent
-        if folder not in rate_books:
-            rate_books[folder] = load_rates(folder)
-        legal = rate_books[folder].tables.get("fr-taux-legal")
         problems = [(("objectives", rule_set.objectives.index(o), "credit", "tiers"), f"objective {o.id}", f)
                     for o in rule_set.objectives for f in check_tiers(o)]
-        problems += [(("late_payment", "annual_rate"), "late_payment", f) for f in check_french_floor(rule_set, legal)]
+        if rule_set.late_payment is not None:
+            folder = Path(item.file).parent
+            if folder not in rate_books:
+                rate_books[folder] = load_rates(folder)
+            rate_key = "annual_rate" if rule_set.late_payment.regime == "contractual" else "margin_points"
+            problems += [(("late_payment", rate_key), "late_payment", f)
+                         for f in check_french_floor(rule_set, rate_books[folder])]
         status = "ok" if not problems else f"{len(problems)} finding(s)"
         console.print(f"{item.file}: {rule_set.ruleset} {rule_set.version} "
                       f"(sha256 {rule_set.sha256[:12]}): {status}", markup=False)

@@ -387,6 +387,57 @@ def test_the_french_floor_is_flagged_not_clamped(tmp_path):
     assert CliRunner().invoke(app, ["rules", "check", "--strict", str(tmp_path / "low.yaml")]).exit_code == 1
 
 
+def _rule_set(late_payment, effective_from="2026-01-01"):
+    from engine.schema import RuleSet
+
+    return RuleSet.model_validate({"ruleset": "fees", "version": "1", "effective_from": effective_from,
+                                   "objectives": [], "late_payment": late_payment})
+
+
+@pytest.mark.parametrize("late_payment, effective_from, message", [
+    # ECB in force on 1 Jan 2026: 2.15 (since 11 Jun 2025); + 0 = 2.15 < 3 x 2.62 (2026 H1) = 7.86.
+    ({"regime": "fr", "margin_points": "0"}, "2026-01-01",
+     "the fr rate in 2026 H1 (ecb-mro 2.15 % on 2026-01-01 + margin_points 0) is 2.15 %, below the L441-10 floor "
+     "for contracts under French law (3 x the legal rate): 2026 H1: 3 x 2.62 = 7.86 %"),
+    # eu: 2.15 + 5 = 7.15 < 7.86.
+    ({"regime": "eu", "margin_points": "5"}, "2026-01-01",
+     "the eu rate in 2026 H1 (ecb-mro 2.15 % on 2026-01-01 + margin_points 5) is 7.15 %, below the L441-10 floor "
+     "for contracts under French law (3 x the legal rate): 2026 H1: 3 x 2.62 = 7.86 %"),
+    # From mid-September 2025, the half-year is 2025 H2: ECB 2.15 on 1 Jul 2025 + 0 < 3 x 2.76 = 8.28.
+    ({"regime": "fr", "margin_points": "0"}, "2025-09-15",
+     "the fr rate in 2025 H2 (ecb-mro 2.15 % on 2025-07-01 + margin_points 0) is 2.15 %, below the L441-10 floor "
+     "for contracts under French law (3 x the legal rate): 2025 H2: 3 x 2.76 = 8.28 %"),
+    # de: Basiszinssatz 1.27 on 1 Jul 2025 + 0 = 1.27 < 8.28.
+    ({"regime": "de", "margin_points": "0"}, "2025-07-01",
+     "the de rate in 2025 H2 (de-basiszinssatz 1.27 % on 2025-07-01 + margin_points 0) is 1.27 %, below the "
+     "L441-10 floor for contracts under French law (3 x the legal rate): 2025 H2: 3 x 2.76 = 8.28 %"),
+    # uk: a debt first late in 2026 H1 takes Bank Rate on 31 Dec 2025, 3.75 (since 18 Dec 2025); + 2 = 5.75 < 7.86.
+    ({"regime": "uk", "margin_points": "2"}, "2026-01-01",
+     "the uk rate in 2026 H1 (boe-bank-rate 3.75 % on 2025-12-31 + margin_points 2) is 5.75 %, below the "
+     "L441-10 floor for contracts under French law (3 x the legal rate): 2026 H1: 3 x 2.62 = 7.86 %"),
+    ({"regime": "fr", "margin_points": "6"}, "2026-01-01", None),   # 2.15 + 6 = 8.15 >= 7.86: above the floor
+    ({"regime": "fr"}, "2026-01-01", None),                         # the statutory margin is not judged
+    ({"regime": "fr", "margin_points": "0"}, "2026-07-01", None),   # 2026 H2: beyond the tables, not judged
+])
+def test_the_french_floor_judges_an_overridden_margin_on_a_table_rate(late_payment, effective_from, message):
+    from engine.rulesets import check_french_floor
+
+    findings = check_french_floor(_rule_set(late_payment, effective_from), RATES)
+    assert [f.message for f in findings] == ([message] if message else [])
+
+
+def test_rules_check_flags_a_zero_margin_on_the_line_of_margin_points(tmp_path):
+    (tmp_path / "fees.yaml").write_text(FEES_FR.replace("late_payment: {regime: fr}",
+                                                        'late_payment:\n  regime: fr\n  margin_points: "0"'))
+    result = CliRunner().invoke(app, ["rules", "check", str(tmp_path / "fees.yaml")])
+    assert result.exit_code == 0, result.output
+    # FEES_FR's effective_from is 2024-01-01: ECB 4.50 (since 20 Sep 2023) + 0 < 3 x 5.07 (2024 H1) = 15.21.
+    assert (f"{tmp_path / 'fees.yaml'}, line 7, late_payment: the fr rate in 2024 H1 (ecb-mro 4.50 % on 2024-01-01 "
+            "+ margin_points 0) is 4.50 %, below the L441-10 floor for contracts under French law (3 x the legal "
+            "rate): 2024 H1: 3 x 5.07 = 15.21 %") in result.stdout
+    assert CliRunner().invoke(app, ["rules", "check", "--strict", str(tmp_path / "fees.yaml")]).exit_code == 1
+
+
 # --- the monthly run -----------------------------------------------------------------------------------------------
 
 LATE_BOOK = """\
