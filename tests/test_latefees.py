@@ -16,7 +16,7 @@ from engine.book import Contract, Invoice, Payment, load_book, load_measurements
 from engine.cli import app
 from engine.errors import InputError, RateMissingError
 from engine.latefees import late_fees, uk_reference_date
-from engine.money import Rounding
+from engine.money import Money, Rounding
 from engine.period import Period
 from engine.rates import load_rates
 from engine.schema import LatePayment
@@ -148,6 +148,24 @@ def test_a_debt_crossing_1_january_under_de():
     assert one(december) == ("54.22", "40.00", 16)
     assert one(january) == ("61.76", "0.00", 20)
     assert december.fees[0].interest.amount + january.fees[0].interest.amount == Decimal("115.98")
+
+
+def test_a_month_charged_on_the_running_total_differs_by_a_cent_from_rounding_it_alone():
+    # The README's worked example.  1,000.00 due 31 Dec 2025 at a contractual 10 %, act_365, paid
+    # 31 Mar 2026; each late day accrues 1,000 x 10 % / 365 = 100/365.
+    #   through January  (31 days): 3,100/365 =  8.4932 ->  8.49; January charges  8.49
+    #   through February (59 days): 5,900/365 = 16.1644 -> 16.16; February charges 16.16 -  8.49 = 7.67
+    #   through March    (90 days): 9,000/365 = 24.6575 -> 24.66; March charges    24.66 - 16.16 = 8.50
+    # March alone, 3,100/365 = 8.4932, would round to 8.49, and the three months to 24.65, a cent
+    # short of one calculation at payment (24.66).  The running total charges 8.50.
+    debt, paid = [invoice("1000.00", "2025-12-31")], [pay("2026-03-31", "1000.00")]
+    months = [fees(CONTRACTUAL, month, debt, paid) for month in ("2026-01", "2026-02", "2026-03")]
+    assert [one(m) for m in months] == [("8.49", "0.00", 31), ("7.67", "0.00", 28), ("8.50", "0.00", 31)]
+    march = months[2].fees[0]
+    (segment,) = march.segments
+    assert segment.interest == F(3100, 365)          # March's own interest, exact: 8.4932
+    assert str(Money.round(segment.interest, "EUR", Rounding.half_up)) == "8.49"   # shown rounded on its own
+    assert sum(m.fees[0].interest.amount for m in months) == Decimal("24.66")      # = round(9,000/365)
 
 
 def test_eu_regime_uses_ecb_plus_8_and_40_in_the_invoice_currency():
