@@ -405,6 +405,35 @@ def test_the_french_floor_is_flagged_not_clamped(tmp_path):
     assert CliRunner().invoke(app, ["rules", "check", "--strict", str(tmp_path / "low.yaml")]).exit_code == 1
 
 
+LOW_CONTRACTUAL = """\
+ruleset: fees-fr
+version: "1"
+effective_from: 2026-01-01
+objectives: []
+late_payment:
+  regime: contractual
+  annual_rate: "7"
+"""
+
+
+def test_a_contractual_rate_below_the_floor_is_flagged_and_still_charged_as_written(tmp_path):
+    folder = _late_book(tmp_path, LOW_CONTRACTUAL, "C-1,F-1,2026-01-29,2026-02-28,833.33,166.67,1000.00,EUR\n",
+                        "F-1,2026-03-31,1000.00\n")
+    # rules check: 7 < 3 x 2.62 (the legal rate of 2026 H1) = 7.86, on the line of annual_rate.
+    check = CliRunner().invoke(app, ["rules", "check", str(folder / "rules" / "fees.yaml")])
+    assert check.exit_code == 0, check.output
+    assert (f"{folder / 'rules' / 'fees.yaml'}, line 7, late_payment: the contractual rate 7 % is below the "
+            "L441-10 floor for contracts under French law (3 x the legal rate): 2026 H1: 3 x 2.62 = 7.86 %"
+            ) in check.stdout
+    # evaluate charges the rate as written, never clamped to the floor: 1,000.00 due 28 Feb, paid 31 Mar,
+    # 31 days: 1,000 x 7 % x 31 / 365 = 2,170 / 365 = 5.9452 -> 5.95 (7.86 % would give 6.6756 -> 6.68).
+    # Contractual terms without fixed_compensation charge no fixed sum.
+    (result,) = evaluate_json(folder, "2026-03")["results"]
+    (entry,) = result["late_fees"]
+    assert (entry["rate_percent"], entry["days_late"], entry["interest"], entry["compensation"], entry["total"]) == (
+        "7", 31, "5.95", "0.00", "5.95")
+
+
 def _rule_set(late_payment, effective_from="2026-01-01"):
     from engine.schema import RuleSet
 
