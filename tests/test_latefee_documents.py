@@ -1,4 +1,4 @@
-"""Late-payment fees on the documents a customer receives: the French mention and VAT.
+"""Late-payment fees on the documents a customer receives: the French mention, VAT, the notes.
 
 Each test evaluates a one-contract book (a French customer, EUR, Europe/Paris, VAT 20 %),
 plans the documents an evaluation calls for and renders them as the customer gets them.
@@ -95,3 +95,44 @@ def test_without_vat_on_interest_nothing_carries_vat(tmp_path):
     (adjustment,) = documents(tmp_path, FEES_ONLY % "")
     assert (str(adjustment.net_total), str(adjustment.tax_total), str(adjustment.gross_total)) == (
         "55.98", "0.00", "55.98")
+
+
+# --- the minimum-credit note ---------------------------------------------------------------------------------
+
+def test_an_adjustment_of_late_fees_only_says_nothing_about_the_minimum_credit(tmp_path):
+    (adjustment,) = documents(tmp_path, FEES_ONLY % "")
+    assert "minimum_credit" not in adjustment.notes
+    assert "Les avoirs inférieurs" not in render(adjustment, "html")
+    assert "Les avoirs inférieurs" not in render(adjustment, "txt")
+
+
+CREDITS_ON_THE_NEXT_INVOICE = """\
+ruleset: fees-fr
+version: "1"
+effective_from: 2024-01-01
+objectives:
+  - id: availability
+    service: compute
+    metric: availability
+    target: "99.9"
+    credit:
+      tiers: [{below: "99.9", credit: "10%"}]
+minimum_credit: "1.00"
+settlement: next_invoice
+late_payment: {regime: fr}
+"""
+
+
+def test_an_adjustment_with_sla_credits_and_late_fees_states_the_minimum_credit(tmp_path):
+    # September 2025 in Paris has 30 days = 43,200 minutes; a 60-minute outage gives
+    # 100 x (1 - 60 / 43,200) = 99.8611 % < 99.9: 10 % of the 100.00 fee = 10.00, above the 1.00
+    # minimum, settled on the next invoice as a negative line (VAT 20 %: -10.00 x 20 % = -2.00).
+    # With the late fees: -10.00 + 15.98 + 40.00 = 45.98 net, VAT -2.00, total 43.98.
+    (adjustment,) = documents(tmp_path, CREDITS_ON_THE_NEXT_INVOICE,
+                              "C-1,compute,2025-09-10T10:00:00+02:00,2025-09-10T11:00:00+02:00,outage\n")
+    assert lines_of(adjustment) == [("sla_credit", "-10.00", "20"), ("late_interest", "15.98", "0"),
+                                    ("late_compensation", "40.00", "0")]
+    assert (str(adjustment.net_total), str(adjustment.tax_total), str(adjustment.gross_total)) == (
+        "45.98", "-2.00", "43.98")
+    assert adjustment.notes["minimum_credit"] == "1.00"
+    assert "Les avoirs inférieurs à 1,00 € ne sont pas émis." in spaces(render(adjustment, "txt"))
