@@ -251,7 +251,11 @@ def _with_progress(work):
 
 
 def print_summary(summary, console: Console) -> None:
+    from decimal import Decimal
+
     from rich.table import Table
+
+    from .money import format_amount
 
     title = f"Monthly run {summary.period}" + (" (dry run: nothing written)" if summary.dry_run else
                                                f" (run {summary.run_id})")
@@ -272,8 +276,18 @@ def print_summary(summary, console: Console) -> None:
     for label, value in rows:
         table.add_row(label, f"{value:,}")
     for currency in sorted(summary.issued_net):
-        table.add_row(f"credited {currency} (net / incl. VAT)",
-                      f"{summary.issued_net[currency]} / {summary.issued_gross[currency]}")
+        net, gross = summary.issued_net[currency], summary.issued_gross[currency]
+        credited = summary.credited_net.get(currency, Decimal(0))
+        late_fees = summary.late_fees_net.get(currency, Decimal(0))
+        # Late fees are owed by customers: they are shown as charged, never as a negative credit.
+        if not late_fees:
+            table.add_row(f"credited {currency} (net / incl. VAT)", f"{net} / {gross}")
+        elif not credited:
+            table.add_row(f"late fees charged {currency} (net / incl. VAT)", f"{-net} / {-gross}")
+        else:
+            table.add_row(f"credited {currency} (net)", format_amount(credited, currency))
+            table.add_row(f"late fees charged {currency} (net)", format_amount(late_fees, currency))
+            table.add_row(f"credits less late fees {currency} (net / incl. VAT)", f"{net} / {gross}")
     console.print(table)
 
 

@@ -574,3 +574,57 @@ def test_a_payment_correction_issues_a_late_fee_adjustment(store, tmp_path):
         ("late_interest", "6.80"), ("late_compensation", "40.00")]
     assert [(l.kind, l.net_amount) for l in store.document_lines(correction.id)] == [("late_correction", "-4.37")]
     assert (correction.number, correction.gross_total) == ("ADJ-2026-000002", "-4.37")
+
+
+def _summary_text(summary) -> str:
+    from rich.console import Console
+
+    from engine.cli import print_summary
+
+    console = Console(record=True, width=200, highlight=False)
+    print_summary(summary, console)
+    return console.export_text()
+
+
+def test_the_run_summary_shows_late_fees_as_charged_not_as_a_negative_credit(store, tmp_path):
+    # 2,400.00 due 10 Sep 2025, paid 30 Sep under fr: 15.98 interest + 40.00 = 55.98, no VAT
+    # (vat_on_interest: false), on one adjustment statement; no SLA credit.
+    folder = _late_book(tmp_path, FEES_FR, "C-1,F-1,2025-08-11,2025-09-10,2000.00,400.00,2400.00,EUR\n",
+                        "F-1,2025-09-30,2400.00\n")
+    from engine.rulesets import load_rule_files
+    from engine.run import monthly_run
+
+    book = load_book(folder / "contracts.yaml")
+    store.load(book=book, rule_sets=load_rule_files([folder / "rules" / "fees.yaml"]),
+               measurements=load_measurements(folder / "data", book), rates=RATES)
+    summary = monthly_run(store, Period(2025, 9), as_of=date(2025, 10, 2), now=lambda: datetime.now(timezone.utc))
+    assert summary.as_json()["late_fees_net"] == {"EUR": "55.98"}
+    assert summary.as_json()["credited_net"] == {"EUR": "0.00"}
+    assert summary.as_json()["issued_net"] == {"EUR": "-55.98"}      # credits less charges, as before
+    text = _summary_text(summary)
+    assert "late fees charged EUR (net / incl. VAT)" in text and "55.98 / 55.98" in text
+    assert "credited" not in text and "-55.98" not in text
+
+
+def test_the_run_summary_shows_credits_and_late_fees_apart_when_a_currency_has_both():
+    # A 10.00 credit with 2.00 VAT (12.00 to the customer) and 55.98 of late fees without VAT:
+    # net 10.00 - 55.98 = -45.98; VAT included 12.00 - 55.98 = -43.98.
+    from engine.run import RunSummary
+
+    summary = RunSummary(period="2025-09", issued_net={"EUR": Decimal("-45.98")},
+                         issued_gross={"EUR": Decimal("-43.98")}, credited_net={"EUR": Decimal("10.00")},
+                         late_fees_net={"EUR": Decimal("55.98")})
+    lines = [" ".join(line.replace("│", " ").split()) for line in _summary_text(summary).splitlines()]
+    assert "credited EUR (net) 10.00" in lines
+    assert "late fees charged EUR (net) 55.98" in lines
+    assert "credits less late fees EUR (net / incl. VAT) -45.98 / -43.98" in lines
+
+
+def test_the_run_summary_of_credits_alone_reads_as_before():
+    from engine.run import RunSummary
+
+    summary = RunSummary(period="2026-10", issued_net={"EUR": Decimal("124.58")},
+                         issued_gross={"EUR": Decimal("149.50")}, credited_net={"EUR": Decimal("124.58")},
+                         late_fees_net={"EUR": Decimal("0")})
+    lines = [" ".join(line.replace("│", " ").split()) for line in _summary_text(summary).splitlines()]
+    assert "credited EUR (net / incl. VAT) 124.58 / 149.50" in lines
