@@ -99,20 +99,27 @@ def rules_check(
     strict: bool = typer.Option(False, "--strict", help="exit 1 when a tier overlaps or leaves a gap"),
 ) -> None:
     """Validate rule sets; report tiers that overlap or leave a gap, per objective."""
-    from .rates import load_rates
+    from .rates import RateBook, load_rates
     from .rulesets import RuleBook, check_french_floor, check_tiers, load_rule_files, rule_set_files
 
     paths = [p for f in files for p in rule_set_files(f)]
     loaded = load_rule_files(paths)
     RuleBook(loaded)
-    legal = load_rates(paths[0]).tables.get("fr-taux-legal")
+    # Each file is judged with the rate tables beside it (table by table, else the shipped ones).
+    rate_books: dict[Path, RateBook] = {}
     findings = 0
     console = Console(highlight=False, soft_wrap=True)
     for item in loaded:
         rule_set = item.rules
         problems = [(("objectives", rule_set.objectives.index(o), "credit", "tiers"), f"objective {o.id}", f)
                     for o in rule_set.objectives for f in check_tiers(o)]
-        problems += [(("late_payment", "annual_rate"), "late_payment", f) for f in check_french_floor(rule_set, legal)]
+        if rule_set.late_payment is not None:
+            folder = Path(item.file).parent
+            if folder not in rate_books:
+                rate_books[folder] = load_rates(folder)
+            rate_key = "annual_rate" if rule_set.late_payment.regime == "contractual" else "margin_points"
+            problems += [(("late_payment", rate_key), "late_payment", f)
+                         for f in check_french_floor(rule_set, rate_books[folder])]
         status = "ok" if not problems else f"{len(problems)} finding(s)"
         console.print(f"{item.file}: {rule_set.ruleset} {rule_set.version} "
                       f"(sha256 {rule_set.sha256[:12]}): {status}", markup=False)
@@ -252,7 +259,11 @@ def _with_progress(work):
 
 
 def print_summary(summary, console: Console) -> None:
+    from decimal import Decimal
+
     from rich.table import Table
+
+    from .money import format_amount
 
     title = f"Monthly run {summary.period}" + (" (dry run: nothing written)" if summary.dry_run else
                                                f" (run {summary.run_id})")
@@ -273,8 +284,18 @@ def print_summary(summary, console: Console) -> None:
     for label, value in rows:
         table.add_row(label, f"{value:,}")
     for currency in sorted(summary.issued_net):
-        table.add_row(f"credited {currency} (net / incl. VAT)",
-                      f"{summary.issued_net[currency]} / {summary.issued_gross[currency]}")
+        net, gross = summary.issued_net[currency], summary.issued_gross[currency]
+        credited = summary.credited_net.get(currency, Decimal(0))
+        late_fees = summary.late_fees_net.get(currency, Decimal(0))
+        # Late fees are owed by customers: they are shown as charged, never as a negative credit.
+        if not late_fees:
+            table.add_row(f"credited {currency} (net / incl. VAT)", f"{net} / {gross}")
+        elif not credited:
+            table.add_row(f"late fees charged {currency} (net / incl. VAT)", f"{-net} / {-gross}")
+        else:
+            table.add_row(f"credited {currency} (net)", format_amount(credited, currency))
+            table.add_row(f"late fees charged {currency} (net)", format_amount(late_fees, currency))
+            table.add_row(f"credits less late fees {currency} (net / incl. VAT)", f"{net} / {gross}")
     console.print(table)
 
 

@@ -146,8 +146,13 @@ class _Rates:
         return self._reference(date(day.year, 1 if day.month <= 6 else 7, 1)) + self.margin
 
 
-def compensation_for(terms: LatePayment, contract: Contract, base: Decimal) -> Decimal:
-    """The fixed recovery sum of one late invoice, in the contract's currency."""
+def compensation_for(terms: LatePayment, contract: Contract, debt: Decimal) -> Decimal:
+    """The fixed recovery sum of one late invoice, in the contract's currency.
+
+    ``debt`` is the invoice's whole (gross) amount: the UK Act (s.5A) bands on the debt,
+    whatever ``base`` the interest is taken on, so a GBP 1,080 invoice (900 net) is in the
+    GBP 70 band even under ``base: net``.
+    """
     if terms.fixed_compensation is not None:
         return terms.fixed_compensation
     if terms.regime == "contractual":
@@ -159,7 +164,7 @@ def compensation_for(terms: LatePayment, contract: Contract, base: Decimal) -> D
         raise InputError(f"the {terms.regime} regime's fixed sum is in {required} but contract {contract.id} is in "
                          f"{contract.currency}; set late_payment.fixed_compensation", field="late_payment.regime")
     if terms.regime == "uk":
-        return next(amount for limit, amount in UK_BANDS if limit is None or base < limit)
+        return next(amount for limit, amount in UK_BANDS if limit is None or debt < limit)
     return EUR_40
 
 
@@ -221,7 +226,8 @@ def late_fee(invoice: Invoice, payments: list[Payment], terms: LatePayment, cont
     through = before + sum((s.interest for s in segments), Fraction(0))
     interest = Money(Money.round(through, currency, rounding).amount - Money.round(before, currency, rounding).amount,
                      currency)
-    compensation = Money.round(compensation_for(terms, contract, base) if owes_compensation else 0, currency, rounding)
+    compensation = Money.round(compensation_for(terms, contract, invoice.gross) if owes_compensation else 0,
+                               currency, rounding)
     rate = segments[-1].rate_percent if segments else schedule.on(first_late)
     return LateFee(invoice=invoice.number, base=base, first_late_day=first_late, days_late=len(in_period),
                    rate_percent=rate, segments=tuple(segments), interest=interest, compensation=compensation,

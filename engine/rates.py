@@ -5,9 +5,12 @@ says how far it is known to be right with ``confirmed_until`` (without it, only 
 its last value's date): asked for a rate before its first value or after that date,
 slabill refuses with an error naming the table and the date.  It never guesses.
 
-Tables are read from ``rates/`` beside the rule files given, else from the shipped
-``rules/rates/``.  Every lookup returns the row it used, so an evaluation record can
-keep exactly the rows it relied on.
+Each table is read from ``rates/`` beside the rule files given when that folder holds
+it, else from the shipped ``rules/rates/``: table by table, so a user folder that only
+extends the ECB table still gets the shipped legal-rate and Bank Rate tables.  A table
+is taken whole from one place; values are never mixed across two files of one table.
+Every lookup returns the row it used, so an evaluation record can keep exactly the rows
+it relied on.
 """
 
 from __future__ import annotations
@@ -129,13 +132,17 @@ def read_rate_table(path: Path) -> RateTable:
 
 
 def load_rates(rules: Path | None = None) -> RateBook:
-    """The tables in ``rates/`` beside the rule files (a folder, or a file's folder), else the shipped ones."""
-    folder = SHIPPED
+    """Each table from ``rates/`` beside the rule files (a folder, or a file's folder) when that folder
+    has it, else the shipped one."""
+    folders = [SHIPPED]
     if rules is not None:
         beside = (rules if rules.is_dir() else rules.parent) / "rates"
-        if beside.is_dir():
-            folder = beside
-    tables = {path.stem: read_rate_table(path) for path in sorted(folder.glob("*.yaml"))}
-    return RateBook(tables, str(folder))
-
-
+        if beside.is_dir() and beside.resolve() != SHIPPED:
+            folders.append(beside)
+    chosen: dict[str, Path] = {}
+    for folder in folders:
+        # The user's folder comes last, so its file of a table replaces the shipped one.
+        for path in sorted(folder.glob("*.yaml")):
+            chosen[path.stem] = path
+    tables = {name: read_rate_table(path) for name, path in sorted(chosen.items())}
+    return RateBook(tables, " or ".join(str(folder) for folder in reversed(folders)))

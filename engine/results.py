@@ -53,7 +53,13 @@ def objective_json(evaluation: Evaluation) -> list[dict]:
 
 
 def late_fees_json(evaluation: Evaluation) -> list[dict]:
-    """Per late invoice: days late in the period, rate, interest, fixed sum; segments when there are several."""
+    """Per late invoice: days late in the period, rate, interest, fixed sum, and always its segments.
+
+    INTERFACE.md shows segments "when late_fees spans several rates"; a calendar month
+    never crosses 1 January or 1 July, so most entries have one segment, and listing it
+    every time lets a script (or an auditor) read the days, rate and outstanding amount of
+    every entry the same way.
+    """
     if evaluation.late_fees is None:
         return []
     currency = evaluation.currency
@@ -64,8 +70,7 @@ def late_fees_json(evaluation: Evaluation) -> list[dict]:
             "interest": str(fee.interest), "compensation": str(fee.compensation), "total": str(fee.total),
             "first_late_day": fee.first_late_day.isoformat(), "base": format_amount(fee.base, currency),
         }
-        if len(fee.segments) > 1:
-            entry["segments"] = [segment_json(s, currency, evaluation.rule_set.rounding) for s in fee.segments]
+        entry["segments"] = [segment_json(s, currency, evaluation.rule_set.rounding) for s in fee.segments]
         entries.append(entry)
     return entries
 

@@ -5,6 +5,7 @@ validates each against the schema, and refuses two versions of one rule set that
 apply on the same day.  ``check_tiers`` is what ``slabill rules check`` adds to the
 schema: it finds attainments that no tier covers (a gap, e.g. exactly 99.0) and
 attainments that two tiers cover (an overlap, where the first tier silently wins).
+``check_french_floor`` flags a late-payment rate below the French L441-10 floor.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .rates import RateTable
-
-from .errors import InputError
+from .errors import InputError, RateMissingError
+from .rates import RateBook, RateTable
 from .schema import Objective, RuleSet, Tier
 from .yamlsource import YamlDocument, read_yaml, translate
 
@@ -217,26 +217,68 @@ def check_tiers(objective: Objective) -> list[TierFinding]:
     return findings
 
 
-def check_french_floor(rule_set: RuleSet, legal: "RateTable | None") -> list[TierFinding]:
-    """A contractual late-payment rate below 3 x the French legal rate (Code de commerce L441-10).
+def _half_year(day: date) -> date:
+    return date(day.year, 1 if day.month <= 6 else 7, 1)
+
+
+def _half_label(half: date) -> str:
+    return f"{half.year} H{1 if half.month == 1 else 2}"
+
+
+def check_french_floor(rule_set: RuleSet, rates: "RateBook | None") -> list[TierFinding]:
+    """A late-payment rate below 3 x the French legal rate (Code de commerce L441-10).
 
     The floor binds contracts under French law; slabill flags it and never clamps the rate.
-    Half-years the legal-rate table does not cover are not judged.
+    A ``contractual`` rate is judged in every half-year of the rule set's range that the
+    legal-rate table covers.  A regime whose rate comes from a table (fr, eu, de, uk) is
+    judged only when ``margin_points`` overrides the statutory margin (the statutory
+    margins are well above the floor), on the rate in force in the half-year of
+    ``effective_from``: the reference rate of that half-year (for uk, of the 31 December
+    or 30 June before it) plus the margin.  Half-years the tables do not cover are not
+    judged.
     """
     terms = rule_set.late_payment
-    if terms is None or terms.regime != "contractual" or terms.annual_rate is None or legal is None:
+    legal = rates.tables.get("fr-taux-legal") if rates is not None else None
+    if terms is None or legal is None:
         return []
+    if terms.regime == "contractual":
+        return _contractual_floor(rule_set, terms.annual_rate, legal)
+    if terms.margin_points is None:
+        return []
+    from .latefees import REGIMES, uk_reference_date
+
+    name, _, how = REGIMES[terms.regime]
+    half = _half_year(rule_set.effective_from)
+    on = uk_reference_date(half) if how == "fixed" else half
+    try:
+        reference = rates.table(name).in_force(on).rate
+        legal_rate = legal.in_force(half).rate
+    except RateMissingError:
+        return []
+    rate = reference + terms.margin_points
+    floor = 3 * legal_rate
+    if rate >= floor:
+        return []
+    label = _half_label(half)
+    return [TierFinding("late_payment", "french_floor",
+                        f"the {terms.regime} rate in {label} ({name} {reference} % on {on.isoformat()} + "
+                        f"margin_points {terms.margin_points}) is {rate} %, below the L441-10 floor for contracts "
+                        f"under French law (3 x the legal rate): {label}: 3 x {legal_rate} = {floor} %")]
+
+
+def _contractual_floor(rule_set: RuleSet, annual_rate: Decimal, legal: RateTable) -> list[TierFinding]:
     start = max(rule_set.effective_from, legal.values[0].since)
     end = min(rule_set.effective_until or legal.known_until, legal.known_until)
     below = []
-    half = date(start.year, 1 if start.month <= 6 else 7, 1)
+    half = _half_year(start)
     while half <= end:
-        floor = 3 * legal.in_force(max(half, start)).rate
-        if terms.annual_rate < floor:
-            below.append(f"{half.year} H{1 if half.month == 1 else 2}: 3 x {legal.in_force(max(half, start)).rate} = {floor} %")
+        legal_rate = legal.in_force(max(half, start)).rate
+        floor = 3 * legal_rate
+        if annual_rate < floor:
+            below.append(f"{_half_label(half)}: 3 x {legal_rate} = {floor} %")
         half = date(half.year + (half.month == 7), 7 if half.month == 1 else 1, 1)
     if not below:
         return []
     return [TierFinding("late_payment", "french_floor",
-                        f"the contractual rate {terms.annual_rate} % is below the L441-10 floor for contracts under "
+                        f"the contractual rate {annual_rate} % is below the L441-10 floor for contracts under "
                         f"French law (3 x the legal rate): {'; '.join(below)}")]

@@ -39,6 +39,7 @@ from invoices.numbering import format_number, prefix_for
 from invoices.render import render
 
 from .book import Measurements
+from .money import format_amount
 from .evaluation import CompiledCache, Timer, evaluate_contract, no_timer, resolve_rule_sets, stored_contract_error
 from .period import Period
 from .rates import RateBook
@@ -71,7 +72,13 @@ class RunSummary:
     capped: int = 0
     documents: Counter = field(default_factory=Counter)
     issued_net: dict[str, Decimal] = field(default_factory=dict)
+    """per currency, what the run's documents give customers less what they charge them (net)"""
     issued_gross: dict[str, Decimal] = field(default_factory=dict)
+    """the same, VAT included"""
+    credited_net: dict[str, Decimal] = field(default_factory=dict)
+    """per currency, SLA credits given (net), less credit taken back by corrections"""
+    late_fees_net: dict[str, Decimal] = field(default_factory=dict)
+    """per currency, late-payment interest and fixed sums charged (net), after corrections"""
     numbers: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
@@ -82,6 +89,8 @@ class RunSummary:
             "documents": dict(self.documents),
             "issued_net": {c: str(v) for c, v in sorted(self.issued_net.items())},
             "issued_gross": {c: str(v) for c, v in sorted(self.issued_gross.items())},
+            "credited_net": {c: format_amount(v, c) for c, v in sorted(self.credited_net.items())},
+            "late_fees_net": {c: format_amount(v, c) for c, v in sorted(self.late_fees_net.items())},
         }
 
 
@@ -242,6 +251,11 @@ def _count_document(summary: RunSummary, document: Document) -> None:
     currency = document.currency
     summary.issued_net[currency] = summary.issued_net.get(currency, Decimal(0)) + sign * document.net_total
     summary.issued_gross[currency] = summary.issued_gross.get(currency, Decimal(0)) + sign * document.gross_total
+    # Credits and late fees apart, so the summary does not call a charge a negative credit.
+    split = Issued.of([document])
+    summary.credited_net[currency] = summary.credited_net.get(currency, Decimal(0)) + split.sla_credit
+    summary.late_fees_net[currency] = (summary.late_fees_net.get(currency, Decimal(0)) + split.late_interest
+                                       + split.late_compensation)
 
 
 def _count_evaluation(summary: RunSummary, worked: Worked) -> None:

@@ -152,6 +152,11 @@ def vat_breakdown(lines: Iterable[Line], currency: str, rounding: Rounding) -> t
 def _assemble(kind: str, contract: Contract, issuer: Issuer, period: str, issue_date: date, lines: list[Line],
               rounding: Rounding, notes: dict[str, Any], corrects: str | None = None) -> Document:
     vat, net, tax, gross = vat_breakdown(lines, contract.currency, rounding)
+    # The minimum credit governs a period's SLA credit total; on a document without an SLA credit
+    # line (late fees only, or a correction, which is issued whatever its size) the note
+    # "Credits below ... are not issued" would state a rule that does not apply to it.
+    if not any(line.kind == "sla_credit" for line in lines):
+        notes = {key: value for key, value in notes.items() if key != "minimum_credit"}
     return Document(kind=kind, number=None, issue_date=issue_date, period=period, contract=contract.id,
                     currency=contract.currency, locale=contract.customer.locale, issuer=Party.of(issuer),
                     customer=Party.of(contract.customer), lines=tuple(lines), vat=vat, net_total=net,

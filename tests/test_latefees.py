@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from fractions import Fraction as F
@@ -15,7 +16,7 @@ from engine.book import Contract, Invoice, Payment, load_book, load_measurements
 from engine.cli import app
 from engine.errors import InputError, RateMissingError
 from engine.latefees import late_fees, uk_reference_date
-from engine.money import Rounding
+from engine.money import Money, Rounding
 from engine.period import Period
 from engine.rates import load_rates
 from engine.schema import LatePayment
@@ -99,6 +100,43 @@ def test_the_interface_example_segments_show_16_days_at_14_25():
     assert used == {("ecb-mro", date(2024, 6, 12))}
 
 
+def _late_book(tmp_path, rules_text, invoices, payments=""):
+    """A one-contract book (LATE_BOOK) with the given rule file and invoice and payment rows."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "fees.yaml").write_text(rules_text)
+    (tmp_path / "contracts.yaml").write_text(LATE_BOOK)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "invoices.csv").write_text("contract,number,issued,due,net,tax,gross,currency\n" + invoices)
+    if payments:
+        (tmp_path / "data" / "payments.csv").write_text("invoice,paid_on,amount\n" + payments)
+    return tmp_path
+
+
+def evaluate_json(folder, period):
+    result = CliRunner().invoke(app, ["evaluate", "--rules", str(folder / "rules"), "--contracts",
+                                      str(folder / "contracts.yaml"), "--data", str(folder / "data"),
+                                      "--period", period])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_json_lists_the_one_segment_of_a_french_entry(tmp_path):
+    # fr regime; 2,400.00 (2,000.00 + 400.00 VAT) due 10 Sep 2025, paid 30 Sep: days late 11..30 Sep = 20,
+    # all in 2025 H2: ECB 2.15 (in force on 1 Jul 2025, since 11 Jun) + 10 = 12.15 %, one segment.
+    # 2,400 x 12.15 % x 20 / 365 = 5,832 / 365 = 15.9781 -> 15.98; plus EUR 40 (first late in September).
+    folder = _late_book(tmp_path, FEES_FR, "C-1,F-1,2025-08-11,2025-09-10,2000.00,400.00,2400.00,EUR\n",
+                        "F-1,2025-09-30,2400.00\n")
+    output = evaluate_json(folder, "2025-09")
+    (result,) = output["results"]
+    assert result["late_fees"] == [{
+        "invoice": "F-1", "days_late": 20, "rate_percent": "12.15", "interest": "15.98", "compensation": "40.00",
+        "total": "55.98", "first_late_day": "2025-09-11", "base": "2400.00",
+        "segments": [{"from": "2025-09-11", "to": "2025-09-30", "days": 20, "rate_percent": "12.15",
+                      "outstanding": "2400.00", "interest": "15.98"}],
+    }]
+    assert result["late_fee_total"] == "55.98"
+
+
 def test_a_debt_crossing_1_january_under_de():
     # Basiszinssatz 2024 H2 3.37 + 9 = 12.37 %; 2025 H1 2.27 + 9 = 11.27 %.
     # December: 10,000 x 12.37 % x 16 / 365 = 54.2247 -> 54.22, plus EUR 40.
@@ -110,6 +148,24 @@ def test_a_debt_crossing_1_january_under_de():
     assert one(december) == ("54.22", "40.00", 16)
     assert one(january) == ("61.76", "0.00", 20)
     assert december.fees[0].interest.amount + january.fees[0].interest.amount == Decimal("115.98")
+
+
+def test_a_month_charged_on_the_running_total_differs_by_a_cent_from_rounding_it_alone():
+    # The README's worked example.  1,000.00 due 31 Dec 2025 at a contractual 10 %, act_365, paid
+    # 31 Mar 2026; each late day accrues 1,000 x 10 % / 365 = 100/365.
+    #   through January  (31 days): 3,100/365 =  8.4932 ->  8.49; January charges  8.49
+    #   through February (59 days): 5,900/365 = 16.1644 -> 16.16; February charges 16.16 -  8.49 = 7.67
+    #   through March    (90 days): 9,000/365 = 24.6575 -> 24.66; March charges    24.66 - 16.16 = 8.50
+    # March alone, 3,100/365 = 8.4932, would round to 8.49, and the three months to 24.65, a cent
+    # short of one calculation at payment (24.66).  The running total charges 8.50.
+    debt, paid = [invoice("1000.00", "2025-12-31")], [pay("2026-03-31", "1000.00")]
+    months = [fees(CONTRACTUAL, month, debt, paid) for month in ("2026-01", "2026-02", "2026-03")]
+    assert [one(m) for m in months] == [("8.49", "0.00", 31), ("7.67", "0.00", 28), ("8.50", "0.00", 31)]
+    march = months[2].fees[0]
+    (segment,) = march.segments
+    assert segment.interest == F(3100, 365)          # March's own interest, exact: 8.4932
+    assert str(Money.round(segment.interest, "EUR", Rounding.half_up)) == "8.49"   # shown rounded on its own
+    assert sum(m.fees[0].interest.amount for m in months) == Decimal("24.66")      # = round(9,000/365)
 
 
 def test_eu_regime_uses_ecb_plus_8_and_40_in_the_invoice_currency():
@@ -134,6 +190,23 @@ def test_the_fr_regime_needs_euros_unless_the_fixed_sum_is_given():
 def test_uk_fixed_sum_bands(gross, band):
     result = fees({"regime": "uk"}, "2025-07", [invoice(gross, "2025-07-10", currency="GBP")], currency="GBP")
     assert result.fees[0].compensation.amount == Decimal(band)
+
+
+@pytest.mark.parametrize("gross, net, band", [
+    ("1000.00", "833.33", "70.00"),   # the debt is 1,000.00: 1,000 <= debt < 10,000, although the net is below 1,000
+    ("1080.00", "900.00", "70.00"),   # the reviewer's case: 900 net would wrongly give 40
+    ("999.99", "833.33", "40.00"),    # below 1,000 gross: 40
+])
+def test_uk_fixed_sum_bands_on_the_whole_debt_even_with_a_net_base(gross, net, band):
+    # Late Payment of Commercial Debts (Interest) Act 1998 s.5A bands on the debt, the invoice's whole amount.
+    result = fees({"regime": "uk", "base": "net"}, "2025-07", [invoice(gross, "2025-07-10", net=net, currency="GBP")],
+                  currency="GBP")
+    fee = result.fees[0]
+    assert fee.compensation.amount == Decimal(band)
+    assert fee.base == Decimal(net)     # the interest is still taken on the net amount
+    # 21 days (11..31 Jul) at 4.25 + 8 = 12.25 % on the net: for 833.33, 833.33 x 12.25 % x 21 / 365
+    # = 5.8733 -> 5.87; for 900.00, 900 x 12.25 % x 21 / 365 = 6.3432 -> 6.34.
+    assert str(fee.interest.amount) == {"833.33": "5.87", "900.00": "6.34"}[net]
 
 
 def test_uk_rate_stays_fixed_while_bank_rate_falls():
@@ -242,6 +315,62 @@ def test_a_missing_rate_refuses_the_whole_evaluate_command(tmp_path):
     assert "no rate is known for 2026-07-01" in result.stderr
 
 
+def _rules_with_rates(tmp_path, rule_text, tables):
+    """A rules folder holding one rule file and a rates/ folder with only the given tables."""
+    rules = tmp_path / "rules"
+    (rules / "rates").mkdir(parents=True)
+    (rules / "fees.yaml").write_text(rule_text)
+    for name, text in tables.items():
+        (rules / "rates" / f"{name}.yaml").write_text(text)
+    return rules
+
+
+# A user's ECB table with one value of its own, known only until the end of 2025.
+USER_ECB = """\
+rate_table: ecb-mro
+unit: percent
+values:
+  - {from: 2025-06-11, rate: "2.00"}
+confirmed_until: 2025-12-31
+"""
+
+
+def test_rate_tables_fall_back_to_the_shipped_ones_table_by_table(tmp_path):
+    rules = _rules_with_rates(tmp_path, FEES_FR, {"ecb-mro": USER_ECB})
+    rates = load_rates(rules)
+    # The user's ECB table wins; the tables the user's folder lacks come from rules/rates/.
+    assert rates.table("ecb-mro").values[-1].rate == Decimal("2.00")
+    assert rates.table("ecb-mro").known_until == date(2025, 12, 31)
+    assert sorted(rates.tables) == ["boe-bank-rate", "de-basiszinssatz", "ecb-mro", "fr-taux-legal"]
+    assert rates.table("fr-taux-legal").in_force(date(2026, 1, 1)).rate == Decimal("2.62")
+    # 2,400.00 due 10 Sep 2025, paid 30 Sep: 20 days at the user's 2.00 + 10 = 12 %:
+    # 2,400 x 12 % x 20 / 365 = 15.7808 -> 15.78 (the shipped 2.15 would give 15.98).
+    result = late_fees(contract(), LatePayment.model_validate({"regime": "fr"}), [invoice("2400.00", "2025-09-10")],
+                       {"F-1": [pay("2025-09-30", "2400.00")]}, Period(2025, 9), rates, Rounding.half_up)
+    assert one(result) == ("15.78", "40.00", 20)
+
+
+def test_a_users_table_is_taken_whole_and_never_eked_out_with_the_shipped_one(tmp_path):
+    # The user's ECB table stops at 2025-12-31; the shipped one goes on to 2026-06-30, but a table
+    # comes from one file: January 2026 is refused, naming the table and the date.
+    rates = load_rates(_rules_with_rates(tmp_path, FEES_FR, {"ecb-mro": USER_ECB}))
+    with pytest.raises(RateMissingError) as caught:
+        late_fees(contract(), LatePayment.model_validate({"regime": "fr"}), [invoice("100.00", "2026-01-10")], {},
+                  Period(2026, 1), rates, Rounding.half_up)
+    assert str(caught.value) == ("field rate table ecb-mro: no rate is known for 2026-01-01: the table is confirmed "
+                                 "only until 2025-12-31; add the rate in force on that date to ecb-mro.yaml.")
+
+
+def test_rules_check_finds_the_legal_rate_when_the_users_rates_folder_lacks_it(tmp_path):
+    # rates/ beside the rule file holds only an ECB table; fr-taux-legal comes from rules/rates/,
+    # so the L441-10 floor is still judged: 3 x 2.62 (2026 H1) = 7.86 > 7.
+    low = (ROOT / "rules" / "hourly-credits-2026.1.yaml").read_text().replace('annual_rate: "12"', 'annual_rate: "7"')
+    rules = _rules_with_rates(tmp_path, low, {"ecb-mro": USER_ECB})
+    result = CliRunner().invoke(app, ["rules", "check", str(rules / "fees.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "2026 H1: 3 x 2.62 = 7.86 %" in result.stdout
+
+
 # --- input checks -------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("invoices, payments, message", [
@@ -274,6 +403,86 @@ def test_the_french_floor_is_flagged_not_clamped(tmp_path):
     assert ("late_payment: the contractual rate 7 % is below the L441-10 floor for contracts under French law "
             "(3 x the legal rate): 2026 H1: 3 x 2.62 = 7.86 %") in result.stdout
     assert CliRunner().invoke(app, ["rules", "check", "--strict", str(tmp_path / "low.yaml")]).exit_code == 1
+
+
+LOW_CONTRACTUAL = """\
+ruleset: fees-fr
+version: "1"
+effective_from: 2026-01-01
+objectives: []
+late_payment:
+  regime: contractual
+  annual_rate: "7"
+"""
+
+
+def test_a_contractual_rate_below_the_floor_is_flagged_and_still_charged_as_written(tmp_path):
+    folder = _late_book(tmp_path, LOW_CONTRACTUAL, "C-1,F-1,2026-01-29,2026-02-28,833.33,166.67,1000.00,EUR\n",
+                        "F-1,2026-03-31,1000.00\n")
+    # rules check: 7 < 3 x 2.62 (the legal rate of 2026 H1) = 7.86, on the line of annual_rate.
+    check = CliRunner().invoke(app, ["rules", "check", str(folder / "rules" / "fees.yaml")])
+    assert check.exit_code == 0, check.output
+    assert (f"{folder / 'rules' / 'fees.yaml'}, line 7, late_payment: the contractual rate 7 % is below the "
+            "L441-10 floor for contracts under French law (3 x the legal rate): 2026 H1: 3 x 2.62 = 7.86 %"
+            ) in check.stdout
+    # evaluate charges the rate as written, never clamped to the floor: 1,000.00 due 28 Feb, paid 31 Mar,
+    # 31 days: 1,000 x 7 % x 31 / 365 = 2,170 / 365 = 5.9452 -> 5.95 (7.86 % would give 6.6756 -> 6.68).
+    # Contractual terms without fixed_compensation charge no fixed sum.
+    (result,) = evaluate_json(folder, "2026-03")["results"]
+    (entry,) = result["late_fees"]
+    assert (entry["rate_percent"], entry["days_late"], entry["interest"], entry["compensation"], entry["total"]) == (
+        "7", 31, "5.95", "0.00", "5.95")
+
+
+def _rule_set(late_payment, effective_from="2026-01-01"):
+    from engine.schema import RuleSet
+
+    return RuleSet.model_validate({"ruleset": "fees", "version": "1", "effective_from": effective_from,
+                                   "objectives": [], "late_payment": late_payment})
+
+
+@pytest.mark.parametrize("late_payment, effective_from, message", [
+    # ECB in force on 1 Jan 2026: 2.15 (since 11 Jun 2025); + 0 = 2.15 < 3 x 2.62 (2026 H1) = 7.86.
+    ({"regime": "fr", "margin_points": "0"}, "2026-01-01",
+     "the fr rate in 2026 H1 (ecb-mro 2.15 % on 2026-01-01 + margin_points 0) is 2.15 %, below the L441-10 floor "
+     "for contracts under French law (3 x the legal rate): 2026 H1: 3 x 2.62 = 7.86 %"),
+    # eu: 2.15 + 5 = 7.15 < 7.86.
+    ({"regime": "eu", "margin_points": "5"}, "2026-01-01",
+     "the eu rate in 2026 H1 (ecb-mro 2.15 % on 2026-01-01 + margin_points 5) is 7.15 %, below the L441-10 floor "
+     "for contracts under French law (3 x the legal rate): 2026 H1: 3 x 2.62 = 7.86 %"),
+    # From mid-September 2025, the half-year is 2025 H2: ECB 2.15 on 1 Jul 2025 + 0 < 3 x 2.76 = 8.28.
+    ({"regime": "fr", "margin_points": "0"}, "2025-09-15",
+     "the fr rate in 2025 H2 (ecb-mro 2.15 % on 2025-07-01 + margin_points 0) is 2.15 %, below the L441-10 floor "
+     "for contracts under French law (3 x the legal rate): 2025 H2: 3 x 2.76 = 8.28 %"),
+    # de: Basiszinssatz 1.27 on 1 Jul 2025 + 0 = 1.27 < 8.28.
+    ({"regime": "de", "margin_points": "0"}, "2025-07-01",
+     "the de rate in 2025 H2 (de-basiszinssatz 1.27 % on 2025-07-01 + margin_points 0) is 1.27 %, below the "
+     "L441-10 floor for contracts under French law (3 x the legal rate): 2025 H2: 3 x 2.76 = 8.28 %"),
+    # uk: a debt first late in 2026 H1 takes Bank Rate on 31 Dec 2025, 3.75 (since 18 Dec 2025); + 2 = 5.75 < 7.86.
+    ({"regime": "uk", "margin_points": "2"}, "2026-01-01",
+     "the uk rate in 2026 H1 (boe-bank-rate 3.75 % on 2025-12-31 + margin_points 2) is 5.75 %, below the "
+     "L441-10 floor for contracts under French law (3 x the legal rate): 2026 H1: 3 x 2.62 = 7.86 %"),
+    ({"regime": "fr", "margin_points": "6"}, "2026-01-01", None),   # 2.15 + 6 = 8.15 >= 7.86: above the floor
+    ({"regime": "fr"}, "2026-01-01", None),                         # the statutory margin is not judged
+    ({"regime": "fr", "margin_points": "0"}, "2026-07-01", None),   # 2026 H2: beyond the tables, not judged
+])
+def test_the_french_floor_judges_an_overridden_margin_on_a_table_rate(late_payment, effective_from, message):
+    from engine.rulesets import check_french_floor
+
+    findings = check_french_floor(_rule_set(late_payment, effective_from), RATES)
+    assert [f.message for f in findings] == ([message] if message else [])
+
+
+def test_rules_check_flags_a_zero_margin_on_the_line_of_margin_points(tmp_path):
+    (tmp_path / "fees.yaml").write_text(FEES_FR.replace("late_payment: {regime: fr}",
+                                                        'late_payment:\n  regime: fr\n  margin_points: "0"'))
+    result = CliRunner().invoke(app, ["rules", "check", str(tmp_path / "fees.yaml")])
+    assert result.exit_code == 0, result.output
+    # FEES_FR's effective_from is 2024-01-01: ECB 4.50 (since 20 Sep 2023) + 0 < 3 x 5.07 (2024 H1) = 15.21.
+    assert (f"{tmp_path / 'fees.yaml'}, line 7, late_payment: the fr rate in 2024 H1 (ecb-mro 4.50 % on 2024-01-01 "
+            "+ margin_points 0) is 4.50 %, below the L441-10 floor for contracts under French law (3 x the legal "
+            "rate): 2024 H1: 3 x 5.07 = 15.21 %") in result.stdout
+    assert CliRunner().invoke(app, ["rules", "check", "--strict", str(tmp_path / "fees.yaml")]).exit_code == 1
 
 
 # --- the monthly run -----------------------------------------------------------------------------------------------
@@ -365,3 +574,57 @@ def test_a_payment_correction_issues_a_late_fee_adjustment(store, tmp_path):
         ("late_interest", "6.80"), ("late_compensation", "40.00")]
     assert [(l.kind, l.net_amount) for l in store.document_lines(correction.id)] == [("late_correction", "-4.37")]
     assert (correction.number, correction.gross_total) == ("ADJ-2026-000002", "-4.37")
+
+
+def _summary_text(summary) -> str:
+    from rich.console import Console
+
+    from engine.cli import print_summary
+
+    console = Console(record=True, width=200, highlight=False)
+    print_summary(summary, console)
+    return console.export_text()
+
+
+def test_the_run_summary_shows_late_fees_as_charged_not_as_a_negative_credit(store, tmp_path):
+    # 2,400.00 due 10 Sep 2025, paid 30 Sep under fr: 15.98 interest + 40.00 = 55.98, no VAT
+    # (vat_on_interest: false), on one adjustment statement; no SLA credit.
+    folder = _late_book(tmp_path, FEES_FR, "C-1,F-1,2025-08-11,2025-09-10,2000.00,400.00,2400.00,EUR\n",
+                        "F-1,2025-09-30,2400.00\n")
+    from engine.rulesets import load_rule_files
+    from engine.run import monthly_run
+
+    book = load_book(folder / "contracts.yaml")
+    store.load(book=book, rule_sets=load_rule_files([folder / "rules" / "fees.yaml"]),
+               measurements=load_measurements(folder / "data", book), rates=RATES)
+    summary = monthly_run(store, Period(2025, 9), as_of=date(2025, 10, 2), now=lambda: datetime.now(timezone.utc))
+    assert summary.as_json()["late_fees_net"] == {"EUR": "55.98"}
+    assert summary.as_json()["credited_net"] == {"EUR": "0.00"}
+    assert summary.as_json()["issued_net"] == {"EUR": "-55.98"}      # credits less charges, as before
+    text = _summary_text(summary)
+    assert "late fees charged EUR (net / incl. VAT)" in text and "55.98 / 55.98" in text
+    assert "credited" not in text and "-55.98" not in text
+
+
+def test_the_run_summary_shows_credits_and_late_fees_apart_when_a_currency_has_both():
+    # A 10.00 credit with 2.00 VAT (12.00 to the customer) and 55.98 of late fees without VAT:
+    # net 10.00 - 55.98 = -45.98; VAT included 12.00 - 55.98 = -43.98.
+    from engine.run import RunSummary
+
+    summary = RunSummary(period="2025-09", issued_net={"EUR": Decimal("-45.98")},
+                         issued_gross={"EUR": Decimal("-43.98")}, credited_net={"EUR": Decimal("10.00")},
+                         late_fees_net={"EUR": Decimal("55.98")})
+    lines = [" ".join(line.replace("│", " ").split()) for line in _summary_text(summary).splitlines()]
+    assert "credited EUR (net) 10.00" in lines
+    assert "late fees charged EUR (net) 55.98" in lines
+    assert "credits less late fees EUR (net / incl. VAT) -45.98 / -43.98" in lines
+
+
+def test_the_run_summary_of_credits_alone_reads_as_before():
+    from engine.run import RunSummary
+
+    summary = RunSummary(period="2026-10", issued_net={"EUR": Decimal("124.58")},
+                         issued_gross={"EUR": Decimal("149.50")}, credited_net={"EUR": Decimal("124.58")},
+                         late_fees_net={"EUR": Decimal("0")})
+    lines = [" ".join(line.replace("│", " ").split()) for line in _summary_text(summary).splitlines()]
+    assert "credited EUR (net / incl. VAT) 124.58 / 149.50" in lines

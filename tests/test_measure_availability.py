@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction as F
 
 import pytest
@@ -50,7 +51,13 @@ def test_atlassian_published_example_60_minutes_in_30_days():
     # Atlassian's SLA: 60 minutes of downtime in a 30-day month is 99.86 %.
     m = measured([incident("2026-09-10T10:00:00Z", "2026-09-10T11:00:00Z")])
     assert m.attainment == F(100) * (1 - F(60, 43_200))
-    assert round(float(m.attainment), 2) == 99.86  # the published rounding, not used for money
+    # 100 x 43,140 / 43,200 = 99.8611...; the published figure rounds it half-up to 2 decimals,
+    # in Decimal, never through a float.
+    with localcontext() as context:
+        context.prec = 28
+        shown = (Decimal(m.attainment.numerator) / Decimal(m.attainment.denominator)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert shown == Decimal("99.86")
 
 
 # --- counting modes ------------------------------------------------------------------------------

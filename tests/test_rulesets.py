@@ -91,3 +91,55 @@ def test_calendar_refusals(calendar, message):
     text = f'ruleset: x\nversion: "1"\neffective_from: 2026-01-01\ncalendars:\n  c: {calendar}\n'
     with pytest.raises(InputError, match=message):
         parse_rule_set(parse_yaml(text, "x.yaml"))
+
+
+# --- the models are frozen and refuse unknown keys ----------------------------------------------------------
+
+def _shipped(name: str):
+    return parse_rule_set(parse_yaml((ROOT / "rules" / name).read_text(encoding="utf-8"), name))
+
+
+@pytest.mark.parametrize("pick, field, value", [
+    (lambda r: r, "cap", "100"),
+    (lambda r: r, "late_payment", None),
+    (lambda r: r.late_payment, "margin_points", "0"),
+    (lambda r: r.calendars["business"], "timezone", "UTC"),
+    (lambda r: r.objectives[0], "target", "90"),
+    (lambda r: r.objectives[0].downtime, "min_duration", "1h"),
+    (lambda r: r.objectives[0].exclusions, "causes", ()),
+    (lambda r: r.objectives[0].exclusions.maintenance, "max_per_period", "99h"),
+    (lambda r: r.objectives[0].credit, "tiers", ()),
+    (lambda r: r.objectives[0].credit.tiers[0], "credit", "100"),
+])
+def test_a_validated_rule_set_cannot_be_changed(pick, field, value):
+    # A rule set is hashed once, when it is validated; changing it afterwards would make the hash lie.
+    from pydantic import ValidationError
+
+    model = pick(_shipped("standard-hosting-2026.1.yaml"))
+    with pytest.raises(ValidationError, match="frozen"):
+        setattr(model, field, value)
+
+
+def test_every_rule_set_model_is_frozen_and_forbids_extra_keys():
+    from engine import schema
+
+    models = [m for m in vars(schema).values()
+              if isinstance(m, type) and issubclass(m, schema.Frozen) and m is not schema.Frozen]
+    assert {"RuleSet", "Objective", "Tier", "Credit", "LatePayment", "Calendar"} <= {m.__name__ for m in models}
+    for model in models:
+        assert (model.model_config.get("frozen"), model.model_config.get("extra")) == (True, "forbid"), model
+
+
+@pytest.mark.parametrize("text, where", [
+    ('ruleset: x\nversion: "1"\neffective_from: 2026-01-01\nrounding_mode: down\n',
+     "x.yaml, line 4, field rounding_mode: unknown key 'rounding_mode'"),
+    ('ruleset: x\nversion: "1"\neffective_from: 2026-01-01\nlate_payment: {regime: fr, vat_on_intrest: true}\n',
+     "x.yaml, line 4, field late_payment.vat_on_intrest: unknown key 'vat_on_intrest' (did you mean vat_on_interest?)"),
+    ('ruleset: x\nversion: "1"\neffective_from: 2026-01-01\nobjectives:\n  - id: a\n    service: s\n'
+     '    metric: availability\n    credit: {tiers: [{below: "99", credit: "1%", tier_name: gold}]}\n',
+     "x.yaml, line 8, field objectives[0].credit.tiers[0].tier_name: unknown key 'tier_name'"),
+])
+def test_unknown_keys_are_refused_with_file_line_and_key(text, where):
+    with pytest.raises(InputError) as caught:
+        parse_rule_set(parse_yaml(text, "x.yaml"))
+    assert str(caught.value).startswith(where)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from fractions import Fraction
 
 import pytest
 
@@ -132,7 +133,7 @@ def test_per_breach_credits():
     assert outcome == {"A": "within", "B": "late", "C": "late"}
     line = evaluation.pricing.lines[0]
     assert (line.met, str(line.units), str(line.amount)) == (False, "2", "100.00")
-    assert round(float(measure.attainment), 6) == 33.333333
+    assert measure.attainment == Fraction(100, 3)   # 100 x 1 / 3, exactly (shown 33.333333)
 
 
 def test_resolution_time_and_tiers_on_attainment():
