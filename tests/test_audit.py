@@ -184,6 +184,36 @@ def test_an_edited_document_line_is_caught(ran):
                            "differ from the lines it was issued with")
 
 
+def test_an_edited_line_detail_is_caught(ran):
+    # The figures a customer reads on the note (measured, tier) live in the line's detail:
+    # claiming 99.5 % and tier 2 (index 1) for C-1001's availability line must not pass unseen, though
+    # the line's amount is unchanged.
+    note = ran.document("AV-2026-000001")
+    stored = ran.document_lines(note.id)[0].detail_json
+    edited = stored.replace('"attainment":"99.670246"', '"attainment":"99.500000"').replace('"tier":0', '"tier":1')
+    assert edited.count("99.500000") == 1 and edited.count('"tier":1') == 1
+    tamper(ran, f"UPDATE document_lines SET detail_json = :text WHERE document_id = {note.id} AND position = 1",
+           parameters={"text": edited})
+    assert '"tier":1' in ran.document_lines(note.id)[0].detail_json  # the edit took
+    assert broken(ran) == ("record 1 (C-1001 2026-10 revision 0): document AV-2026-000001: its lines in the store "
+                           "differ from the lines it was issued with")
+
+
+def test_an_edited_line_objective_is_caught(ran):
+    # Moving the availability credit onto the p1-response objective changes no amount.
+    note = ran.document("AV-2026-000001")
+    tamper(ran, f"UPDATE document_lines SET objective = 'p1-response' WHERE document_id = {note.id} AND position = 1")
+    assert broken(ran) == ("record 1 (C-1001 2026-10 revision 0): document AV-2026-000001: its lines in the store "
+                           "differ from the lines it was issued with")
+
+
+def test_a_line_detail_that_is_no_longer_json_is_caught(ran):
+    note = ran.document("ADJ-2026-000001")
+    tamper(ran, f"UPDATE document_lines SET detail_json = 'garbled' WHERE document_id = {note.id} AND position = 2")
+    assert broken(ran) == ("record 3 (C-2001 2026-10 revision 0): document ADJ-2026-000001: its lines in the store "
+                           "differ from the lines it was issued with")
+
+
 def test_an_edited_document_total_is_caught(ran):
     tamper(ran, "UPDATE documents SET gross_total = '14.95' WHERE number = 'AV-2026-000001'")
     assert "document AV-2026-000001: its column gross_total says '14.95'" in broken(ran)
