@@ -230,11 +230,24 @@ def _check_document(document: DocumentRow, lines: list[DocumentLineRow], listed:
                         ("number", "number"), ("kind", "kind"), ("currency", "currency")):
         if getattr(document, column) != content[key]:
             return f"its column {column} says {getattr(document, column)!r} but its content says {content[key]!r}"
-    expected = [(i, l["kind"], l["net"], l["vat_rate"]) for i, l in enumerate(content["lines"], 1)]
-    actual = [(l.position, l.kind, l.net_amount, l.vat_rate) for l in sorted(lines, key=lambda l: l.position)]
+    expected = [(i, l["kind"], l["objective"], l["net"], l["vat_rate"], l["detail"])
+                for i, l in enumerate(content["lines"], 1)]
+    actual = [(l.position, l.kind, l.objective, l.net_amount, l.vat_rate, _detail(l))
+              for l in sorted(lines, key=lambda l: l.position)]
     if expected != actual:
         return "its lines in the store differ from the lines it was issued with"
     return None
+
+
+def _detail(line: DocumentLineRow) -> Any:
+    """A stored line's detail (target, measured, tier...) as data, compared by meaning, not spacing.
+
+    Text that is no longer JSON is returned as is, so it differs from any issued detail.
+    """
+    try:
+        return json.loads(line.detail_json)
+    except ValueError:
+        return line.detail_json
 
 
 # --- replay ------------------------------------------------------------------------------------------------------

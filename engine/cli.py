@@ -320,7 +320,12 @@ def notes_list(
     for row in rows:
         table.add_row(row.number, row.kind, row.contract_id, row.period, row.issue_date.isoformat(),
                       row.net_total, row.tax_total, row.gross_total, row.currency)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        # Read by a script or kept in a log, a number cut to "AV-20…" is lost: off a terminal
+        # the table takes the width its cells need, not an assumed 80 columns.
+        console = Console(width=Console(width=2**16).measure(table).maximum)
+    console.print(table)
 
 
 def _document(db: Optional[str], number: str):
@@ -373,7 +378,8 @@ def notes_render(
     suffix = f".{locale}" if locale else ""
     path = out / f"{number}{suffix}.{format}"
     path.write_text(render(document, format, locale), encoding="utf-8")
-    Console(highlight=False).print(str(path), markup=False)
+    # soft_wrap: a long path is printed whole on one line, so a script can read it back.
+    Console(highlight=False).print(str(path), markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -390,13 +396,14 @@ def demo(
     issue_date = parse_day(as_of, "--as-of") if as_of else date.today()
     result = run_demo(out, fixtures, issue_date, _now, progress_wrapper=_with_progress)
     print_summary(result.summary, console)
-    console.print(f"Database: {result.database}", markup=False)
-    console.print(f"{len(result.files)} documents written to {out.resolve()}/:", markup=False)
+    # soft_wrap: paths are printed whole, one a line, however long, so they can be read back.
+    console.print(f"Database: {result.database}", markup=False, soft_wrap=True)
+    console.print(f"{len(result.files)} documents written to {out.resolve()}/:", markup=False, soft_wrap=True)
     for path in result.files:
-        console.print(f"  {path}", markup=False)
-    console.print(f"{len(result.reports)} monthly reports written to {out.resolve()}/:", markup=False)
+        console.print(f"  {path}", markup=False, soft_wrap=True)
+    console.print(f"{len(result.reports)} monthly reports written to {out.resolve()}/:", markup=False, soft_wrap=True)
     for path in result.reports:
-        console.print(f"  {path}", markup=False)
+        console.print(f"  {path}", markup=False, soft_wrap=True)
 
 
 class ReportFormat(str, Enum):
@@ -472,7 +479,8 @@ def audit_export(
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as handle:
         rule_sets, records = export(open_store(db), handle, period)
-    Console(highlight=False).print(f"{out}: {rule_sets} rule set(s), {records:,} record(s).", markup=False)
+    Console(highlight=False, soft_wrap=True).print(f"{out}: {rule_sets} rule set(s), {records:,} record(s).",
+                                                   markup=False)
 
 
 @app.command()

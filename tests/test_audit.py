@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -184,6 +185,36 @@ def test_an_edited_document_line_is_caught(ran):
                            "differ from the lines it was issued with")
 
 
+def test_an_edited_line_detail_is_caught(ran):
+    # The figures a customer reads on the note (measured, tier) live in the line's detail:
+    # claiming 99.5 % and tier 2 (index 1) for C-1001's availability line must not pass unseen, though
+    # the line's amount is unchanged.
+    note = ran.document("AV-2026-000001")
+    stored = ran.document_lines(note.id)[0].detail_json
+    edited = stored.replace('"attainment":"99.670246"', '"attainment":"99.500000"').replace('"tier":0', '"tier":1')
+    assert edited.count("99.500000") == 1 and edited.count('"tier":1') == 1
+    tamper(ran, f"UPDATE document_lines SET detail_json = :text WHERE document_id = {note.id} AND position = 1",
+           parameters={"text": edited})
+    assert '"tier":1' in ran.document_lines(note.id)[0].detail_json  # the edit took
+    assert broken(ran) == ("record 1 (C-1001 2026-10 revision 0): document AV-2026-000001: its lines in the store "
+                           "differ from the lines it was issued with")
+
+
+def test_an_edited_line_objective_is_caught(ran):
+    # Moving the availability credit onto the p1-response objective changes no amount.
+    note = ran.document("AV-2026-000001")
+    tamper(ran, f"UPDATE document_lines SET objective = 'p1-response' WHERE document_id = {note.id} AND position = 1")
+    assert broken(ran) == ("record 1 (C-1001 2026-10 revision 0): document AV-2026-000001: its lines in the store "
+                           "differ from the lines it was issued with")
+
+
+def test_a_line_detail_that_is_no_longer_json_is_caught(ran):
+    note = ran.document("ADJ-2026-000001")
+    tamper(ran, f"UPDATE document_lines SET detail_json = 'garbled' WHERE document_id = {note.id} AND position = 2")
+    assert broken(ran) == ("record 3 (C-2001 2026-10 revision 0): document ADJ-2026-000001: its lines in the store "
+                           "differ from the lines it was issued with")
+
+
 def test_an_edited_document_total_is_caught(ran):
     tamper(ran, "UPDATE documents SET gross_total = '14.95' WHERE number = 'AV-2026-000001'")
     assert "document AV-2026-000001: its column gross_total says '14.95'" in broken(ran)
@@ -192,6 +223,97 @@ def test_an_edited_document_total_is_caught(ran):
 def test_an_edited_rule_set_is_caught(ran):
     tamper(ran, "UPDATE rule_sets SET canonical_json = replace(canonical_json, '\"cap\":\"50\"', '\"cap\":\"5\"')")
     assert "was edited" in broken(ran)
+
+
+# --- what a record holds --------------------------------------------------------------------------------------------
+
+def test_a_record_holds_everything_an_auditor_needs(ran):
+    """C-2001 (New York, hourly-credits): a breach, a fired rule, excluded incidents, the cap,
+    a contractual late fee and two documents; C-3001 (UK regime) shows the rate-table rows."""
+    from importlib.metadata import version
+
+    import engine
+    from engine.matching import ADAPTER_VERSION
+
+    row = next(r for r in ran.evaluations() if r.contract_id == "C-2001")
+    record = json.loads(row.record_json)
+    assert (record["contract"], record["period"], record["run"], record["revision"]) == ("C-2001", "2026-10", row.run_id, 0)
+    assert row.run_id == ran.evaluations()[0].run_id  # the one run of October
+
+    # Versions: this slabill, the installed durable-rules, and the adapter between them.
+    assert record["engine"] == {"slabill": engine.__version__, "durable_rules": version("durable_rules"),
+                                "adapter": ADAPTER_VERSION}
+    shipped = next(item.rules for item in load_rule_files(rule_set_files(ROOT / "rules"))
+                   if item.rules.ruleset == "hourly-credits")
+    assert record["ruleset"] == {"id": "hourly-credits", "version": "2026.1", "sha256": shipped.sha256}
+
+    # The inputs, and their digest: sha256 of their canonical JSON, computed here without slabill.
+    inputs = record["inputs"]
+    canonical_inputs = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert record["input_digest"] == hashlib.sha256(canonical_inputs.encode("utf-8")).hexdigest() == row.input_digest
+    assert inputs["contract"]["id"] == "C-2001" and inputs["contract"]["timezone"] == "America/New_York"
+    assert inputs["contract"]["services"] == [{"id": "dedicated", "monthly_fee": "2400.00"},
+                                              {"id": "storage", "monthly_fee": "350.00"}]
+    # Every incident row of the measured service, counted or not, with its line in incidents.csv
+    # (line 15 is written 06:12-04:00 to 18:49:30-04:00 in the file: kept as UTC instants).
+    assert [(i["line"], i["start"], i["end"], i["cause"]) for i in inputs["incidents"]] == [
+        (13, "2026-10-04T14:00:00.000000Z", "2026-10-04T14:03:00.000000Z", "outage"),
+        (14, "2026-10-04T14:02:00.000000Z", "2026-10-04T14:05:30.000000Z", "outage"),
+        (15, "2026-10-13T10:12:00.000000Z", "2026-10-13T22:49:30.000000Z", "outage"),
+        (16, "2026-10-13T22:30:00.000000Z", "2026-10-13T23:10:00.000000Z", "customer"),
+        (17, "2026-10-27T15:20:00.000000Z", "2026-10-27T15:23:00.000000Z", "outage")]
+    assert inputs["invoices"] == [{"number": "BA-2026-0098", "issued": "2026-09-01", "due": "2026-10-01",
+                                   "net": "2750.00", "tax": "0.00", "gross": "2750.00", "currency": "USD", "line": 4}]
+    assert inputs["payments"] == [{"invoice": "BA-2026-0098", "paid_on": "2026-10-21", "amount": "2750.00", "line": 3}]
+    assert inputs["rates"] == {}  # a contractual rate needs no reference table
+
+    # What each incident did, and why.  Lines 13 and 14 overlap: 14:00-14:05:30 once, 3 + 2.5 min.
+    # Line 15 runs 757.5 min, of which 22:30-22:49:30 (19.5 min) the customer's line 16 covers:
+    # 738 counted.  Line 16 is the customer's own (40 min excluded); line 17 lasts 3 min, under
+    # min_duration 5m.
+    [outcome] = record["result"]["outcomes"]
+    assert outcome["objective"] == "availability"
+    assert [(i["line"], i["status"], i["counted_minutes"], i["excluded_minutes"]) for i in outcome["incidents"]] == [
+        (13, "counted", "3", "0"), (14, "counted", "2.5", "0"), (15, "counted", "738", "19.5"),
+        (16, "excluded_cause", "0", "40"), (17, "too_short", "0", "0")]
+
+    # The fact posted to durable-rules and what fired.  count: whole floors each stretch:
+    # 5.5 -> 5 and 738 -> 738, 743 min in a 44,640-min October (no DST change in New York),
+    # so attainment = 100 x 43,897 / 44,640 = 98.3355734...; the bounds have 2 decimals (99.95),
+    # so the fact carries floor and ceil of attainment x 100: 9833 and 9834.
+    assert record["result"]["fact"] == {"contract": "C-2001", "o0_lo": 9833, "o0_hi": 9834}
+    assert record["result"]["fired"] == ["*", "availability/missed"]
+
+    # Every figure.  743 min / 60 = 12 whole hours x 5 % = 60 % of 2,400.00 = 1,440.00, above the
+    # cap of 50 % of all fees (2,750.00) = 1,375.00.  Late fee: 2,750.00 x 12 % x 20/365 (2-21 Oct)
+    # = 18.0822 -> 18.08, plus the contractual 25.00.
+    evaluation = record["result"]["evaluation"]
+    [availability] = evaluation["objectives"]
+    assert (availability["downtime_minutes"], availability["excluded_minutes"], availability["period_minutes"],
+            availability["attainment"], availability["units"], availability["credit_percent"],
+            availability["credit"]) == ("743", "40", "44640", "98.335573", "12", "60", "1440.00")
+    assert (evaluation["cap_applied"], evaluation["credit_total"], evaluation["credit_status"]) == (
+        True, "1375.00", "issued")
+    assert evaluation["late_fees"] == [{"invoice": "BA-2026-0098", "base": "2750.00", "first_late_day": "2026-10-02",
+                                        "days_late": 20, "rate_percent": "12", "interest": "18.08",
+                                        "compensation": "25.00", "total": "43.08"}]
+    assert evaluation["rules_fired"] == ["*", "availability/missed"]
+
+    # The documents issued from it, with the hashes of what was issued.
+    assert [(d["number"], d["kind"], d["gross_total"]) for d in record["documents"]] == [
+        ("AV-2026-000003", "credit_note", "1375.00"), ("ADJ-2026-000001", "adjustment", "43.08")]
+    for listed in record["documents"]:
+        stored = ran.document(listed["number"])
+        assert (listed["content_sha256"], listed["html_sha256"]) == (stored.content_sha256, stored.html_sha256)
+
+    # C-3001 (uk): Bank Rate on 30 June before interest starts (2 July) is 3.75 % (since
+    # 18 Dec 2025), + 8 points = 11.75 %.  Only that row of boe-bank-rate is copied, not the table.
+    uk = json.loads(next(r for r in ran.evaluations() if r.contract_id == "C-3001").record_json)
+    assert uk["inputs"]["rates"] == {"boe-bank-rate": {"rate_table": "boe-bank-rate", "unit": "percent",
+                                                       "confirmed_until": "2026-06-30",
+                                                       "values": [{"from": "2025-12-18", "rate": "3.75"}]}}
+    # 1,140.00 less 500.00 paid on 15 Aug = 640.00 x 11.75 % x 31/365 = 6.3868 -> 6.39.
+    assert [(f["rate_percent"], f["interest"]) for f in uk["result"]["evaluation"]["late_fees"]] == [("11.75", "6.39")]
 
 
 # --- corrections --------------------------------------------------------------------------------------------------

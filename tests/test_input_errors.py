@@ -146,6 +146,53 @@ def test_a_duplicate_key(book):
     refused(evaluate(book), r"field rounding: the key 'rounding' appears twice")
 
 
+# --- tickets and their pauses (INTERFACE.md section 3) ----------------------------------------------------
+
+TICKETS_HEADER = "contract,ticket,priority,created,first_response,resolved\n"
+PAUSES_HEADER = "ticket,start,end\n"
+# T-1 is created at 08:00Z, written in Paris time; T-2 is still open.
+TICKETS = TICKETS_HEADER + ("C-1001,T-1,P1,2026-10-05T10:00:00+02:00,2026-10-05T08:30:00Z,2026-10-05T12:00:00Z\n"
+                            "C-1001,T-2,P2,2026-10-06T09:00:00Z,,\n")
+
+
+def test_ticket_times_and_pauses_at_the_edges_are_accepted(book):
+    # 08:30Z is after 10:00+02:00 (08:00Z) though it reads earlier; a pause may span the
+    # whole life of a ticket (08:00Z to 12:00Z), and an open ticket's pause has no end bound.
+    (book / "data" / "tickets.csv").write_text(TICKETS)
+    (book / "data" / "ticket_pauses.csv").write_text(
+        PAUSES_HEADER + "T-1,2026-10-05T10:00:00+02:00,2026-10-05T12:00:00Z\nT-2,2026-10-06T09:00:00Z,2026-10-20T09:00:00Z\n")
+    result = evaluate(book)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["results"][0]["credit_total"] == "120.00"
+
+
+def test_a_ticket_answered_before_it_was_created(book):
+    # 09:30+02:00 is 07:30Z, half an hour before the ticket was created.
+    (book / "data" / "tickets.csv").write_text(
+        TICKETS + "C-1001,T-3,P1,2026-10-07T08:00:00Z,2026-10-07T09:30:00+02:00,\n")
+    refused(evaluate(book), r"tickets\.csv, line 4, field first_response: ticket T-3 is answered before it was created\.$")
+
+
+def test_a_ticket_resolved_before_it_was_created(book):
+    (book / "data" / "tickets.csv").write_text(
+        TICKETS_HEADER + "C-1001,T-1,P1,2026-10-05T08:00:00Z,,2026-10-05T07:59:59Z\n")
+    refused(evaluate(book), r"tickets\.csv, line 2, field resolved: ticket T-1 is resolved before it was created\.$")
+
+
+def test_a_pause_starting_before_its_ticket_was_created(book):
+    (book / "data" / "tickets.csv").write_text(TICKETS)
+    (book / "data" / "ticket_pauses.csv").write_text(
+        PAUSES_HEADER + "T-1,2026-10-05T08:30:00Z,2026-10-05T09:00:00Z\nT-1,2026-10-05T07:00:00Z,2026-10-05T08:10:00Z\n")
+    refused(evaluate(book), r"ticket_pauses\.csv, line 3, field start: the pause starts before ticket T-1 was created\.$")
+
+
+def test_a_pause_ending_after_its_ticket_was_resolved(book):
+    # T-1 is resolved at 12:00Z; 14:00:01+02:00 is one second later.
+    (book / "data" / "tickets.csv").write_text(TICKETS)
+    (book / "data" / "ticket_pauses.csv").write_text(PAUSES_HEADER + "T-1,2026-10-05T11:00:00Z,2026-10-05T14:00:01+02:00\n")
+    refused(evaluate(book), r"ticket_pauses\.csv, line 2, field end: the pause ends after ticket T-1 was resolved\.$")
+
+
 # --- rules check and schema ------------------------------------------------------------------------------
 
 def test_rules_check_names_the_uncovered_value(tmp_path):
