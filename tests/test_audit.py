@@ -296,7 +296,10 @@ def test_a_record_holds_everything_an_auditor_needs(ran):
         True, "1375.00", "issued")
     assert evaluation["late_fees"] == [{"invoice": "BA-2026-0098", "base": "2750.00", "first_late_day": "2026-10-02",
                                         "days_late": 20, "rate_percent": "12", "interest": "18.08",
-                                        "compensation": "25.00", "total": "43.08"}]
+                                        "compensation": "25.00", "total": "43.08",
+                                        "segments": [{"from": "2026-10-02", "to": "2026-10-21", "days": 20,
+                                                      "rate_percent": "12", "outstanding": "2750.00",
+                                                      "interest": "18.08"}]}]
     assert evaluation["rules_fired"] == ["*", "availability/missed"]
 
     # The documents issued from it, with the hashes of what was issued.
