@@ -199,6 +199,11 @@ def credit_lines(evaluation: Evaluation) -> list[Line]:
                                      sorted(tier.bounds(), key=lambda b: b[0] in ("below", "at_most"))]
         if priced.units is not None:
             detail["units"] = plain(priced.units)
+        if priced.form == "per_breach":
+            # A fixed sum per late ticket, not a share of the fee: the document says so, and
+            # shows the per-ticket time promised instead of an attainment target it has not.
+            detail["per_breach"] = format_amount(objective.credit.per_breach, contract.currency)
+            detail["target_time_minutes"] = plain(Fraction(int(objective.target_time.total_seconds()), 60))
         for key in ("intervals", "error_intervals", "tickets", "tickets_within_target", "late_tickets"):
             if key in measure.figures:
                 detail[key] = measure.figures[key]

@@ -418,3 +418,36 @@ def test_vat_breakdown_adds_up_and_rounds_once_per_rate(case):
     data = doc.to_json()
     for text in [data["net_total"], data["tax_total"], data["gross_total"]] + [v["tax"] for v in data["vat"]]:
         assert re.fullmatch(r"-?\d+" + (r"\.\d{%d}" % digits if digits else ""), text), (text, currency)
+
+
+# --- a per-breach credit: a fixed sum per late ticket ------------------------------------------------------
+
+def test_a_per_breach_line_shows_late_tickets_times_the_sum_not_a_rate(tmp_path):
+    """C-1001's p1-response promises a first reply within 1 business hour and credits 50.00
+    per late P1 ticket: 2 of its 8 P1 tickets were late (6 within: 75 %), so 2 x 50.00 =
+    100.00.  The line says so, and shows the 60 minutes promised, not a fee rate of 0 %."""
+    import json
+    from datetime import datetime, timezone
+
+    from engine.period import Period
+    from engine.run import monthly_run
+    from engine.store import Store
+    from tests.conftest import load_fixtures
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    load_fixtures(store)
+    monthly_run(store, Period(2026, 10), as_of=date(2026, 11, 2),
+                now=lambda: datetime(2026, 11, 2, tzinfo=timezone.utc))
+    [row] = [d for d in store.documents(contract="C-1001") if d.kind == CREDIT_NOTE]
+    note = Document.from_json(json.loads(row.content_json))
+    [line] = [l for l in note.lines if l.objective == "p1-response"]
+    assert (line.net, line.detail["units"], line.detail["per_breach"]) == (Decimal("100.00"), "2", "50.00")
+
+    french = spaces(render(note, "txt"))
+    [block] = [b for b in french.split("\n* ") if "p1-response" in b]
+    assert "Engagement : 60 min" in block and "Mesuré : 75 %" in block
+    assert "Tickets hors délai : 2 × 50,00 €" in block
+    assert "Taux d'avoir" not in block and "Redevance mensuelle" not in block
+    english = spaces(unescape(re.sub(r"<[^>]+>", "", render(note, "html", "en_GB"))))
+    assert "Late tickets: 2 × €50.00" in english and "Promised: 60 min" in english
+    store.close()
