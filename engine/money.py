@@ -155,6 +155,8 @@ def plain(value: Fraction, max_digits: int = 6) -> str:
     >>> plain(Fraction(60)), plain(Fraction(3, 2)), plain(Fraction(1, 3))
     ('60', '1.5', '0.333333')
     """
+    if value.denominator == 1:  # whole figures (minutes, counts) are most of them
+        return str(value.numerator)
     text = str(round_fraction(value, max_digits, Rounding.half_up))
     if "." in text:
         text = text.rstrip("0").rstrip(".")
