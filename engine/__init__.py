@@ -4,4 +4,4 @@ The core (everything but ``cli`` and the store) is pure: it reads no clock, no
 environment and no database; those are passed in.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
