@@ -45,7 +45,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
-from evaluate_bench import ensure_data, engine_state, slabill_command  # noqa: E402
+from evaluate_bench import engine_state, ensure_data, finish, slabill_command  # noqa: E402
 
 # The issues' targets, on a 2-core machine.
 TARGET_CONTRACTS = 100_000
@@ -438,11 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     figures["targets"] = targets(figures, figures["contracts"])
     print(report(figures))
-    path = Path(args.results)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"figures written to {path}")
-    return 1 if args.strict and not figures["targets"]["passed"] else 0
+    return finish(figures, Path(args.results), args.strict)
 
 
 if __name__ == "__main__":
