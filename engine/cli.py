@@ -75,7 +75,7 @@ def evaluate(
     settle_loaded_data()
     evaluations = evaluate_book(rule_book, book, measurements, month, contract, rates=rates)
     if format is Format.table:
-        render_table(str(month), list(evaluations), Console())
+        print_table(render_table(str(month), list(evaluations)))
         return
     # Nothing reaches stdout unless every contract evaluates: the JSON is written to a
     # spooled file (memory up to 32 MiB, then disk) and copied out at the end.
@@ -147,10 +147,34 @@ DB_HELP = "database URL (default: $SLABILL_DATABASE_URL, else sqlite:///slabill.
 WORKERS_HELP = "worker processes (default: one per core, at most eight)"
 
 
-def open_store(db: Optional[str]):
-    from .store import Store
+def print_table(table) -> None:
+    """A Rich table on stdout; off a terminal, as wide as its cells need.
 
-    return Store(db)
+    Read by a script or kept in a log, a number cut to "AV-20…" is lost: off a terminal
+    Rich would assume 80 columns.
+    """
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=Console(width=2**16).measure(table).maximum)
+    console.print(table)
+
+
+def open_store(db: Optional[str], *, create: bool = False):
+    """The store ``--db`` names; only ``load`` may create one.
+
+    Every other command reads what was loaded: pointed at a SQLite file that does not
+    exist (the default ``slabill.db`` in another folder, say), it would create an empty
+    store and report "0 records verified", which reads like a clean bill of health.
+    """
+    from .errors import InputError
+    from .store import Store, database_url, sqlite_file
+
+    url = database_url(db)
+    path = sqlite_file(url)
+    if not create and path is not None and not path.exists():
+        raise InputError(f"there is no store at {path}: load a book first (slabill load), or give --db "
+                         "(the demo's is sqlite:///out/slabill-demo.db)", field="--db")
+    return Store(url)
 
 
 @app.command()
@@ -172,7 +196,7 @@ def load(
     loaded = load_rule_files(rule_set_files(rules)) if rules is not None else []
     rates = load_rates(rules) if rules is not None else None
     book = load_book(contracts)
-    store = open_store(db)
+    store = open_store(db, create=True)
     measurements = (load_measurements(data, book, store.invoice_currencies(), store.known_tickets())
                     if data is not None else None)
     report = store.load(book=book, rule_sets=loaded, measurements=measurements, rates=rates)
@@ -222,9 +246,9 @@ def run(
     print_summary(summary, console)
     if out is not None:
         files = write_documents(store, out, summary.run_id) + write_reports(store, str(month), out, contract)
-        console.print(f"{len(files)} files written to {out.resolve()}/:", markup=False)
+        console.print(f"{len(files)} files written to {out.resolve()}/:", markup=False, soft_wrap=True)
         for path in files:
-            console.print(f"  {path}", markup=False)
+            console.print(f"  {path}", markup=False, soft_wrap=True)
 
 
 def _now():
@@ -320,12 +344,7 @@ def notes_list(
     for row in rows:
         table.add_row(row.number, row.kind, row.contract_id, row.period, row.issue_date.isoformat(),
                       row.net_total, row.tax_total, row.gross_total, row.currency)
-    console = Console()
-    if not console.is_terminal:
-        # Read by a script or kept in a log, a number cut to "AV-20…" is lost: off a terminal
-        # the table takes the width its cells need, not an assumed 80 columns.
-        console = Console(width=Console(width=2**16).measure(table).maximum)
-    console.print(table)
+    print_table(table)
 
 
 def _document(db: Optional[str], number: str):

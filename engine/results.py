@@ -115,13 +115,15 @@ def write_json(period: str, evaluations: Iterable[Evaluation], out: IO[str]) -> 
     out.write(("\n" if count else "") + "]}\n")
 
 
-def render_table(period: str, evaluations: Iterable[Evaluation], console) -> None:
-    """A readable summary per contract, for people at a terminal."""
+def render_table(period: str, evaluations: Iterable[Evaluation]):
+    """A readable summary per contract, for people at a terminal (a Rich table)."""
     from rich.table import Table
 
     table = Table(title=f"SLA evaluation {period}", show_lines=False)
     for column in ("contract", "objective", "attainment", "target", "met", "tier", "credit", "total", "status"):
-        table.add_column(column, justify="right" if column in ("attainment", "target", "credit", "total") else "left")
+        # fold, never cut: on a narrow terminal an amount wraps rather than end in "…"
+        table.add_column(column, justify="right" if column in ("attainment", "target", "credit", "total") else "left",
+                         overflow="fold")
     for evaluation in evaluations:
         pricing = evaluation.pricing
         rows = objective_json(evaluation)
@@ -139,4 +141,4 @@ def render_table(period: str, evaluations: Iterable[Evaluation], console) -> Non
         if not rows:
             table.add_row(evaluation.contract.id, "-", "", "", "", "", "", f"{pricing.total} {evaluation.currency}",
                           pricing.status)
-    console.print(table)
+    return table

@@ -74,6 +74,18 @@ def database_url(url: str | None = None) -> str:
     return url
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, or None for other databases and SQLite in memory.
+
+    >>> sqlite_file("sqlite:///out/slabill-demo.db"), sqlite_file("sqlite://"), sqlite_file("postgresql+psycopg://h/d")
+    (PosixPath('out/slabill-demo.db'), None, None)
+    """
+    if not url.startswith("sqlite:///"):
+        return None
+    name = url[len("sqlite:///"):].split("?", 1)[0]
+    return None if name in ("", ":memory:") else Path(name)
+
+
 def to_us(moment: datetime) -> int:
     return (moment - EPOCH) // _MICROSECOND
 

@@ -224,3 +224,26 @@ def test_demo_through_the_cli_writes_every_file_it_lists(tmp_path, monkeypatch):
         assert path.is_file() and path.stat().st_size > 0, path
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         [p.name for p in listed_documents + listed_reports] + ["slabill-demo.db"])
+
+
+# --- a store that is not there ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", [
+    ["audit", "verify"], ["replay", "--period", "2026-10"], ["run", "--period", "2026-10"],
+    ["notes", "list"], ["explain", "C-1001", "--period", "2026-10"], ["report", "--period", "2026-10", "--out", "x"],
+])
+def test_a_command_pointed_at_a_missing_sqlite_file_says_so_and_creates_nothing(tmp_path, command):
+    """Only load creates a store: audit verify on a mistyped path must not report an empty chain as sound."""
+    missing = tmp_path / "nowhere.db"
+    result = CliRunner().invoke(app, command + ["--db", f"sqlite:///{missing}"])
+    assert result.exit_code == 2
+    assert f"there is no store at {missing}" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == "" and not missing.exists()
+
+
+def test_load_creates_the_store(tmp_path):
+    created = tmp_path / "new.db"
+    result = CliRunner().invoke(app, ["load", "--rules", str(ROOT / "rules"), "--contracts",
+                                      str(ROOT / "fixtures" / "contracts.yaml"), "--db", f"sqlite:///{created}"])
+    assert result.exit_code == 0 and created.exists()
+    assert CliRunner().invoke(app, ["audit", "verify", "--db", f"sqlite:///{created}"]).exit_code == 0
