@@ -75,31 +75,6 @@ class ReportFormats(ExplainFormats):
         hours, rest = divmod(int(round_fraction(value, 0, Rounding.half_up)), 60)
         return {"hours": self.number(hours), "minutes": f"{rest:02d}" if rest else "", "seconds": ""}
 
-    def _clocks_change(self, day: date) -> bool:
-        """Whether the clocks change on ``day``: its wall times may be ambiguous, so offsets are shown."""
-        midnight = datetime.combine(day, time(0), self.zone).astimezone(timezone.utc)
-        following = datetime.combine(day + timedelta(days=1), time(0), self.zone).astimezone(timezone.utc)
-        return following - midnight != timedelta(days=1)
-
-    def moment(self, value: datetime | str) -> str:
-        value = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return format_datetime(value, "medium", tzinfo=self.zone, locale=self.locale)
-
-    def span(self, start: datetime, end: datetime) -> str:
-        """From one instant to another in the contract's zone; the day is written once when it is the same.
-
-        On a day the clocks change both ends carry their UTC offset, so that 02:00 to 02:30
-        on the night the clocks go back reads as the 90 minutes it was, and the 02:30 that
-        happened twice says which one it was.
-        """
-        local_start, local_end = start.astimezone(self.zone), end.astimezone(self.zone)
-        first, last = self.moment(start), (format_time(end, "medium", tzinfo=self.zone, locale=self.locale)
-                                          if local_start.date() == local_end.date() else self.moment(end))
-        if local_start.utcoffset() != local_end.utcoffset() or self._clocks_change(local_start.date()):
-            first += " " + get_timezone_gmt(local_start, "long", self.locale)
-            last += " " + get_timezone_gmt(local_end, "long", self.locale)
-        return f"{first} – {last}"
-
     def local_day(self, value: datetime | date) -> str:
         if isinstance(value, datetime):
             value = value.astimezone(self.zone).date()
