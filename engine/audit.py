@@ -29,7 +29,7 @@ from .evaluation import CompiledCache, evaluate_contract
 from .matching import CompiledRules
 from .book import Contract
 from .period import Period
-from .records import GENESIS, measurements_from, rates_from, result_of, sha256_text
+from .records import GENESIS, canonical, measurements_from, rates_from, result_of, sha256_text
 from .rulesets import RuleBook
 from .schema import RuleSet
 from .store import Store
@@ -269,9 +269,9 @@ def differences(recorded: Any, replayed: Any, path: str = "") -> list[str]:
     ...     print(line)
     a[1].b: recorded 'x', replayed 'y'
     c: recorded (absent), replayed 2
+    >>> differences({"met": True, "tier": 0}, {"met": 1, "tier": 0})
+    ['met: recorded True, replayed 1']
     """
-    if recorded == replayed:  # the usual case, compared at C speed
-        return []
     if isinstance(recorded, dict) and isinstance(replayed, dict):
         found = []
         for key in sorted(set(recorded) | set(replayed), key=str):
@@ -294,16 +294,21 @@ def differences(recorded: Any, replayed: Any, path: str = "") -> list[str]:
             else:
                 found += differences(recorded[index], replayed[index], where)
         return found
-    return [] if recorded == replayed else [f"{path}: recorded {recorded!r}, replayed {replayed!r}"]
+    # type too: JSON's true and 1 are different figures, though Python finds them equal
+    same = recorded == replayed and type(recorded) is type(replayed)
+    return [] if same else [f"{path}: recorded {recorded!r}, replayed {replayed!r}"]
 
 
 def replay_record(record: dict[str, Any], rule_set: RuleSet, compiled: CompiledRules | None = None) -> dict[str, Any]:
-    """Evaluate a record's inputs again under ``rule_set``; returns the result as recorded results are shaped."""
+    """Evaluate a record's inputs again under ``rule_set``; returns the result as recorded results are shaped.
+
+    The result is compared as canonical JSON text, the form it was recorded in.
+    """
     contract = Contract.model_validate(record["inputs"]["contract"])
     period = Period.parse(record["period"])
     evaluation = evaluate_contract(contract, rule_set, measurements_from(record["inputs"]), period, compiled,
                                    rates=rates_from(record["inputs"]))
-    return json.loads(json.dumps(result_of(evaluation), sort_keys=True))
+    return result_of(evaluation)
 
 
 def replay(store: Store, *, evaluation_id: int | None = None, run_id: int | None = None,
@@ -362,7 +367,11 @@ def _replay_one(store: Store, row) -> Replayed:
             return outcome
         if rule_set.sha256 != record["ruleset"]["sha256"]:
             outcome.note = f"current rules {rule_set.ruleset} {rule_set.version} ({rule_set.sha256[:12]})"
-    outcome.differences = differences(record["result"], replay_record(record, rule_set, _JOB["compiled"](rule_set)))
+    # Equal canonical texts are the same figures to the letter (true is not 1); only a
+    # record that differs is walked, field by field, to say where.
+    replayed = canonical(replay_record(record, rule_set, _JOB["compiled"](rule_set)))
+    if replayed != canonical(record["result"]):
+        outcome.differences = differences(record["result"], json.loads(replayed))
     if current_rules is None and record["engine"] != _engine():
         outcome.note = f"recorded with {record['engine']}, replayed with {_engine()}"
     return outcome
