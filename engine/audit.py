@@ -19,9 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import deque
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Iterator
 
 from sqlmodel import select
 
@@ -34,7 +33,7 @@ from .rulesets import RuleBook
 from .schema import RuleSet
 from .store import Store
 from .tables import ChainHeadRow, DocumentLineRow, DocumentRow, EvaluationRow, RuleSetRow
-from .workers import executor, store_for
+from .workers import chunked, in_order, store_for
 
 
 @dataclass
@@ -88,28 +87,6 @@ _LINE_COLUMNS = (DocumentLineRow.document_id, DocumentLineRow.position, Document
                  DocumentLineRow.detail_json)
 
 
-def _chunks(values: list, size: int = CHUNK) -> list[list]:
-    return [values[start:start + size] for start in range(0, len(values), size)]
-
-
-def _in_order(store: Store, work: Callable[[list[int]], list], chunks: list[list[int]], workers: int) -> Iterator:
-    """Each chunk's results, in the chunks' order, worked out by up to ``workers`` processes."""
-    pool = executor(min(workers, len(chunks)), store)
-    try:
-        ahead: deque = deque(chunks)
-        in_flight: deque = deque()
-        while ahead and len(in_flight) < max(2, 2 * workers):
-            in_flight.append(pool.submit(work, ahead.popleft()))
-        while in_flight:
-            done = in_flight.popleft().result()
-            if ahead:
-                in_flight.append(pool.submit(work, ahead.popleft()))
-            yield from done
-    finally:
-        # Also when the caller stops early (a broken link found): the rest is not needed.
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 def verify(store: Store, workers: int = 1) -> VerifyReport:
     """Check every record, document and line against the chain; stop at the first break.
 
@@ -133,7 +110,8 @@ def verify(store: Store, workers: int = 1) -> VerifyReport:
     _JOB.update(store=store, parent=os.getpid(), rule_sets=rule_sets)
     head = GENESIS
     try:
-        checked = _in_order(store, _check_chunk, _chunks([link.id for link in links]), workers)
+        checked = (record for chunk in in_order(store, _check_chunk, chunked([link.id for link in links], CHUNK),
+                                                workers) for record in chunk)
         for link, (described, hash_problem, problem, documents) in zip(links, checked):
             if hash_problem is None and link.previous_sha256 != head:
                 problem = "it does not follow the record before it: a record was deleted or records were reordered"
@@ -331,7 +309,8 @@ def replay(store: Store, *, evaluation_id: int | None = None, run_id: int | None
     _JOB.update(store=store, parent=os.getpid(), current_rules=current_rules, rule_sets={},
                 compiled=CompiledCache())
     try:
-        yield from _in_order(store, _replay_chunk, _chunks(ids), workers)
+        for outcomes in in_order(store, _replay_chunk, chunked(ids, CHUNK), workers):
+            yield from outcomes
     finally:
         _JOB.clear()
 

@@ -15,7 +15,7 @@ import hashlib
 from functools import lru_cache
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .book import Incident, Invoice, Measurements, Payment, RequestCount, Ticket, TicketPause
@@ -186,26 +186,7 @@ def result_of(evaluation: Evaluation) -> dict[str, Any]:
             "fact": evaluation.fact, "fired": sorted(evaluation.fired)}
 
 
-def build_record(evaluation: Evaluation, inputs: dict[str, Any], *, run_id: int | None, revision: int,
-                 supersedes: str | None, documents: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The record, without its place in the chain (``seal`` adds that)."""
-    rule_set = evaluation.rule_set
-    return {
-        "contract": evaluation.contract.id,
-        "period": str(evaluation.period),
-        "run": run_id,
-        "revision": revision,
-        "supersedes": supersedes,
-        "inputs": inputs,
-        "input_digest": sha256_text(canonical(inputs)),
-        "ruleset": {"id": rule_set.ruleset, "version": rule_set.version, "sha256": rule_set.sha256},
-        "engine": engine_versions(),
-        "result": result_of(evaluation),
-        "documents": list(documents),
-    }
-
-
-def record_parts(evaluation: Evaluation, inputs: dict[str, Any], inputs_text: str) -> dict[str, str]:
+def record_parts(evaluation: Evaluation, inputs_text: str, input_digest: str) -> dict[str, str]:
     """The parts of a record known before the ledger, each already in canonical JSON.
 
     Encoding a record is most of the cost of sealing it; the monthly run's workers do it,
@@ -216,7 +197,7 @@ def record_parts(evaluation: Evaluation, inputs: dict[str, Any], inputs_text: st
         "contract": canonical(evaluation.contract.id),
         "period": canonical(str(evaluation.period)),
         "inputs": inputs_text,
-        "input_digest": canonical(sha256_text(inputs_text)),
+        "input_digest": canonical(input_digest),
         "ruleset": canonical({"id": rule_set.ruleset, "version": rule_set.version, "sha256": rule_set.sha256}),
         "engine": canonical(engine_versions()),
         "result": canonical(result_of(evaluation)),
@@ -224,17 +205,12 @@ def record_parts(evaluation: Evaluation, inputs: dict[str, Any], inputs_text: st
 
 
 def seal_parts(parts: dict[str, str], rest: dict[str, Any], previous: str) -> tuple[str, str]:
-    """``seal`` for a record given as canonical parts plus the ledger's own fields.
+    """Chain a record, given as canonical parts plus the ledger's own fields, to the one before it.
 
-    canonical() writes a mapping as its keys in order, each with its value's canonical
-    text, so joining the parts in key order gives exactly the same bytes.
+    Returns its canonical text and its hash.  canonical() writes a mapping as its keys in
+    order, each with its value's canonical text, so joining the parts in key order gives
+    exactly the bytes canonical() would give the whole record.
     """
     texts = {**parts, **{key: canonical(value) for key, value in rest.items()}, "previous": canonical(previous)}
     text = "{" + ",".join(f"{canonical(key)}:{texts[key]}" for key in sorted(texts)) + "}"
-    return text, sha256_text(text)
-
-
-def seal(record: dict[str, Any], previous: str) -> tuple[str, str]:
-    """Chain a record to the one before it: its canonical text and its hash."""
-    text = canonical({**record, "previous": previous})
     return text, sha256_text(text)

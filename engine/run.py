@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -42,11 +42,10 @@ from .book import Measurements
 from .money import format_amount
 from .evaluation import CompiledCache, Timer, evaluate_contract, no_timer, resolve_rule_sets, stored_contract_error
 from .period import Period
-from .rates import RateBook
 from .records import canonical, inputs_of, record_parts, seal_parts, sha256_text
 from .schema import RuleSet
 from .store import Latest, Store, StoredContract
-from .workers import BrokenProcessPool, executor, store_for
+from .workers import BrokenProcessPool, chunked, in_order, store_for
 
 BATCH = 500
 NUMBER = "\ue000number\ue000"
@@ -191,7 +190,7 @@ def work_out(stored: StoredContract, rule_set: RuleSet, measurements: Measuremen
             html = render(placeholder, "html")
         documents.append(Prepared(document, content, html, lines))
     with timer("record"):
-        parts = record_parts(evaluation, inputs, inputs_text)
+        parts = record_parts(evaluation, inputs_text, digest)
     return Worked(unchanged=False, parts=parts, documents=tuple(documents), **common)
 
 
@@ -245,7 +244,7 @@ def _record(ledger, run_id: int, worked: Worked, basis: Basis | None, as_of: dat
 
 def _count_document(summary: RunSummary, document: Document) -> None:
     summary.documents[document.kind] += 1
-    if document.number and document.number != NUMBER:
+    if document.number:
         summary.numbers.append(document.number)
     sign = 1 if document.kind == CREDIT_NOTE else -1
     currency = document.currency
@@ -303,32 +302,22 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     chosen = resolve_rule_sets(store.rule_book(), active, period, stored_contract_error)
     issuers = store.issuers()
     _WORK.clear()
-    _WORK.update(parent=os.getpid(), store=store, url=store.url, chosen=chosen, period=period,
+    _WORK.update(parent=os.getpid(), store=store, chosen=chosen, period=period,
                  margin=margin_for({r.sha256: r for r in chosen.values()}.values()), rates=store.rate_book(), as_of=as_of,
                  compiled=CompiledCache(), timer=timer)
     summary = RunSummary(period=str(period), dry_run=dry_run, contracts=len(active))
     run_id = None if dry_run else store.start_run(period, as_of, now())
     summary.run_id = run_id
-    ids = [h.id for h in active]
-    batches = [ids[start:start + batch_size] for start in range(0, len(ids), batch_size)]
-    pool = executor(min(workers, len(batches)), store)
+    batches = chunked([h.id for h in active], batch_size)
+
+    def planned_against(batch: list[str]) -> list[tuple[str, Basis | None]]:
+        # Read when the batch is handed to a worker, after the batches before it were recorded.
+        with timer("read"):
+            latest = store.latest(batch, period)
+        return [(c, Basis.of(latest.get(c))) for c in batch]
+
     try:
-        in_flight: deque = deque()
-        ahead = deque(batches)
-
-        def submit() -> None:
-            batch = ahead.popleft()
-            with timer("read"):
-                latest = store.latest(batch, period)
-            in_flight.append(pool.submit(_work_batch, [(c, Basis.of(latest.get(c))) for c in batch]))
-
-        # Keep the workers a couple of batches ahead of the ledger.
-        for _ in range(min(len(ahead), max(2, 2 * workers))):
-            submit()
-        while in_flight:
-            worked = in_flight.popleft().result()
-            if ahead:
-                submit()
+        for worked in in_order(store, _work_batch, batches, workers, planned_against):
             if dry_run:
                 for item in worked:
                     _tally(summary, item)
@@ -344,14 +333,9 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
                         if not item.unchanged:
                             _record(ledger, run_id, item, basis, as_of, summary, issuers[item.issuer_id])
             progress(len(worked), len(active))
-        pool.shutdown()
     except BrokenProcessPool as exc:
-        pool.shutdown(wait=False, cancel_futures=True)
         raise WorkerDied(f"a worker process of the run of {period} died; the batches recorded before it stand, "
                          f"nothing of the lost batch was recorded, and running the period again finishes it") from exc
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
     finally:
         _WORK.clear()
     if run_id is not None:

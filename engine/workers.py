@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 if TYPE_CHECKING:
     from .store import Store
 
-__all__ = ["BrokenProcessPool", "InProcess", "default_workers", "executor", "store_for"]
+__all__ = ["BrokenProcessPool", "InProcess", "chunked", "default_workers", "executor", "in_order", "store_for"]
 
 
 class InProcess:
@@ -66,6 +67,35 @@ def executor(workers: int, store: "Store"):
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     pool.submit(os.getpid).result()  # with fork, the first task forks every worker
     return pool
+
+
+def chunked(values: list, size: int) -> list[list]:
+    """Values cut into consecutive batches of at most ``size``."""
+    return [values[start:start + size] for start in range(0, len(values), size)]
+
+
+def in_order(store: "Store", work: Callable[[Any], Any], chunks: Sequence, workers: int,
+             prepare: Callable[[Any], Any] = lambda chunk: chunk) -> Iterator:
+    """``work(prepare(chunk))`` for each chunk, by up to ``workers`` processes, results in the chunks' order.
+
+    Workers are kept a couple of chunks ahead of the caller.  ``prepare`` runs in this
+    process just before its chunk is handed over, so it can read what the caller wrote
+    while the chunks before were being worked (the run's ledger does).  The pool is shut
+    when the caller has all results or stops early.
+    """
+    pool = executor(min(workers, len(chunks)), store)
+    try:
+        ahead: deque = deque(chunks)
+        in_flight: deque = deque()
+        while ahead and len(in_flight) < max(2, 2 * workers):
+            in_flight.append(pool.submit(work, prepare(ahead.popleft())))
+        while in_flight:
+            done = in_flight.popleft().result()
+            if ahead:
+                in_flight.append(pool.submit(work, prepare(ahead.popleft())))
+            yield done
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _OPENED: dict[str, tuple[int, "Store"]] = {}

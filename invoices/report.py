@@ -32,7 +32,7 @@ from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time, get_timezone_gmt
+from babel.dates import format_date
 
 from engine.indicators import Availability, Incident, Indicators, indicators
 from engine.intervals import union
