@@ -53,3 +53,14 @@ def test_a_key_given_twice_is_refused_at_its_line():
 def test_a_numeric_key_is_a_string_key_for_duplicates():
     with pytest.raises(InputError, match="appears twice"):
         parse_yaml("1.5: a\n'1.5': b\n", "t.yaml")
+
+
+def test_a_second_document_is_refused_at_its_line():
+    with pytest.raises(InputError) as raised:
+        parse_yaml("a: 1\n---\nb: 2\n", "t.yaml")
+    assert raised.value.line == 2 and "exactly one YAML document" in str(raised.value)
+
+
+def test_an_empty_file_holds_no_document():
+    with pytest.raises(InputError, match="exactly one YAML document"):
+        parse_yaml("# only a comment\n", "t.yaml")
