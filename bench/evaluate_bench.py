@@ -44,7 +44,7 @@ from engine.results import write_json  # noqa: E402
 from engine.rulesets import load_rule_sets  # noqa: E402
 
 try:  # what `slabill evaluate` does between loading and evaluating, in versions that do it
-    from engine.cli import settle_loaded_data  # noqa: E402
+    from engine.shares import settle_loaded_data  # noqa: E402
 except ImportError:
     settle_loaded_data = None
 

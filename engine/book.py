@@ -161,17 +161,25 @@ class Contract(Frozen):
 
 
 class ContractsFile(Frozen):
+    """The file's shape; contract ids are checked for repeats as the file is read."""
+
     issuer: Issuer
     contracts: tuple[Contract, ...]
 
-    @model_validator(mode="after")
-    def _unique(self) -> "ContractsFile":
-        seen: set[str] = set()
-        for index, contract in enumerate(self.contracts):
-            if contract.id in seen:
-                raise KeyedValueError(("contracts", index, "id"), f"the contract id {contract.id!r} is used twice")
-            seen.add(contract.id)
-        return self
+
+@dataclass(frozen=True)
+class Share:
+    """The part of a book one process keeps: every ``count``-th contract of the file, from ``index``.
+
+    ``slabill evaluate`` has each of its worker processes read the whole file but keep
+    only its share, so that the book is in memory once, not once per process.
+    """
+
+    index: int
+    count: int
+
+    def keeps(self, position: int) -> bool:
+        return position % self.count == self.index
 
 
 @dataclass(frozen=True)
@@ -182,6 +190,10 @@ class Book:
     contracts: tuple[Contract, ...]
     file: str
     document: YamlDocument = field(repr=False, compare=False)
+    positions: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    """each kept contract's index in the file's list, for error lines"""
+    elsewhere: frozenset[str] = frozenset()
+    """ids of the contracts another process's share keeps: their rows are skipped here, not refused"""
 
     def contract(self, contract_id: str) -> Contract | None:
         return self._by_id.get(contract_id)
@@ -195,7 +207,9 @@ class Book:
         return cache
 
     def error_at(self, contract_id: str, key: str, message: str) -> InputError:
-        index = next(i for i, c in enumerate(self.contracts) if c.id == contract_id)
+        index = self.positions.get(contract_id)
+        if index is None:
+            index = next(i for i, c in enumerate(self.contracts) if c.id == contract_id)
         return self.document.error_at(("contracts", index, key), message)
 
 
@@ -206,40 +220,69 @@ def _vocabulary() -> set[str]:
     return words
 
 
-def load_book(path: str | Path) -> Book:
-    """Read and validate ``contracts.yaml``.
+_KEPT_ELSEWHERE = object()  # stands in the list for a contract another share keeps
+
+
+def load_book(path: str | Path, share: Share | None = None) -> Book:
+    """Read and validate ``contracts.yaml`` (only the contracts of ``share``, when given).
 
     Each contract is validated as soon as it is read, so its raw data is freed at once:
-    a book of 100,000 contracts would otherwise hold both forms in memory.
+    a book of 100,000 contracts would otherwise hold both forms in memory.  A contract
+    of another share is not validated here (its own process does that), but its id is
+    still checked against repeats and remembered, so that its rows can be told from
+    rows of an unknown contract.
     """
+    positions: dict[str, int] = {}  # every contract id read so far, at its index in the list
+    kept: dict[str, int] = {}
+    elsewhere: set[str] = set()
+
     def contract_read(where, value):
         if len(where) == 2 and where[0] == "contracts" and isinstance(value, dict):
-            try:
-                return Contract.model_validate(value)
-            except ValidationError as exc:
-                raise _ContractProblem(where, exc) from None
+            position = where[1]
+            keep = share is None or share.keeps(position)
+            if keep:
+                try:
+                    value = Contract.model_validate(value)
+                except ValidationError as exc:
+                    raise _ContractProblem(where, exc) from None
+                contract_id = value.id
+            else:
+                contract_id = value.get("id")
+                if not isinstance(contract_id, str):
+                    return _KEPT_ELSEWHERE  # its own share refuses it
+            if contract_id in positions:
+                raise _ContractProblem(where + ("id",), f"the contract id {contract_id!r} is used twice")
+            positions[contract_id] = position
+            if not keep:
+                elsewhere.add(contract_id)
+                return _KEPT_ELSEWHERE
+            kept[contract_id] = position
         return value
 
     try:
         doc = read_yaml(path, contract_read)
     except _ContractProblem as problem:
         doc = read_yaml(path)
+        if isinstance(problem.error, str):
+            raise doc.error_at(problem.where, problem.error) from None
         raise translate(doc, problem.error, _vocabulary(), problem.where) from None
     if not isinstance(doc.data, dict):
         raise InputError("the contracts file is a mapping with issuer and contracts", file=doc.file, line=1)
+    if elsewhere and isinstance(doc.data.get("contracts"), list):
+        doc.data["contracts"] = [c for c in doc.data["contracts"] if c is not _KEPT_ELSEWHERE]
     try:
         with paused_gc():
             parsed = ContractsFile.model_validate(doc.data)
     except ValidationError as exc:
         raise translate(doc, exc, _vocabulary()) from None
     doc.data = None  # the validated book is what is kept; the text stays for error lines
-    return Book(parsed.issuer, parsed.contracts, doc.file, doc)
+    return Book(parsed.issuer, parsed.contracts, doc.file, doc, kept, frozenset(elsewhere))
 
 
 class _ContractProblem(Exception):
-    """A contract failed validation while the file was being read."""
+    """A contract failed validation (or repeats an id) while the file was being read."""
 
-    def __init__(self, where, error: ValidationError) -> None:
+    def __init__(self, where, error: ValidationError | str) -> None:
         self.where = where
         self.error = error
 
@@ -440,10 +483,13 @@ class CsvRows:
             raise self.error(line, column, f"{text} has more decimals than {currency} has ({minor_digits(currency)})")
         return value
 
-    def contract_service(self, line: int, row: dict[str, str], book: Book) -> Key:
+    def contract_service(self, line: int, row: dict[str, str], book: Book) -> Key | None:
+        """The row's (contract, service), checked against the book; None for another share's contract."""
         contract_id = row["contract"].strip()
         contract = book.contract(contract_id)
         if contract is None:
+            if contract_id in book.elsewhere:
+                return None
             raise self.error(line, "contract", f"no contract {contract_id!r} in {book.file}")
         service = row["service"].strip()
         if contract.service(service) is None:
@@ -460,6 +506,8 @@ def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:
     result: dict[Key, list[Incident]] = {}
     for line, row in rows:
         key = rows.contract_service(line, row, book)
+        if key is None:
+            continue
         start = rows.instant(line, "start", row["start"])
         end = rows.instant(line, "end", row["end"])
         if end <= start:
@@ -483,6 +531,8 @@ def read_requests(path: Path, book: Book) -> dict[Key, list[RequestCount]]:
     result: dict[Key, list[RequestCount]] = {}
     for line, row in rows:
         key = rows.contract_service(line, row, book)
+        if key is None:
+            continue
         start = rows.instant(line, "interval_start", row["interval_start"])
         requests = rows.count(line, "requests", row["requests"])
         errors = rows.count(line, "errors", row["errors"])
@@ -500,14 +550,15 @@ def read_requests(path: Path, book: Book) -> dict[Key, list[RequestCount]]:
     return result
 
 
-def read_invoices(path: Path, book: Book) -> dict[str, list[Invoice]]:
+def read_invoices(path: Path, book: Book, elsewhere: set[str]) -> dict[str, list[Invoice]]:
+    """Invoices per contract; the numbers of another share's invoices are added to ``elsewhere``."""
     rows = CsvRows(path, ("contract", "number", "issued", "due", "net", "tax", "gross", "currency"))
     result: dict[str, list[Invoice]] = {}
     seen: dict[str, int] = {}
     for line, row in rows:
         contract_id = row["contract"].strip()
         contract = book.contract(contract_id)
-        if contract is None:
+        if contract is None and contract_id not in book.elsewhere:
             raise rows.error(line, "contract", f"no contract {contract_id!r} in {book.file}")
         number = row["number"].strip()
         if not number:
@@ -515,6 +566,9 @@ def read_invoices(path: Path, book: Book) -> dict[str, list[Invoice]]:
         if number in seen:
             raise rows.error(line, "number", f"invoice {number} is already listed on line {seen[number]}")
         seen[number] = line
+        if contract is None:
+            elsewhere.add(number)
+            continue
         currency = row["currency"].strip()
         if currency != contract.currency:
             raise rows.error(line, "currency", f"invoice {number} is in {currency!r} but contract {contract_id} "
@@ -532,13 +586,16 @@ def read_invoices(path: Path, book: Book) -> dict[str, list[Invoice]]:
     return result
 
 
-def read_payments(path: Path, invoices: dict[str, str]) -> dict[str, list[Payment]]:
-    """Payments; ``invoices`` maps every known invoice number to its currency."""
+def read_payments(path: Path, invoices: dict[str, str], elsewhere: set[str] = frozenset()) -> dict[str, list[Payment]]:
+    """Payments; ``invoices`` maps every known invoice number to its currency, ``elsewhere``
+    holds the numbers of another share's invoices, whose payments are skipped."""
     rows = CsvRows(path, ("invoice", "paid_on", "amount"))
     result: dict[str, list[Payment]] = {}
     seen: dict[tuple[str, date, Decimal], int] = {}
     for line, row in rows:
         number = row["invoice"].strip()
+        if number in elsewhere and number not in invoices:
+            continue
         if number not in invoices:
             raise rows.error(line, "invoice", f"no invoice {number!r} is known (in invoices.csv or the store)")
         paid_on = rows.day(line, "paid_on", row["paid_on"])
@@ -554,13 +611,15 @@ def read_payments(path: Path, invoices: dict[str, str]) -> dict[str, list[Paymen
     return result
 
 
-def read_tickets(path: Path, book: Book) -> dict[str, list[Ticket]]:
+def read_tickets(path: Path, book: Book, elsewhere: set[str]) -> dict[str, list[Ticket]]:
+    """Tickets per contract; the ids of another share's tickets are added to ``elsewhere``."""
     rows = CsvRows(path, ("contract", "ticket", "priority", "created", "first_response"), ("resolved",))
     result: dict[str, list[Ticket]] = {}
     seen: dict[str, int] = {}
     for line, row in rows:
         contract_id = row["contract"].strip()
-        if book.contract(contract_id) is None:
+        kept = book.contract(contract_id) is not None
+        if not kept and contract_id not in book.elsewhere:
             raise rows.error(line, "contract", f"no contract {contract_id!r} in {book.file}")
         ticket = row["ticket"].strip()
         if not ticket:
@@ -568,6 +627,9 @@ def read_tickets(path: Path, book: Book) -> dict[str, list[Ticket]]:
         if ticket in seen:
             raise rows.error(line, "ticket", f"ticket {ticket} is already listed on line {seen[ticket]}")
         seen[ticket] = line
+        if not kept:
+            elsewhere.add(ticket)
+            continue
         created = rows.instant(line, "created", row["created"])
         answered = rows.instant(line, "first_response", row["first_response"]) if row["first_response"].strip() else None
         resolved = rows.instant(line, "resolved", row["resolved"]) if (row.get("resolved") or "").strip() else None
@@ -580,13 +642,16 @@ def read_tickets(path: Path, book: Book) -> dict[str, list[Ticket]]:
     return result
 
 
-def read_pauses(path: Path, tickets: dict[str, Ticket]) -> dict[str, list[TicketPause]]:
-    """Pauses; ``tickets`` maps every known ticket id to its ticket (a pause must lie in its life)."""
+def read_pauses(path: Path, tickets: dict[str, Ticket], elsewhere: set[str] = frozenset()) -> dict[str, list[TicketPause]]:
+    """Pauses; ``tickets`` maps every known ticket id to its ticket (a pause must lie in its life),
+    ``elsewhere`` holds the ids of another share's tickets, whose pauses are skipped."""
     rows = CsvRows(path, ("ticket", "start", "end"))
     result: dict[str, list[TicketPause]] = {}
     for line, row in rows:
         ticket_id = row["ticket"].strip()
         ticket = tickets.get(ticket_id)
+        if ticket is None and ticket_id in elsewhere:
+            continue
         if ticket is None:
             raise rows.error(line, "ticket", f"no ticket {ticket_id!r} is known (in tickets.csv or the store)")
         start = rows.instant(line, "start", row["start"])
@@ -618,20 +683,22 @@ def load_measurements(folder: str | Path, book: Book, known_invoices: dict[str, 
 def _read_folder(folder: Path, book: Book, known_invoices: dict[str, str] | None,
                  known_tickets: dict[str, Ticket] | None) -> Measurements:
     measurements = Measurements(folder=str(folder))
+    elsewhere_invoices: set[str] = set()
+    elsewhere_tickets: set[str] = set()
     if (folder / "incidents.csv").exists():
         measurements.incidents = read_incidents(folder / "incidents.csv", book)
     if (folder / "requests.csv").exists():
         measurements.requests = read_requests(folder / "requests.csv", book)
     if (folder / "invoices.csv").exists():
-        measurements.invoices = read_invoices(folder / "invoices.csv", book)
+        measurements.invoices = read_invoices(folder / "invoices.csv", book, elsewhere_invoices)
     if (folder / "payments.csv").exists():
         numbers = dict(known_invoices or {})
         numbers.update({i.number: i.currency for rows in measurements.invoices.values() for i in rows})
-        measurements.payments = read_payments(folder / "payments.csv", numbers)
+        measurements.payments = read_payments(folder / "payments.csv", numbers, elsewhere_invoices)
     if (folder / "tickets.csv").exists():
-        measurements.tickets = read_tickets(folder / "tickets.csv", book)
+        measurements.tickets = read_tickets(folder / "tickets.csv", book, elsewhere_tickets)
     if (folder / "ticket_pauses.csv").exists():
         known = dict(known_tickets or {})
         known.update({t.ticket: t for rows in measurements.tickets.values() for t in rows})
-        measurements.pauses = read_pauses(folder / "ticket_pauses.csv", known)
+        measurements.pauses = read_pauses(folder / "ticket_pauses.csv", known, elsewhere_tickets)
     return measurements

@@ -6,7 +6,6 @@ nothing is printed on stdout before the whole result exists.
 
 from __future__ import annotations
 
-import gc
 import json
 import shutil
 import sys
@@ -58,22 +57,27 @@ def evaluate(
     period: str = typer.Option(..., "--period", help="the month to evaluate, YYYY-MM"),
     contract: Optional[str] = typer.Option(None, "--contract", help="evaluate only this contract"),
     format: Format = typer.Option(Format.json, "--format", help="json for scripts, table for people"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                          help="processes sharing the book's JSON evaluation (default: one per core)"),
 ) -> None:
     """Evaluate a month statelessly and print the result; writes nothing."""
-    from .book import load_book, load_measurements
     from .evaluation import evaluate_book
     from .period import Period
-    from .rates import load_rates
     from .results import render_table, write_json
-    from .rulesets import load_rule_sets
+    from .shares import Inputs, can_share, evaluate_in_shares, read_inputs
+    from .workers import default_workers
 
     month = Period.parse(period)
-    rule_book = load_rule_sets(rules)
-    book = load_book(contracts)
-    measurements = load_measurements(data, book)
-    rates = load_rates(rules) if any(r.rules.late_payment for r in rule_book.loaded) else None
-    settle_loaded_data()
-    evaluations = evaluate_book(rule_book, book, measurements, month, contract, rates=rates)
+    inputs = Inputs(rules, contracts, data)
+    workers = workers or default_workers()
+    # A whole book in JSON is shared among processes; one contract, or a table for a
+    # person to read, is not worth a fork.  A failed worker falls back to one process.
+    if format is Format.json and contract is None and workers > 1 and can_share():
+        if evaluate_in_shares(inputs, month, workers, sys.stdout):
+            return
+    loaded = read_inputs(inputs)
+    evaluations = evaluate_book(loaded.rule_book, loaded.book, loaded.measurements, month, contract,
+                                rates=loaded.rates)
     if format is Format.table:
         print_table(render_table(str(month), list(evaluations)))
         return
@@ -83,13 +87,6 @@ def evaluate(
         write_json(str(month), evaluations, buffer)
         buffer.seek(0)
         shutil.copyfileobj(buffer, sys.stdout)
-
-
-def settle_loaded_data() -> None:
-    """Move what was loaded out of the garbage collector's sight: it lives until the command
-    ends, and full collections walking millions of loaded rows cost a third of a large run."""
-    gc.collect()
-    gc.freeze()
 
 
 @rules_app.command("check")
