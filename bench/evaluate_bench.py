@@ -265,41 +265,91 @@ def slabill_command() -> str:
     return str(beside if beside.exists() else ROOT / ".venv" / "bin" / "slabill")
 
 
-# Run by a small, freshly started Python: a process forked from this one would inherit
-# this process's resident size as its starting ru_maxrss (Linux carries the high-water
-# mark across fork and exec), and after the in-process run that is gigabytes.
-_LAUNCHER = """
-import json, os, subprocess, sys, time
-command, errors_file = json.loads(sys.argv[1]), sys.argv[2]
-with open(errors_file, "wb") as errors:
+# Run by a freshly started Python, so that its own resident size is small (Linux carries
+# a parent's high-water mark into a forked child's ru_maxrss).  It samples the PSS of the
+# command and of every process below it while waiting for it.
+_LAUNCHER = r"""
+import json, os, subprocess, sys, threading, time
+
+def descendants(pid):
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                todo += [int(p) for p in children.read().split()]
+        except OSError:
+            pass
+    return found
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+command, errors_file, out_file = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+peak = {"pss": 0, "processes": 0}
+with open(errors_file, "wb") as errors, open(out_file, "wb") as out:
     began = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+    child = subprocess.Popen(command, stdout=out, stderr=errors)
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            tree = descendants(child.pid)
+            peak["pss"] = max(peak["pss"], sum(pss_kib(p) for p in tree))
+            peak["processes"] = max(peak["processes"], len(tree))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - began
+    done.set()
+    sampler.join()
 print(json.dumps({"seconds": seconds, "exit_code": os.waitstatus_to_exitcode(status),
-                  "cpu_seconds": usage.ru_utime + usage.ru_stime, "maxrss": usage.ru_maxrss}))
+                  "cpu_seconds": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss,
+                  "peak_pss_kib": peak["pss"], "processes": peak["processes"]}))
 """
 
 
-def run_cli(folder: Path, period: str) -> dict:
-    """``slabill evaluate ... > /dev/null`` once: wall time, CPU time and peak RSS of that process alone
-    (``os.wait4`` on it; RUSAGE_CHILDREN would also count the generator)."""
-    command = [slabill_command(), "evaluate", "--rules", str(folder / "rules"),
-               "--contracts", str(folder / "contracts.yaml"), "--data", str(folder / "data"), "--period", period]
-    with tempfile.TemporaryDirectory() as scratch:
-        errors_file = Path(scratch) / "stderr"
-        launched = subprocess.run([sys.executable, "-c", _LAUNCHER, json.dumps(command), str(errors_file)],
-                                  capture_output=True, text=True, check=True)
-        measured = json.loads(launched.stdout)
-        stderr = errors_file.read_text(encoding="utf-8", errors="replace")
+def run_command(arguments: list[str], scratch: Path) -> dict:
+    """One slabill command in a subprocess: wall time, CPU time, memory, its output's tail."""
+    command = [slabill_command(), *arguments]
+    errors_file, out_file = scratch / "stderr", scratch / "stdout"
+    launched = subprocess.run([sys.executable, "-c", _LAUNCHER, json.dumps(command), str(errors_file),
+                               str(out_file)], capture_output=True, text=True, check=True)
+    measured = json.loads(launched.stdout)
     return {
-        "command": " ".join(command) + " > /dev/null",
+        "command": " ".join(command),
         "exit_code": measured["exit_code"],
-        "stderr": stderr[-2000:],
-        "seconds": measured["seconds"],
-        "cpu_seconds": measured["cpu_seconds"],
-        "peak_rss_mib": rss_mib(measured["maxrss"]),
+        "seconds": round(measured["seconds"], 2),
+        "cpu_seconds": round(measured["cpu_seconds"], 2),
+        "peak_rss_mib": round(measured["maxrss_kib"] / 1024, 1),
+        "peak_pss_mib": round(measured["peak_pss_kib"] / 1024, 1),
+        "processes": measured["processes"],
+        "stdout": out_file.read_text(encoding="utf-8", errors="replace")[-3000:],
+        "stderr": errors_file.read_text(encoding="utf-8", errors="replace")[-1500:],
     }
+
+
+
+def run_cli(folder: Path, period: str) -> dict:
+    """``slabill evaluate ... > /dev/null`` once: wall time, CPU time, and memory of the command with its
+    workers (the peak of their PSS added up; the largest single RSS is kept as ``peak_rss_mib``)."""
+    arguments = ["evaluate", "--rules", str(folder / "rules"), "--contracts", str(folder / "contracts.yaml"),
+                 "--data", str(folder / "data"), "--period", period]
+    with tempfile.TemporaryDirectory() as scratch:
+        measured = run_command(arguments, Path(scratch))
+    measured["command"] += " > FILE"
+    measured.pop("stdout")
+    return measured
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -348,11 +398,13 @@ def report(figures: dict) -> str:
         add(f"  {step:<28}{now:>10}{entry['peak_mib']:>12,.0f} MiB")
     if cli:
         add("")
-        add("  slabill evaluate (CLI, subprocess, stdout to /dev/null)")
+        add("  slabill evaluate (CLI, subprocess, stdout to a file)")
         add(f"  {'wall time':<28}{cli['seconds']:>10.2f} s")
         add(f"  {'CPU time':<28}{cli['cpu_seconds']:>10.2f} s")
         add(f"  {'contracts/s':<28}{cli['contracts_per_second']:>10,.0f}")
-        add(f"  {'peak RSS':<28}{cli['peak_rss_mib']:>10,.0f} MiB")
+        add(f"  {'peak PSS, all processes':<28}{cli['peak_pss_mib']:>10,.0f} MiB")
+        add(f"  {'processes':<28}{cli['processes']:>10}")
+        add(f"  {'largest one process RSS':<28}{cli['peak_rss_mib']:>10,.0f} MiB")
         add(f"  {'exit code':<28}{cli['exit_code']:>10}")
         if cli["exit_code"]:
             add(f"  stderr: {cli['stderr'].strip()}")
@@ -442,21 +494,19 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_cli:
         cli = run_cli(folder, args.period)
         cli["contracts_per_second"] = round(run["contracts"] / cli["seconds"], 1) if cli["seconds"] else None
-        cli["seconds"] = round(cli["seconds"], 3)
-        cli["cpu_seconds"] = round(cli["cpu_seconds"], 3)
-        cli["peak_rss_mib"] = round(cli["peak_rss_mib"], 1)
         figures["cli"] = cli
 
     # The targets are judged on the real command line when it ran, else on the in-process run.
     seconds = figures["cli"]["seconds"] if "cli" in figures else figures["total_seconds"]
-    rss = figures["cli"]["peak_rss_mib"] if "cli" in figures else figures["peak_rss_mib"]
+    # With workers, memory is that of the command and its workers together.
+    rss = figures["cli"]["peak_pss_mib"] if "cli" in figures else figures["peak_rss_mib"]
     where = "CLI" if "cli" in figures else "in process"
     sizes = figures["sizes"]
     at_size = (sizes["contracts"] >= TARGET_CONTRACTS and sizes["objectives"] >= TARGET_OBJECTIVES
                and sizes["incident_rows"] >= TARGET_INCIDENTS)
     checks = {
         f"time, {where}": {"measured": seconds, "limit": TARGET_SECONDS, "unit": "s", "ok": seconds <= TARGET_SECONDS},
-        f"peak RSS, {where}": {"measured": rss, "limit": TARGET_RSS_MIB, "unit": "MiB", "ok": rss <= TARGET_RSS_MIB},
+        f"peak memory, {where}": {"measured": rss, "limit": TARGET_RSS_MIB, "unit": "MiB", "ok": rss <= TARGET_RSS_MIB},
     }
     if "cli" in figures and figures["cli"]["exit_code"] != 0:
         checks["CLI exit code"] = {"measured": figures["cli"]["exit_code"], "limit": 0, "unit": "", "ok": False}

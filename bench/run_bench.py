@@ -45,7 +45,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
-from evaluate_bench import engine_state, ensure_data, finish, slabill_command  # noqa: E402
+from evaluate_bench import engine_state, ensure_data, finish, run_command  # noqa: E402
 
 # The issues' targets, on a 2-core machine.
 TARGET_CONTRACTS = 100_000
@@ -58,80 +58,6 @@ MIB = 1024 * 1024
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 STAGES = ("read", "measure", "match", "price", "late fees", "record", "issue", "render", "persist", "other")
-
-# Run by a freshly started Python, so that its own resident size is small (Linux carries
-# a parent's high-water mark into a forked child's ru_maxrss).  It samples the PSS of the
-# command and of every process below it while waiting for it.
-_LAUNCHER = r"""
-import json, os, subprocess, sys, threading, time
-
-def descendants(pid):
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            with open(f"/proc/{current}/task/{current}/children") as children:
-                todo += [int(p) for p in children.read().split()]
-        except OSError:
-            pass
-    return found
-
-def pss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-command, errors_file, out_file = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
-peak = {"pss": 0, "processes": 0}
-with open(errors_file, "wb") as errors, open(out_file, "wb") as out:
-    began = time.perf_counter()
-    child = subprocess.Popen(command, stdout=out, stderr=errors)
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            tree = descendants(child.pid)
-            peak["pss"] = max(peak["pss"], sum(pss_kib(p) for p in tree))
-            peak["processes"] = max(peak["processes"], len(tree))
-            done.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - began
-    done.set()
-    sampler.join()
-print(json.dumps({"seconds": seconds, "exit_code": os.waitstatus_to_exitcode(status),
-                  "cpu_seconds": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss,
-                  "peak_pss_kib": peak["pss"], "processes": peak["processes"]}))
-"""
-
-
-def run_command(arguments: list[str], scratch: Path) -> dict:
-    """One slabill command in a subprocess: wall time, CPU time, memory, its output's tail."""
-    command = [slabill_command(), *arguments]
-    errors_file, out_file = scratch / "stderr", scratch / "stdout"
-    launched = subprocess.run([sys.executable, "-c", _LAUNCHER, json.dumps(command), str(errors_file),
-                               str(out_file)], capture_output=True, text=True, check=True)
-    measured = json.loads(launched.stdout)
-    return {
-        "command": " ".join(command),
-        "exit_code": measured["exit_code"],
-        "seconds": round(measured["seconds"], 2),
-        "cpu_seconds": round(measured["cpu_seconds"], 2),
-        "peak_rss_mib": round(measured["maxrss_kib"] / 1024, 1),
-        "peak_pss_mib": round(measured["peak_pss_kib"] / 1024, 1),
-        "processes": measured["processes"],
-        "stdout": out_file.read_text(encoding="utf-8", errors="replace")[-3000:],
-        "stderr": errors_file.read_text(encoding="utf-8", errors="replace")[-1500:],
-    }
-
 
 # --- the stores -------------------------------------------------------------------------------------------
 
