@@ -25,11 +25,12 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import NumberPattern, format_decimal, format_percent, get_currency_symbol
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from .documents import CREDIT_NOTE, Document
+from .present import present, wording
 
 HERE = Path(__file__).resolve().parent
 LOCALE_DIR = HERE / "locale"
@@ -59,6 +60,9 @@ def _environment(language: str, html: bool = False) -> Environment:
     raw data to an HTML page as safe markup)."""
     environment = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
+        # The templates ship with the code: checking their files for changes on every
+        # render (a stat per call) buys nothing.
+        auto_reload=False,
         autoescape=html,
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,
@@ -68,6 +72,8 @@ def _environment(language: str, html: bool = False) -> Environment:
     )
     environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     environment.globals["_"] = _direct_gettext(translations(language), html)
+    # The wording documents share with the reports (titles, metrics): _macros.j2 words them with this.
+    environment.globals["words"] = wording(translations(language), html)
     return environment
 
 
@@ -105,6 +111,7 @@ class Formats:
         self.locale = Locale.parse(locale)
         self.currency = currency
         self._memo: dict[tuple[str, Any], str] = {}
+        self._currency_pattern = _currency_pattern(self.locale, currency)
 
     @staticmethod
     @lru_cache(maxsize=256)
@@ -121,8 +128,10 @@ class Formats:
         return text
 
     def money(self, amount: str | Decimal) -> str:
-        return self._remembered("money", amount, lambda value: format_currency(
-            Decimal(value), self.currency, locale=self.locale))
+        # Amounts are seldom the same twice, so this is the formatting a document waits on:
+        # the pattern with the symbol in place does what format_currency does, minus its lookups.
+        return self._remembered("money", amount, lambda value: self._currency_pattern.apply(
+            Decimal(value), self.locale, currency=self.currency))
 
     def number(self, value: str | Decimal | int | None) -> str:
         if value is None or value == "":
@@ -150,6 +159,31 @@ class Formats:
         return self._remembered("month", period, work)
 
 
+def _currency_pattern(locale: Locale, currency: str) -> NumberPattern:
+    """The locale's standard currency pattern with ``currency``'s symbol written in.
+
+    ``format_currency`` is this pattern's ``apply``, which puts the symbol in place of
+    ``¤`` after formatting, looking up the symbol and, whether the pattern needs it or
+    not, the currency's plural name: half the time of formatting an amount.  With the
+    symbol already in the prefix and suffix, ``apply`` gives the same string without
+    either lookup.  A pattern or symbol this could change (a plural name ``¤¤¤`` or ISO
+    code ``¤¤``, a symbol with a sign ``apply`` would act on) is left as it is.
+    """
+    pattern = locale.currency_formats["standard"]
+    symbol = get_currency_symbol(currency, locale)
+    affixes = "".join(pattern.prefix + pattern.suffix)
+    if "¤¤" in affixes or any(sign in symbol for sign in "¤%‰'"):
+        return pattern
+    return NumberPattern(
+        pattern.pattern,
+        tuple(text.replace("¤", symbol) for text in pattern.prefix),
+        tuple(text.replace("¤", symbol) for text in pattern.suffix),
+        pattern.grouping, pattern.int_prec, pattern.frac_prec, pattern.exp_prec, pattern.exp_plus,
+        pattern.number_pattern,
+    )
+
+
+@lru_cache(maxsize=None)
 def language_of(locale: str) -> str:
     """The catalog language for a locale, English when we have none.
 
@@ -160,39 +194,26 @@ def language_of(locale: str) -> str:
     return language if language in LANGUAGES else "en"
 
 
-def _isolated(value: Any) -> Markup:
-    """A value wrapped in <bdi> (escaped unless it already is markup)."""
-    return Markup("<bdi>%s</bdi>") % value
-
-
-def _label_value(translations: gettext.NullTranslations):
-    """"label: value" with the value isolated, translated so French gets its space before the colon."""
-    pattern = translations.gettext("%(label)s: %(value)s")
-
-    def kv(label: Any, value: Any) -> Markup:
-        return Markup("<bdi>%s</bdi>") % (Markup(escape(pattern)) % {"label": label, "value": _isolated(value)})
-
-    return kv
+@lru_cache(maxsize=None)
+def _direction(locale: str) -> str:
+    return "rtl" if Locale.parse(locale).character_order == "right-to-left" else "ltr"
 
 
 def render(document: Document, format: str = "html", locale: str | None = None) -> str:
-    """The document as text in ``format`` (html or txt), in ``locale`` (default: the customer's)."""
+    """The document as text in ``format`` (html or txt), in ``locale`` (default: the customer's).
+
+    ``invoices.present`` words the document; the template lays the words out.
+    """
     if format not in FORMATS:
         raise ValueError(f"format must be html or txt, not {format!r}")
     locale = locale or document.locale
     language = language_of(locale)
-    parsed = Locale.parse(locale)
-    template = _environment(language, html=format == "html").get_template(f"document.{format}.j2")
-    context: dict[str, Any] = {
-        "doc": document.to_json(),
-        "is_credit_note": document.kind == CREDIT_NOTE,
-        "f": Formats.of(locale, document.currency),
-        "lang": language,  # the language of the labels: English where the locale has no catalog
-        "iso": _isolated,
-        "kv": _label_value(translations(language)),
-        "direction": parsed.character_order == "right-to-left" and "rtl" or "ltr",
-    }
-    return template.render(context)
+    html = format == "html"
+    view = present(document.to_json(), document.kind == CREDIT_NOTE, Formats.of(locale, document.currency),
+                   wording(translations(language), html))
+    template = _environment(language, html).get_template(f"document.{format}.j2")
+    # lang is the language of the labels: English where the locale has no catalog.
+    return template.render(v=view, lang=language, direction=_direction(locale))
 
 
 def rendered_sha256(document: Document, format: str = "html") -> str:

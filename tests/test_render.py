@@ -451,3 +451,16 @@ def test_a_per_breach_line_shows_late_tickets_times_the_sum_not_a_rate(tmp_path)
     english = spaces(unescape(re.sub(r"<[^>]+>", "", render(note, "html", "en_GB"))))
     assert "Late tickets: 2 × €50.00" in english and "Promised: 60 min" in english
     store.close()
+
+
+# --- amounts are formatted exactly as Babel's format_currency formats them ------------------------
+
+@pytest.mark.parametrize("locale", ["en_US", "en_GB", "fr_FR", "de_DE", "es_ES", "ja_JP", "ar_BH", "hi_IN", "fa_IR", "de_CH"])
+@pytest.mark.parametrize("currency", ["EUR", "USD", "GBP", "JPY", "BHD", "CHF", "INR"])
+def test_money_is_what_format_currency_gives(locale, currency):
+    from babel.numbers import format_currency
+    from invoices.render import Formats
+
+    formats = Formats(locale, currency)
+    for text in ("0", "0.05", "-0.05", "1234.56", "-1234.56", "1234567.891", "-98765432.1", "12", "1000000"):
+        assert formats.money(text) == format_currency(Decimal(text), currency, locale=locale), text
