@@ -393,11 +393,14 @@ class Measurements:
 class CsvRows:
     """A CSV file read row by row, with the checks every measurement file shares."""
 
-    def __init__(self, path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    def __init__(self, path: Path, required: tuple[str, ...], optional: tuple[str, ...] = (),
+                 skipped: frozenset[str] = frozenset()) -> None:
         self.path = path
         self.file = str(path)
         self.required = required
         self.optional = optional
+        self.skipped = skipped
+        """contract ids whose rows another share reads: passed over before any check"""
 
     def error(self, line: int, column: str | None, message: str) -> InputError:
         return InputError(message, file=self.file, line=line, field=column)
@@ -416,6 +419,8 @@ class CsvRows:
                 header = [h.strip() for h in header]
                 self._check_header(header)
                 width = len(header)
+                skipped = self.skipped
+                by_contract = header.index("contract") if skipped and "contract" in header else None
                 for row in reader:
                     if not row or (len(row) == 1 and not row[0].strip()):
                         continue
@@ -425,6 +430,8 @@ class CsvRows:
                     if len(row) != width:
                         raise self.error(reader.line_num, None,
                                          f"the row has {len(row)} columns but the header has {width}")
+                    if by_contract is not None and row[by_contract].strip() in skipped:
+                        continue
                     yield reader.line_num, dict(zip(header, row))
             except UnicodeDecodeError as exc:
                 raise InputError(f"the file is not UTF-8 ({exc.reason})", file=self.file) from None
@@ -502,7 +509,7 @@ _CAUSES = {c.value: c for c in Cause}
 
 
 def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:
-    rows = CsvRows(path, ("contract", "service", "start", "end"), ("cause", "announced_at"))
+    rows = CsvRows(path, ("contract", "service", "start", "end"), ("cause", "announced_at"), book.elsewhere)
     result: dict[Key, list[Incident]] = {}
     for line, row in rows:
         key = rows.contract_service(line, row, book)
@@ -527,7 +534,7 @@ def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:
 
 
 def read_requests(path: Path, book: Book) -> dict[Key, list[RequestCount]]:
-    rows = CsvRows(path, ("contract", "service", "interval_start", "requests", "errors"))
+    rows = CsvRows(path, ("contract", "service", "interval_start", "requests", "errors"), skipped=book.elsewhere)
     result: dict[Key, list[RequestCount]] = {}
     for line, row in rows:
         key = rows.contract_service(line, row, book)

@@ -84,7 +84,10 @@ def attainment_of(downtime: Fraction, base: Fraction) -> Fraction:
     """
     if base <= 0:
         return HUNDRED
-    return HUNDRED * (1 - downtime / base)
+    # 100 (b - d) / b in one step: Fraction arithmetic normalises after every operation,
+    # and this runs for every objective of every contract.
+    d, b = downtime.numerator * base.denominator, base.numerator * downtime.denominator
+    return Fraction(100 * (b - d), b)
 
 
 # --- availability ---------------------------------------------------------------------------------
@@ -95,16 +98,26 @@ def _counted_length(downtime: list[Span], mode: str, unit: timedelta, window: Wi
     if mode == "whole":
         return sum(((end - start) // unit * unit for start, end in downtime), timedelta(0))
     # touched: every unit of the clock (aligned on the period's start, local midnight on
-    # the 1st) that downtime touches counts whole, and counts once.
-    touched: set[int] = set()
+    # the 1st) that downtime touches counts whole, and counts once.  Downtime is sorted
+    # and disjoint, so the touched units form runs that only the previous run can meet;
+    # counting runs, not units, keeps a month-long outage as cheap as a short one.
+    tick = timedelta(microseconds=1)
+    runs: list[list[int]] = []  # [first, last] unit indexes, in order
     for start, end in downtime:
         first = (start - window.start) // unit
-        last = (end - window.start - timedelta(microseconds=1)) // unit
-        touched.update(range(first, last + 1))
-    length = timedelta(0)
-    for index in touched:
-        unit_start = window.start + index * unit
-        length += min(unit, window.end - unit_start)
+        last = (end - window.start - tick) // unit
+        if runs and first <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], last)
+        else:
+            runs.append([first, last])
+    if not runs:
+        return timedelta(0)
+    length = sum(last - first + 1 for first, last in runs) * unit
+    # Only the unit holding the period's end can be cut short by it (a month of minutes
+    # never is, an hour in a month with a half-hour clock change can be).
+    final = (window.end - window.start - tick) // unit
+    if runs[-1][1] >= final:
+        length -= unit - (window.end - (window.start + final * unit))
     return length
 
 

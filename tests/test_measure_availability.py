@@ -283,3 +283,57 @@ def test_allowance_is_per_period():
     rows = [maintenance("2026-09-30T21:00:00Z", "2026-10-01T03:00:00Z", "2026-09-01T00:00:00Z")]
     assert measured(rows, SEPTEMBER, **MAINTENANCE).excluded_minutes == 180
     assert measured(rows, OCTOBER_UTC, **MAINTENANCE).excluded_minutes == 180
+
+
+# --- counting touched units, against counting them one by one ----------------------------------
+
+def _touched_one_by_one(downtime, unit, window):
+    """The plain definition: each unit of the clock that downtime touches, once, cut at the period's end."""
+    from datetime import timedelta
+
+    touched = set()
+    for start, end in downtime:
+        first = (start - window.start) // unit
+        last = (end - window.start - timedelta(microseconds=1)) // unit
+        touched.update(range(first, last + 1))
+    return sum((min(unit, window.end - (window.start + i * unit)) for i in touched), timedelta(0))
+
+
+@pytest.mark.parametrize("window", [
+    OCTOBER_UTC,
+    Period(2026, 10).window("Australia/Lord_Howe"),  # clocks go forward half an hour on 4 October
+    Period(2026, 4).window("Australia/Lord_Howe"),   # and back half an hour on 5 April
+])
+def test_touched_units_are_counted_as_runs_exactly_as_one_by_one(window):
+    from datetime import timedelta
+
+    from hypothesis import given, settings, strategies as st
+
+    from engine.intervals import union
+    from engine.measure import _counted_length
+
+    length_us = window.length // timedelta(microseconds=1)
+    spans = st.lists(st.tuples(st.integers(0, length_us - 1), st.integers(1, 3 * 3600 * 10**6)), max_size=12)
+    units = st.sampled_from([timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1), timedelta(minutes=7)])
+
+    @settings(max_examples=300, deadline=None)
+    @given(spans, units)
+    def check(raw, unit):
+        tick = timedelta(microseconds=1)
+        downtime = union((window.start + s * tick, min(window.end, window.start + (s + d) * tick)) for s, d in raw)
+        assert _counted_length(downtime, "touched", unit, window) == _touched_one_by_one(downtime, unit, window)
+
+    check()
+
+
+def test_a_final_hour_cut_short_by_the_period_end_counts_only_its_part():
+    # Lord Howe, October 2026: 31 days less half an hour = 44,610 minutes; an outage in the
+    # last 10 minutes touches the final hour unit, which holds only 30 minutes of the period.
+    from datetime import timedelta
+
+    from engine.measure import _counted_length
+
+    window = Period(2026, 10).window("Australia/Lord_Howe")
+    assert window.minutes == 44_610
+    last = [(window.end - timedelta(minutes=10), window.end)]
+    assert _counted_length(last, "touched", timedelta(hours=1), window) == timedelta(minutes=30)
