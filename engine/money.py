@@ -100,7 +100,7 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> "Money":
-        return cls(Decimal(0).scaleb(-minor_digits(currency)), currency)
+        return _zero(currency)
 
     def __add__(self, other: "Money") -> "Money":
         if other.currency != self.currency:
@@ -116,6 +116,12 @@ class Money:
     def __str__(self) -> str:
         """The amount with exactly the currency's minor-unit digits, as the JSON shows it."""
         return format_amount(self.amount, self.currency)
+
+
+@lru_cache(maxsize=None)
+def _zero(currency: str) -> Money:
+    """Nothing, in a currency (a Money is immutable, so one value serves every contract)."""
+    return Money(Decimal(0).scaleb(-minor_digits(currency)), currency)
 
 
 def format_amount(amount: Decimal, currency: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Mapping
 
 from .book import Contract
@@ -22,6 +23,7 @@ from .money import Money
 from .schema import Objective, RuleSet
 
 HUNDRED = Fraction(100)
+_NOTHING = Fraction(0)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ def price_objective(objective: Objective, measure: Measure, fired: frozenset[str
     currency, mode = contract.currency, rule_set.rounding
     credit = objective.credit
     missed = is_missed(objective, measure, fired)
+    if not missed:  # most objectives of most contracts: nothing to work out
+        return CreditLine(objective=objective.id, service=objective.service, met=True, form=credit.form, tier=None,
+                          credit_percent=_NOTHING, fee=fee, amount=Money.zero(currency))
     tier = None
     percent = Fraction(0)
     units = None
@@ -107,6 +112,12 @@ def price_objective(objective: Objective, measure: Measure, fired: frozenset[str
     )
 
 
+@lru_cache(maxsize=1024)
+def _rounded(amount: Decimal, currency: str, mode) -> Money:
+    """A rule set's fixed amount in a currency: the same few for every contract."""
+    return Money.round(amount, currency, mode)
+
+
 def price(contract: Contract, rule_set: RuleSet, measures: Mapping[str, Measure], fired: frozenset[str]) -> Pricing:
     """Credits per objective, the cap across them, and whether the total is issued."""
     currency, mode = contract.currency, rule_set.rounding
@@ -120,7 +131,7 @@ def price(contract: Contract, rule_set: RuleSet, measures: Mapping[str, Measure]
         cap = Money.round(Fraction(contract.monthly_fees) * Fraction(rule_set.cap) / HUNDRED, currency, mode)
     cap_applied = cap is not None and subtotal.amount > cap.amount
     total = cap if cap_applied and cap is not None else subtotal
-    minimum = Money.round(rule_set.minimum_credit, currency, mode) if rule_set.minimum_credit is not None else None
+    minimum = _rounded(rule_set.minimum_credit, currency, mode) if rule_set.minimum_credit is not None else None
     if total.amount == 0:
         status = "none"
     elif rule_set.minimum_credit is not None and total.amount < rule_set.minimum_credit:
