@@ -2,11 +2,12 @@
 
 1. Generates the book with bench/generate.py if bench/data is missing or was made with
    other parameters (or uses ``--data DIR`` as it is).
-2. Runs the evaluate pipeline in this process, timing each stage: load rules, load book,
-   load measurements, then ``evaluate_book(..., timer=...)`` (measure, match, price),
-   then the JSON rendering of ``engine.results.write_json``, as ``slabill evaluate`` does.
-3. Runs the real command line once in a subprocess, stdout to /dev/null, and takes its
-   wall time and peak RSS.
+2. Runs the evaluate pipeline in this process, in one process, timing each stage: load
+   rules, load book, load measurements, then ``evaluate_book(..., timer=...)`` (measure,
+   match, price), then the JSON rendering of ``engine.results.write_json``.
+3. Runs the real command line once in a subprocess (with its worker processes, one per
+   core), stdout to a file, and takes its wall time and the peak of the summed PSS of
+   the command and its workers.
 4. Prints a table, PASS/FAIL against the targets, and writes bench/results/evaluate.json.
 
     .venv/bin/python bench/evaluate_bench.py                 # what `make bench` runs
