@@ -26,7 +26,7 @@ from .errors import InputError
 from .money import decimal_places, is_currency, minor_digits
 from .period import Period
 from .schema import Amount, Cause, Frozen, Percent, check_timezone
-from .yamlsource import KeyedValueError, YamlDocument, paused_gc, read_yaml, translate
+from .yamlsource import KeyedValueError, NotSkippable, YamlDocument, paused_gc, read_yaml, translate
 
 # --- contracts --------------------------------------------------------------------------------------
 
@@ -259,8 +259,17 @@ def load_book(path: str | Path, share: Share | None = None) -> Book:
             kept[contract_id] = position
         return value
 
+    def elsewhere_item(where) -> bool:  # another share's contract: only its id is read
+        return len(where) == 2 and where[0] == "contracts" and not share.keeps(where[1])
+
     try:
-        doc = read_yaml(path, contract_read)
+        try:
+            doc = read_yaml(path, contract_read, elsewhere_item if share is not None else None)
+        except NotSkippable:  # anchors or aliases inside a contract: read every contract whole
+            positions.clear()
+            kept.clear()
+            elsewhere.clear()
+            doc = read_yaml(path, contract_read)
     except _ContractProblem as problem:
         doc = read_yaml(path)
         if isinstance(problem.error, str):
@@ -401,6 +410,7 @@ class CsvRows:
         self.optional = optional
         self.skipped = skipped
         """contract ids whose rows another share reads: passed over before any check"""
+        self._keys: dict[tuple[str, str], Key | None] = {}
 
     def error(self, line: int, column: str | None, message: str) -> InputError:
         return InputError(message, file=self.file, line=line, field=column)
@@ -491,21 +501,32 @@ class CsvRows:
         return value
 
     def contract_service(self, line: int, row: dict[str, str], book: Book) -> Key | None:
-        """The row's (contract, service), checked against the book; None for another share's contract."""
-        contract_id = row["contract"].strip()
+        """The row's (contract, service), checked against the book; None for another share's contract.
+
+        A month holds thousands of rows per (contract, service): each pair is checked once
+        and its key kept, as it was written, so later rows cost one dictionary look-up.
+        """
+        written = (row["contract"], row["service"])
+        key = self._keys.get(written, _UNCHECKED)
+        if key is not _UNCHECKED:
+            return key
+        contract_id = written[0].strip()
         contract = book.contract(contract_id)
         if contract is None:
             if contract_id in book.elsewhere:
+                self._keys[written] = None
                 return None
             raise self.error(line, "contract", f"no contract {contract_id!r} in {book.file}")
-        service = row["service"].strip()
+        service = written[1].strip()
         if contract.service(service) is None:
             known = ", ".join(s.id for s in contract.services)
             raise self.error(line, "service", f"contract {contract_id} has no service {service!r} (it has {known})")
-        return contract_id, service
+        key = self._keys[written] = (contract_id, service)
+        return key
 
 
 _CAUSES = {c.value: c for c in Cause}
+_UNCHECKED = object()
 
 
 def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:

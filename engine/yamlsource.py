@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import yaml
 from pydantic import ValidationError
@@ -141,8 +141,8 @@ class _Builder:
             return items
         return self._scalar(node, path)
 
-    def build_events(self, events: Iterable[yaml.Event],
-                     completed: Callable[[Path_, Any], Any] | None = None) -> Any:
+    def build_events(self, events: Iterable[yaml.Event], completed: Callable[[Path_, Any], Any] | None = None,
+                     skipped: Callable[[Path_], bool] | None = None) -> Any:
         """Build the data of one document straight from the parser's events.
 
         Composing a node tree first costs about 1.5 GB for a 43 MB file (every node keeps
@@ -156,6 +156,9 @@ class _Builder:
         resolver, and a plain scalar's tag is looked up once per distinct short text.
         ``events`` is best libyaml's own (``iter(loader.get_event, None)``): a generator
         in between cost 2.7 s of a 100,000-contract book.  A second document is refused.
+
+        A mapping for which ``skipped(path)`` is true is read past without being built:
+        only its ``id`` (as written) is kept, and ``completed`` gets ``{"id": ...}``.
         """
         resolver = yaml.resolver.Resolver()
         resolved: dict[str, str] = {}
@@ -234,6 +237,10 @@ class _Builder:
                 if stack:
                     parent, key, path = stack[-1]
                     path = path + ((len(parent),) if type(parent) is list else (key,))
+                if skipped is not None and kind is mapping_start and skipped(path):
+                    value = _identity_only(events, event)
+                    place(completed(path, value) if completed is not None else value, event.start_mark, None)
+                    continue
                 place(container, event.start_mark, event.anchor)
                 stack.append([container, no_key, path])
             elif kind in ends:
@@ -289,7 +296,44 @@ class _Builder:
         return InputError(message, file=self.file, line=mark.line + 1, field=dotted(path) or None)
 
 
-def read_yaml(path: str | Path, completed: Callable[[Path_, Any], Any] | None = None) -> YamlDocument:
+class NotSkippable(Exception):
+    """A mapping to be read past holds an anchor or an alias: it must be built after all."""
+
+
+def _identity_only(events: Iterator[yaml.Event], start: yaml.MappingStartEvent) -> dict:
+    """Read past one mapping, keeping only the text of its own ``id`` key, if it has one."""
+    if start.anchor:
+        raise NotSkippable
+    depth, nodes, wanted, identity = 1, 0, False, None
+    scalar_event, starts = yaml.ScalarEvent, (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    for event in events:
+        kind = type(event)
+        if kind is scalar_event:
+            if event.anchor:
+                raise NotSkippable
+            if depth == 1:  # the mapping's own keys and values alternate
+                if nodes % 2 == 0:
+                    wanted = event.value == "id"
+                elif wanted:
+                    identity, wanted = event.value, False
+                nodes += 1
+        elif kind in starts:
+            if event.anchor:
+                raise NotSkippable
+            nodes += depth == 1
+            depth += 1
+        elif kind in ends:
+            depth -= 1
+            if depth == 0:
+                return {} if identity is None else {"id": identity}
+        elif kind is yaml.AliasEvent:
+            raise NotSkippable
+    return {}
+
+
+def read_yaml(path: str | Path, completed: Callable[[Path_, Any], Any] | None = None,
+              skipped: Callable[[Path_], bool] | None = None) -> YamlDocument:
     """Read one YAML file into a ``YamlDocument``; unreadable or malformed files raise ``InputError``."""
     name = str(path)
     try:
@@ -300,18 +344,19 @@ def read_yaml(path: str | Path, completed: Callable[[Path_, Any], Any] | None = 
         raise InputError(f"the file is not UTF-8 ({exc.reason})", file=name) from None
     except OSError as exc:
         raise InputError(f"the file cannot be read ({exc.strerror})", file=name) from None
-    document = parse_yaml(text, name, completed)
+    document = parse_yaml(text, name, completed, skipped)
     document.text = None  # a large file is not kept in memory; it is read again if an error needs a line
     return document
 
 
-def parse_yaml(text: str, name: str, completed: Callable[[Path_, Any], Any] | None = None) -> YamlDocument:
+def parse_yaml(text: str, name: str, completed: Callable[[Path_, Any], Any] | None = None,
+               skipped: Callable[[Path_], bool] | None = None) -> YamlDocument:
     """Like ``read_yaml`` for text already in memory."""
     builder = _Builder(name)
     loader = _LOADER(text)
     try:
         with paused_gc():
-            data = builder.build_events(iter(loader.get_event, None), completed)
+            data = builder.build_events(iter(loader.get_event, None), completed, skipped)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or exc.context or "malformed YAML").strip()

@@ -144,3 +144,17 @@ def test_a_failed_worker_leaves_the_book_to_one_process(monkeypatch, failure):
     shared = evaluate(ROOT / "rules", FIXTURES / "contracts.yaml", FIXTURES / "data", "--workers", "2")
     assert shared.exit_code == 0, shared.output
     assert shared.stdout == alone.stdout
+
+
+def test_a_book_with_anchors_is_shared_all_the_same(tmp_path, generated):
+    """Another share's contracts are read past, not built; one that holds an anchor cannot
+    be, so the file is then read whole, and the shares still add up to the book."""
+    text = (generated / "contracts.yaml").read_text(encoding="utf-8")
+    # the second contract (share 1's) anchors its customer's address
+    at = text.index("id: C-000002")
+    anchored = text[:at] + text[at:].replace('address: "', 'address: &where "', 1)
+    (tmp_path / "contracts.yaml").write_text(anchored, encoding="utf-8")
+    whole = load_book(tmp_path / "contracts.yaml")
+    parts = [load_book(tmp_path / "contracts.yaml", Share(index, 2)) for index in range(2)]
+    assert {c.id: c for part in parts for c in part.contracts} == {c.id: c for c in whole.contracts}
+    assert parts[0].elsewhere == {c.id for c in parts[1].contracts}
