@@ -31,7 +31,6 @@ rule set has.  For a bound ``T`` with ``T x 10**d`` an integer ``t``: ``x < T`` 
 from __future__ import annotations
 
 import json
-import math
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
@@ -132,9 +131,10 @@ def make_fact(compiled: CompiledRules, contract_id: str, attainments: Mapping[st
         exact = attainments.get(objective_id)
         if exact is None:
             continue
-        scaled = exact * scale
-        fact[f"o{index}_lo"] = math.floor(scaled)
-        fact[f"o{index}_hi"] = math.ceil(scaled)
+        # floor and ceiling of exact x scale, in integers (no Fraction to build per fact)
+        numerator, denominator = exact.numerator * scale, exact.denominator
+        fact[f"o{index}_lo"] = numerator // denominator
+        fact[f"o{index}_hi"] = -(-numerator // denominator)
     return fact
 
 
