@@ -50,9 +50,9 @@ def instant(value: datetime | None) -> str | None:
     """
     if value is None:
         return None
-    # Formatted by hand: strftime was a tenth of building a million incidents' records.
-    v = value.astimezone(timezone.utc)
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
+    # isoformat() in C, with the microseconds always written and "+00:00" cut for "Z":
+    # the same text as a hand-made f-string, three times faster (several per incident).
+    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def incident_json(service: str, row: Incident) -> dict[str, Any]:
