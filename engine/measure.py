@@ -182,12 +182,15 @@ def _outcomes(kinds: list[tuple[Incident, str]], window: Window, downtime: list[
     lo, hi = _micros(window.start), _micros(window.end)
     downtime, excluded = _Stretches(downtime), _Stretches(excluded)
     over_allowance, too_short = _Stretches(over_allowance), _micro_spans(too_short)
-    rows = sorted(((_micros(incident.start), _micros(incident.end), incident.line, incident, kind)
-                   for incident, kind in kinds), key=_first_three)
+    # In order of start, end and line; the index keeps tied incidents in their order and
+    # lets the tuples be sorted as they are, all integers.
+    order = sorted([(_micros(incident.start), _micros(incident.end), incident.line, index)
+                    for index, (incident, _) in enumerate(kinds)])
     covered_until = lo  # the latest (clipped) end of the incidents before, or the period's start
     outcomes = []
     zero = _ZERO_MINUTES
-    for start, end, line, incident, kind in rows:
+    for start, end, line, index in order:
+        incident, kind = kinds[index]
         if start >= hi or end <= lo:
             outcomes.append(IncidentOutcome(line=line, start=incident.start, end=incident.end,
                                             cause=incident.cause.value, status="outside_period",
@@ -202,7 +205,7 @@ def _outcomes(kinds: list[tuple[Incident, str]], window: Window, downtime: list[
         elif kind == "planned":
             over = over_allowance.overlap(inside_start, inside_end)
             status = "maintenance_over_allowance" if over else "excluded_maintenance"
-        elif any(s[0] <= start and end <= s[1] for s in too_short):
+        elif too_short and any(s[0] <= start and end <= s[1] for s in too_short):
             status = "too_short"
         elif kind == "short_notice":
             status = "maintenance_short_notice"
@@ -235,11 +238,6 @@ def _micro_spans(spans: list[Span]) -> list[tuple[int, int]]:
     return [(_micros(start), _micros(end)) for start, end in spans]
 
 
-def _first_three(row: tuple) -> tuple:
-    """The order incidents are explained in: start, end, line (ties keep their order)."""
-    return row[:3]
-
-
 class _Stretches:
     """Sorted, disjoint intervals in microseconds, asked how much of ``[start, end)`` they cover."""
 
@@ -251,7 +249,7 @@ class _Stretches:
 
     def overlap(self, start: int, end: int) -> int:
         """Microseconds of ``[start, end)`` inside the intervals (0 when ``start >= end``)."""
-        if start >= end:
+        if start >= end or not self.spans:
             return 0
         length = 0
         spans = self.spans
