@@ -21,14 +21,15 @@ Availability, step by step (the choices are written down in README.md):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cached_property
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Callable, Iterable
 
 from .book import Incident, RequestCount, Ticket, TicketPause
-from .intervals import Span, clip, first_part, intersect, subtract, total, union
+from .intervals import Span, clip, first_part, subtract, total, union
 from .period import Window, minutes
 from .schema import Cause, Exclusions, Metric, Objective
 
@@ -180,31 +181,44 @@ def _outcomes(kinds: list[tuple[Incident, str]], window: Window, downtime: list[
     """Each incident's part in the result; shared time is credited to the earliest incident.
 
     Worked out for every incident of every record the monthly run writes and every
-    record replay checks, so the common cases (an incident outside the period, one that
-    meets no downtime or no excluded time) take no interval algebra at all.
+    record replay checks, so it is kept to a few integer steps per incident:
+
+    - Incidents are taken in order of start, so the time the incidents before this one
+      cover, from this one's start on, is one stretch up to the latest end seen so far.
+      The downtime credited to earlier incidents is that time's share of the downtime,
+      so this incident's counted time is its downtime after that stretch: no set of
+      attributed time has to be kept and subtracted.
+    - Instants are integer microseconds and only lengths are needed, so each overlap
+      with downtime or excluded time is a bisection and a sum; microseconds are exact,
+      so the minutes are the same fractions ``minutes()`` gives.
     """
-    attributed: list[Span] = []
+    lo, hi = _micros(window.start), _micros(window.end)
+    downtime, excluded = _Stretches(downtime), _Stretches(excluded)
+    over_allowance, too_short = _Stretches(over_allowance), _micro_spans(too_short)
+    # In order of start, end and line; the index keeps tied incidents in their order and
+    # lets the tuples be sorted as they are, all integers.
+    order = sorted([(_micros(incident.start), _micros(incident.end), incident.line, index)
+                    for index, (incident, _) in enumerate(kinds)])
+    covered_until = lo  # the latest (clipped) end of the incidents before, or the period's start
     outcomes = []
-    lo, hi = window.start, window.end
     zero = _ZERO_MINUTES
-    for incident, kind in sorted(kinds, key=lambda k: (k[0].start, k[0].end, k[0].line)):
-        start, end = incident.start, incident.end
+    for start, end, line, index in order:
+        incident, kind = kinds[index]
         if start >= hi or end <= lo:
-            outcomes.append(IncidentOutcome(line=incident.line, start=start, end=end, cause=incident.cause.value,
-                                            status="outside_period", counted_minutes=zero, excluded_minutes=zero))
+            outcomes.append(IncidentOutcome(line=line, start=incident.start, end=incident.end,
+                                            cause=incident.cause.value, status="outside_period",
+                                            counted_minutes=zero, excluded_minutes=zero))
             continue
-        inside = [(max(start, lo), min(end, hi))]
-        counted = _within(inside, downtime)
-        if counted and attributed:
-            counted = subtract(counted, attributed)
-        if counted:
-            attributed = union(attributed + counted)
-        excluded_part = _within(inside, excluded)
+        inside_start, inside_end = max(start, lo), min(end, hi)
+        counted = downtime.overlap(max(inside_start, covered_until), inside_end)
+        covered_until = max(covered_until, inside_end)
+        excluded_part = excluded.overlap(inside_start, inside_end)
         if kind == "cause":
             status = "excluded_cause"
         elif kind == "planned":
-            status = "maintenance_over_allowance" if _within(inside, over_allowance) else "excluded_maintenance"
-        elif any(s[0] <= start and end <= s[1] for s in too_short):
+            over = over_allowance.overlap(inside_start, inside_end)
+            status = "maintenance_over_allowance" if over else "excluded_maintenance"
+        elif too_short and any(s[0] <= start and end <= s[1] for s in too_short):
             status = "too_short"
         elif kind == "short_notice":
             status = "maintenance_short_notice"
@@ -215,24 +229,50 @@ def _outcomes(kinds: list[tuple[Incident, str]], window: Window, downtime: list[
         else:
             status = "overlapped"
         outcomes.append(IncidentOutcome(
-            line=incident.line, start=start, end=end, cause=incident.cause.value, status=status,
-            counted_minutes=minutes(total(counted)) if counted else zero,
-            excluded_minutes=minutes(total(excluded_part)) if excluded_part else zero,
+            line=line, start=incident.start, end=incident.end, cause=incident.cause.value, status=status,
+            counted_minutes=Fraction(counted, _MICROSECONDS_PER_MINUTE) if counted else zero,
+            excluded_minutes=Fraction(excluded_part, _MICROSECONDS_PER_MINUTE) if excluded_part else zero,
         ))
     return tuple(outcomes)
 
 
 _ZERO_MINUTES = Fraction(0)
+_MICROSECONDS_PER_MINUTE = 60_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-def _within(inside: list[Span], spans: list[Span]) -> list[Span]:
-    """``intersect`` of one span with a set, skipping the set's intervals that end before it starts."""
-    if not spans:
-        return []
-    start, end = inside[0]
-    if spans[-1][1] <= start or spans[0][0] >= end:
-        return []
-    return intersect(inside, spans)
+def _micros(moment: datetime) -> int:
+    """An instant as microseconds since 1970-01-01 UTC."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _micro_spans(spans: list[Span]) -> list[tuple[int, int]]:
+    return [(_micros(start), _micros(end)) for start, end in spans]
+
+
+class _Stretches:
+    """Sorted, disjoint intervals in microseconds, asked how much of ``[start, end)`` they cover."""
+
+    __slots__ = ("spans", "ends")
+
+    def __init__(self, spans: list[Span]) -> None:
+        self.spans = _micro_spans(spans)
+        self.ends = [end for _, end in self.spans]
+
+    def overlap(self, start: int, end: int) -> int:
+        """Microseconds of ``[start, end)`` inside the intervals (0 when ``start >= end``)."""
+        if start >= end or not self.spans:
+            return 0
+        length = 0
+        spans = self.spans
+        # The first interval that ends after ``start``; the ones before it cannot overlap.
+        for index in range(bisect_right(self.ends, start), len(spans)):
+            span_start, span_end = spans[index]
+            if span_start >= end:
+                break
+            length += min(span_end, end) - max(span_start, start)
+        return length
 
 
 # --- error rate ------------------------------------------------------------------------------------

@@ -7,11 +7,20 @@ computed figure (including what each incident did and why), and the numbers and
 hashes of the documents issued from it.  Records are chained: each one's hash covers
 the hash of the record before it, so an edited, deleted or reordered record breaks the
 chain.  Everything here is pure; the store writes records, ``audit`` reads them.
+
+The monthly run encodes a record for every contract, so the parts with many rows (the
+incident and request inputs, each incident's outcome) are written as JSON text directly
+(``inputs_text``, ``result_text``) rather than built as dicts for ``json.dumps``.  The
+dict forms (``inputs_of``, ``result_of``) stay the definition: the texts are exactly
+their canonical JSON, byte for byte, which the tests check, since stored records are
+hashed and replayed as text.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from json.encoder import encode_basestring as _encode_string
 from functools import lru_cache
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -20,11 +29,12 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .book import Incident, Invoice, Measurements, Payment, RequestCount, Ticket, TicketPause
 from .evaluation import Evaluation
+from .measure import Measure
 from .matching import ADAPTER_VERSION, durable_rules_version
 from .money import plain
 from .period import minutes
 from .results import evaluation_json
-from .schema import TICKET_METRICS, Metric
+from .schema import TICKET_METRICS, Cause, Metric
 
 if TYPE_CHECKING:
     from .rates import RateBook
@@ -33,13 +43,27 @@ GENESIS = "0" * 64
 
 
 def canonical(data: Any) -> str:
-    import json
-
+    if type(data) is str:
+        # What json.dumps does with a lone string (ensure_ascii=False), without setting up
+        # an encoder: records name ids, keys and periods this way dozens of times each.
+        return _encode_string(data)
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canonical_object(members: dict[str, str]) -> str:
+    """The canonical JSON of a mapping whose values are given as canonical JSON already.
+
+    canonical() writes a mapping as its keys in sorted order, each with its value's
+    canonical text, so this is exactly the text canonical() gives the decoded mapping.
+
+    >>> canonical_object({"b": "[1]", "a": '"x"'}) == canonical({"b": [1], "a": "x"})
+    True
+    """
+    return "{" + ",".join(f"{canonical(key)}:{members[key]}" for key in sorted(members)) + "}"
 
 
 def instant(value: datetime | None) -> str | None:
@@ -50,9 +74,12 @@ def instant(value: datetime | None) -> str | None:
     """
     if value is None:
         return None
-    # Formatted by hand: strftime was a tenth of building a million incidents' records.
-    v = value.astimezone(timezone.utc)
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
+    # isoformat() in C, a few per incident: "YYYY-MM-DDTHH:MM:SS" then ".ffffff" only when
+    # there are microseconds, then "+00:00", which "Z" replaces.
+    text = value.isoformat()
+    return text[:19] + ".000000Z" if value.microsecond == 0 else text[:26] + "Z"
 
 
 def incident_json(service: str, row: Incident) -> dict[str, Any]:
@@ -63,6 +90,30 @@ def incident_json(service: str, row: Incident) -> dict[str, Any]:
 def request_json(service: str, row: RequestCount) -> dict[str, Any]:
     return {"service": service, "interval_start": instant(row.interval_start), "requests": row.requests,
             "errors": row.errors, "line": row.line}
+
+
+# The row texts below are canonical() of the dicts above, written out: keys in sorted
+# order, no spaces.  Only the caller's strings (service, objective ids) can need escaping
+# and come in already encoded; instants, cause and status names are fixed ASCII words,
+# counts and lines are ints (written by int.__repr__, as json writes them, so anything
+# else fails loudly rather than reads differently), minutes are plain() text.
+_CAUSE_TEXT = {cause: canonical(cause.value) for cause in Cause}
+_CAUSE_VALUE = {cause: cause.value for cause in Cause}  # a look-up, cheaper than the enum's .value
+_int = int.__repr__
+
+
+def _quoted_instant(value: datetime | None) -> str:
+    return "null" if value is None else '"' + instant(value) + '"'
+
+
+def _incident_text(service_text: str, start: str, end: str, row: Incident) -> str:
+    return (f'{{"announced_at":{_quoted_instant(row.announced_at)},"cause":{_CAUSE_TEXT[row.cause]},'
+            f'"end":"{end}","line":{_int(row.line)},"service":{service_text},"start":"{start}"}}')
+
+
+def _request_text(service_text: str, interval_start: str, row: RequestCount) -> str:
+    return (f'{{"errors":{_int(row.errors)},"interval_start":"{interval_start}","line":{_int(row.line)},'
+            f'"requests":{_int(row.requests)},"service":{service_text}}}')
 
 
 @lru_cache(maxsize=1)
@@ -94,6 +145,52 @@ def inputs_of(evaluation: Evaluation, measurements: Measurements, rates: "RateBo
         "incidents": incidents,
         "requests": requests,
     }
+    inputs.update(_ticket_and_invoice_inputs(evaluation, measurements, rates, services_measured))
+    return inputs
+
+
+def inputs_text(evaluation: Evaluation, measurements: Measurements, rates: "RateBook | None" = None) -> str:
+    """``canonical(inputs_of(...))``, the incident and request rows written as text directly."""
+    contract = evaluation.contract
+    services_measured = {(o.metric, o.service) for o, _ in evaluation.measures}
+    # Services are taken in sorted order and each one's rows sorted by the rest of
+    # inputs_of's key (stably, as there), which gives the order of the whole list.
+    incidents: list[str] = []
+    for service in sorted({s for m, s in services_measured if m is Metric.availability}):
+        service_text = canonical(service)
+        rows = []
+        for row in measurements.incidents_of(contract.id, service):
+            start, end = instant(row.start), instant(row.end)
+            rows.append(((start, end, _CAUSE_VALUE[row.cause], row.line), _incident_text(service_text, start, end, row)))
+        rows.sort(key=_first)
+        incidents += [text for _, text in rows]
+    requests: list[str] = []
+    for service in sorted({s for m, s in services_measured if m is Metric.error_rate}):
+        service_text = canonical(service)
+        timed = [(instant(row.interval_start), row) for row in measurements.requests_of(contract.id, service)]
+        timed.sort(key=_first)
+        requests += [_request_text(service_text, interval_start, row) for interval_start, row in timed]
+    members = {
+        "contract": canonical(contract.model_dump(mode="json")),
+        "period": canonical(str(evaluation.period)),
+        "incidents": "[" + ",".join(incidents) + "]",
+        "requests": "[" + ",".join(requests) + "]",
+    }
+    # Few contracts have these, with few rows: they go through the dicts.
+    extra = _ticket_and_invoice_inputs(evaluation, measurements, rates, services_measured)
+    members.update((key, canonical(value)) for key, value in extra.items())
+    return canonical_object(members)
+
+
+def _first(item: tuple) -> Any:
+    return item[0]
+
+
+def _ticket_and_invoice_inputs(evaluation: Evaluation, measurements: Measurements, rates: "RateBook | None",
+                               services_measured: set[tuple[Metric, str]]) -> dict[str, Any]:
+    """The tickets and pauses of ticket objectives, the invoices, payments and rates of late fees."""
+    contract = evaluation.contract
+    inputs: dict[str, Any] = {}
     if any(m in TICKET_METRICS for m, _ in services_measured):
         tickets = sorted(measurements.tickets_of(contract.id), key=lambda t: t.ticket)
         inputs["tickets"] = [ticket_json(t) for t in tickets]
@@ -128,8 +225,6 @@ def payment_json(row: Payment) -> dict[str, Any]:
 
 def measurements_from(inputs: dict[str, Any]) -> Measurements:
     """The measurements a record holds, ready to evaluate again."""
-    from .schema import Cause
-
     contract = inputs["contract"]["id"]
     result = Measurements(folder="record")
     parse = lambda text: datetime.fromisoformat(text) if text else None  # noqa: E731
@@ -167,9 +262,7 @@ def outcomes_json(evaluation: Evaluation) -> list[dict[str, Any]]:
     result = []
     for objective, measure in evaluation.measures:
         if measure.tickets:
-            result.append({"objective": objective.id, "tickets": [
-                {"ticket": t.ticket, "priority": t.priority, "created": instant(t.created), "ended": instant(t.ended),
-                 "elapsed_minutes": plain(minutes(t.elapsed)), "status": t.status} for t in measure.tickets]})
+            result.append(_tickets_outcome(objective.id, measure))
             continue
         if not measure.incidents:
             continue
@@ -180,10 +273,53 @@ def outcomes_json(evaluation: Evaluation) -> list[dict[str, Any]]:
     return result
 
 
+def _tickets_outcome(objective: str, measure: Measure) -> dict[str, Any]:
+    return {"objective": objective, "tickets": [
+        {"ticket": t.ticket, "priority": t.priority, "created": instant(t.created), "ended": instant(t.ended),
+         "elapsed_minutes": plain(minutes(t.elapsed)), "status": t.status} for t in measure.tickets]}
+
+
+def outcomes_text(evaluation: Evaluation) -> str:
+    """``canonical(outcomes_json(evaluation))``, each incident's outcome written as text directly."""
+    entries = []
+    for objective, measure in evaluation.measures:
+        if measure.tickets:  # a few per contract at most: through the dicts
+            entries.append(canonical(_tickets_outcome(objective.id, measure)))
+            continue
+        if not measure.incidents:
+            continue
+        # cause and status are fixed ASCII words (a Cause value, an IncidentOutcome status)
+        rows = ",".join(
+            f'{{"cause":"{o.cause}","counted_minutes":"{plain(o.counted_minutes)}","end":"{instant(o.end)}",'
+            f'"excluded_minutes":"{plain(o.excluded_minutes)}","line":{_int(o.line)},"start":"{instant(o.start)}",'
+            f'"status":"{o.status}"}}'
+            for o in measure.incidents)
+        entries.append(f'{{"incidents":[{rows}],"objective":{canonical(objective.id)}}}')
+    return "[" + ",".join(entries) + "]"
+
+
 def result_of(evaluation: Evaluation) -> dict[str, Any]:
     """Every computed figure of an evaluation: what replay compares."""
     return {"evaluation": evaluation_json(evaluation), "outcomes": outcomes_json(evaluation),
             "fact": evaluation.fact, "fired": sorted(evaluation.fired)}
+
+
+def result_text(evaluation: Evaluation) -> str:
+    """``canonical(result_of(evaluation))``, with the outcomes written as text directly."""
+    return canonical_object({"evaluation": canonical(evaluation_json(evaluation)),
+                             "outcomes": outcomes_text(evaluation),
+                             "fact": canonical(evaluation.fact), "fired": canonical(sorted(evaluation.fired))})
+
+
+@lru_cache(maxsize=64)
+def _ruleset_text(ruleset: str, version: str, sha256: str) -> str:
+    # The same few rule sets for every contract of a run.
+    return canonical({"id": ruleset, "version": version, "sha256": sha256})
+
+
+@lru_cache(maxsize=1)
+def _engine_text() -> str:
+    return canonical(engine_versions())
 
 
 def record_parts(evaluation: Evaluation, inputs_text: str, input_digest: str) -> dict[str, str]:
@@ -198,9 +334,9 @@ def record_parts(evaluation: Evaluation, inputs_text: str, input_digest: str) ->
         "period": canonical(str(evaluation.period)),
         "inputs": inputs_text,
         "input_digest": canonical(input_digest),
-        "ruleset": canonical({"id": rule_set.ruleset, "version": rule_set.version, "sha256": rule_set.sha256}),
-        "engine": canonical(engine_versions()),
-        "result": canonical(result_of(evaluation)),
+        "ruleset": _ruleset_text(rule_set.ruleset, rule_set.version, rule_set.sha256),
+        "engine": _engine_text(),
+        "result": result_text(evaluation),
     }
 
 
@@ -211,6 +347,6 @@ def seal_parts(parts: dict[str, str], rest: dict[str, Any], previous: str) -> tu
     order, each with its value's canonical text, so joining the parts in key order gives
     exactly the bytes canonical() would give the whole record.
     """
-    texts = {**parts, **{key: canonical(value) for key, value in rest.items()}, "previous": canonical(previous)}
-    text = "{" + ",".join(f"{canonical(key)}:{texts[key]}" for key in sorted(texts)) + "}"
+    text = canonical_object({**parts, **{key: canonical(value) for key, value in rest.items()},
+                             "previous": canonical(previous)})
     return text, sha256_text(text)

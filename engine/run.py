@@ -42,7 +42,7 @@ from .book import Measurements
 from .money import format_amount
 from .evaluation import CompiledCache, Timer, evaluate_contract, no_timer, resolve_rule_sets, stored_contract_error
 from .period import Period
-from .records import canonical, inputs_of, record_parts, seal_parts, sha256_text
+from .records import canonical, inputs_text, record_parts, seal_parts, sha256_text
 from .schema import RuleSet
 from .store import Latest, Store, StoredContract
 from .workers import BrokenProcessPool, chunked, in_order, store_for
@@ -165,9 +165,8 @@ def work_out(stored: StoredContract, rule_set: RuleSet, measurements: Measuremen
     evaluation = evaluate_contract(stored.contract, rule_set, measurements, work["period"],
                                    work["compiled"](rule_set), timer, work["rates"])
     with timer("record"):
-        inputs = inputs_of(evaluation, measurements, work["rates"])
-        inputs_text = canonical(inputs)
-        digest = sha256_text(inputs_text)
+        inputs = inputs_text(evaluation, measurements, work["rates"])
+        digest = sha256_text(inputs)
     pricing = evaluation.pricing
     common = dict(contract_id=stored.contract.id, issuer_id=stored.issuer_id,
                   basis=basis.evaluation_id if basis else None, input_digest=digest, ruleset_sha256=rule_set.sha256,
@@ -190,7 +189,7 @@ def work_out(stored: StoredContract, rule_set: RuleSet, measurements: Measuremen
             html = render(placeholder, "html")
         documents.append(Prepared(document, content, html, lines))
     with timer("record"):
-        parts = record_parts(evaluation, inputs_text, digest)
+        parts = record_parts(evaluation, inputs, digest)
     return Worked(unchanged=False, parts=parts, documents=tuple(documents), **common)
 
 
