@@ -24,11 +24,11 @@ from typing import IO, Any, Iterator
 
 from sqlmodel import select
 
-from .evaluation import CompiledCache, evaluate_contract
+from .evaluation import CompiledCache, Evaluation, evaluate_contract
 from .matching import CompiledRules
 from .book import Contract
 from .period import Period
-from .records import GENESIS, canonical, measurements_from, rates_from, result_of, sha256_text
+from .records import GENESIS, canonical, measurements_from, rates_from, result_of, result_text, sha256_text
 from .rulesets import RuleBook
 from .schema import RuleSet
 from .store import Store
@@ -278,15 +278,15 @@ def differences(recorded: Any, replayed: Any, path: str = "") -> list[str]:
 
 
 def replay_record(record: dict[str, Any], rule_set: RuleSet, compiled: CompiledRules | None = None) -> dict[str, Any]:
-    """Evaluate a record's inputs again under ``rule_set``; returns the result as recorded results are shaped.
+    """Evaluate a record's inputs again under ``rule_set``; returns the result as recorded results are shaped."""
+    return result_of(_evaluate_again(record, rule_set, compiled))
 
-    The result is compared as canonical JSON text, the form it was recorded in.
-    """
+
+def _evaluate_again(record: dict[str, Any], rule_set: RuleSet, compiled: CompiledRules | None) -> Evaluation:
     contract = Contract.model_validate(record["inputs"]["contract"])
     period = Period.parse(record["period"])
-    evaluation = evaluate_contract(contract, rule_set, measurements_from(record["inputs"]), period, compiled,
-                                   rates=rates_from(record["inputs"]))
-    return result_of(evaluation)
+    return evaluate_contract(contract, rule_set, measurements_from(record["inputs"]), period, compiled,
+                             rates=rates_from(record["inputs"]))
 
 
 def replay(store: Store, *, evaluation_id: int | None = None, run_id: int | None = None,
@@ -348,7 +348,8 @@ def _replay_one(store: Store, row) -> Replayed:
             outcome.note = f"current rules {rule_set.ruleset} {rule_set.version} ({rule_set.sha256[:12]})"
     # Equal canonical texts are the same figures to the letter (true is not 1); only a
     # record that differs is walked, field by field, to say where.
-    replayed = canonical(replay_record(record, rule_set, _JOB["compiled"](rule_set)))
+    # result_text writes what canonical(result_of(...)) would, without building the dicts.
+    replayed = result_text(_evaluate_again(record, rule_set, _JOB["compiled"](rule_set)))
     if replayed != canonical(record["result"]):
         outcome.differences = differences(record["result"], json.loads(replayed))
     if current_rules is None and record["engine"] != _engine():
