@@ -130,12 +130,16 @@ def render_table(period: str, evaluations: Iterable[Evaluation]):
     from rich.table import Table
 
     table = Table(title=f"SLA evaluation {period}", show_lines=False)
-    for column in ("contract", "objective", "attainment", "target", "met", "tier", "credit", "total", "status"):
+    amounts = ("attainment", "target", "credit", "total", "late fees")
+    for column in ("contract", "objective", "attainment", "target", "met", "tier", "credit", "total", "status",
+                   "late fees"):
         # fold, never cut: on a narrow terminal an amount wraps rather than end in "…"
-        table.add_column(column, justify="right" if column in ("attainment", "target", "credit", "total") else "left",
-                         overflow="fold")
+        table.add_column(column, justify="right" if column in amounts else "left", overflow="fold")
     for evaluation in evaluations:
         pricing = evaluation.pricing
+        fees = evaluation.late_fees
+        # charged to the customer, apart from the credits (INTERFACE.md's late_fee_total)
+        late = f"{fees.total} {evaluation.currency}" if fees is not None and fees.fees else "-"
         rows = objective_json(evaluation)
         for index, row in enumerate(rows):
             first = index == 0
@@ -147,8 +151,9 @@ def render_table(period: str, evaluations: Iterable[Evaluation]):
                 f"{row['credit']} {evaluation.currency}",
                 f"{pricing.total} {evaluation.currency}" + (" (capped)" if pricing.cap_applied else "") if first else "",
                 pricing.status if first else "",
+                late if first else "",
             )
         if not rows:
             table.add_row(evaluation.contract.id, "-", "", "", "", "", "", f"{pricing.total} {evaluation.currency}",
-                          pricing.status)
+                          pricing.status, late)
     return table

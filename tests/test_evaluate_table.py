@@ -1,0 +1,23 @@
+"""``slabill evaluate --format table``: what a person reads at a terminal, late fees included."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from engine.cli import app
+from tests.conftest import ROOT
+
+
+def test_the_table_shows_credits_caps_and_late_fees():
+    result = CliRunner().invoke(app, ["evaluate", "--rules", str(ROOT / "rules"),
+                                      "--contracts", str(ROOT / "fixtures" / "contracts.yaml"),
+                                      "--data", str(ROOT / "fixtures" / "data"), "--period", "2026-10",
+                                      "--format", "table"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
+            if line.startswith("│") and line.split("│")[1].strip()}
+    # C-2001: 1,440.00 USD of credits cut to the 1,375.00 USD cap, and 43.08 USD of late-payment interest
+    assert "1375.00 USD (capped)" in rows["C-2001"] and "43.08 USD" in rows["C-2001"]
+    # C-3001 owes no credit, but is charged 6.39 GBP of late fees: the table must not read as nothing at all
+    assert "none" in rows["C-3001"] and "6.39 GBP" in rows["C-3001"]
+    assert "480000 JPY" in rows["C-5001"] and "59.188 BHD" in rows["C-6001"]
