@@ -56,8 +56,11 @@ class Loaded:
 
 def settle_loaded_data() -> None:
     """Move what was loaded out of the garbage collector's sight: it lives until the command
-    ends, and full collections walking millions of loaded rows cost a third of a large run."""
-    gc.collect()
+    ends, and full collections walking millions of loaded rows cost a third of a large run.
+
+    No collection first: loading leaves almost no cyclic garbage (289 objects in half the
+    100,000-contract book), and a full pass over the loaded rows to find them took 1 s.
+    """
     gc.freeze()
 
 
