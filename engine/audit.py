@@ -28,7 +28,7 @@ from .evaluation import CompiledCache, Evaluation, evaluate_contract
 from .matching import CompiledRules
 from .book import Contract
 from .period import Period
-from .records import GENESIS, canonical, measurements_from, rates_from, result_of, result_text, sha256_text
+from .records import GENESIS, canonical, measurements_from, rates_from, result_text, sha256_text
 from .rulesets import RuleBook
 from .schema import RuleSet
 from .store import Store
@@ -277,12 +277,8 @@ def differences(recorded: Any, replayed: Any, path: str = "") -> list[str]:
     return [] if same else [f"{path}: recorded {recorded!r}, replayed {replayed!r}"]
 
 
-def replay_record(record: dict[str, Any], rule_set: RuleSet, compiled: CompiledRules | None = None) -> dict[str, Any]:
-    """Evaluate a record's inputs again under ``rule_set``; returns the result as recorded results are shaped."""
-    return result_of(_evaluate_again(record, rule_set, compiled))
-
-
 def _evaluate_again(record: dict[str, Any], rule_set: RuleSet, compiled: CompiledRules | None) -> Evaluation:
+    """A record's inputs evaluated again under ``rule_set``."""
     contract = Contract.model_validate(record["inputs"]["contract"])
     period = Period.parse(record["period"])
     return evaluate_contract(contract, rule_set, measurements_from(record["inputs"]), period, compiled,

@@ -194,7 +194,7 @@ class Book:
     file: str
     document: YamlDocument = field(repr=False, compare=False)
     positions: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
-    """each kept contract's index in the file's list, for error lines"""
+    """each contract id's index in the file's list, for error lines"""
     elsewhere: frozenset[str] = frozenset()
     """ids of the contracts another process's share keeps: their rows are skipped here, not refused"""
 
@@ -210,10 +210,7 @@ class Book:
         return cache
 
     def error_at(self, contract_id: str, key: str, message: str) -> InputError:
-        index = self.positions.get(contract_id)
-        if index is None:
-            index = next(i for i, c in enumerate(self.contracts) if c.id == contract_id)
-        return self.document.error_at(("contracts", index, key), message)
+        return self.document.error_at(("contracts", self.positions[contract_id], key), message)
 
 
 def _vocabulary() -> set[str]:
@@ -236,7 +233,6 @@ def load_book(path: str | Path, share: Share | None = None) -> Book:
     rows of an unknown contract.
     """
     positions: dict[str, int] = {}  # every contract id read so far, at its index in the list
-    kept: dict[str, int] = {}
     elsewhere: set[str] = set()
 
     def contract_read(where, value):
@@ -259,7 +255,6 @@ def load_book(path: str | Path, share: Share | None = None) -> Book:
             if not keep:
                 elsewhere.add(contract_id)
                 return _KEPT_ELSEWHERE
-            kept[contract_id] = position
         return value
 
     def elsewhere_item(where) -> bool:  # another share's contract: only its id is read
@@ -270,7 +265,6 @@ def load_book(path: str | Path, share: Share | None = None) -> Book:
             doc = read_yaml(path, contract_read, elsewhere_item if share is not None else None)
         except NotSkippable:  # anchors or aliases inside a contract: read every contract whole
             positions.clear()
-            kept.clear()
             elsewhere.clear()
             doc = read_yaml(path, contract_read)
     except _ContractProblem as problem:
@@ -288,7 +282,7 @@ def load_book(path: str | Path, share: Share | None = None) -> Book:
     except ValidationError as exc:
         raise translate(doc, exc, _vocabulary()) from None
     doc.data = None  # the validated book is what is kept; the text stays for error lines
-    return Book(parsed.issuer, parsed.contracts, doc.file, doc, kept, frozenset(elsewhere))
+    return Book(parsed.issuer, parsed.contracts, doc.file, doc, positions, frozenset(elsewhere))
 
 
 class _ContractProblem(Exception):

@@ -64,15 +64,15 @@ def evaluate(
     from .evaluation import evaluate_book
     from .period import Period
     from .results import render_table, write_json
-    from .shares import Inputs, can_share, evaluate_in_shares, read_inputs
-    from .workers import default_workers
+    from .shares import Inputs, evaluate_in_shares, read_inputs
+    from .workers import can_fork, default_workers
 
     month = Period.parse(period)
     inputs = Inputs(rules, contracts, data)
     workers = workers or default_workers()
     # A whole book in JSON is shared among processes; one contract, or a table for a
     # person to read, is not worth a fork.  A failed worker falls back to one process.
-    if format is Format.json and contract is None and workers > 1 and can_share():
+    if format is Format.json and contract is None and workers > 1 and can_fork():
         if evaluate_in_shares(inputs, month, workers, sys.stdout):
             return
     loaded = read_inputs(inputs)

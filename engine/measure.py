@@ -30,7 +30,7 @@ from typing import Callable, Iterable
 
 from .book import Incident, RequestCount, Ticket, TicketPause
 from .intervals import Span, clip, first_part, subtract, total, union
-from .period import Window, minutes
+from .period import MICROSECONDS_PER_MINUTE, Window, minutes
 from .schema import Cause, Exclusions, Metric, Objective
 
 HUNDRED = Fraction(100)
@@ -230,14 +230,13 @@ def _outcomes(kinds: list[tuple[Incident, str]], window: Window, downtime: list[
             status = "overlapped"
         outcomes.append(IncidentOutcome(
             line=line, start=incident.start, end=incident.end, cause=incident.cause.value, status=status,
-            counted_minutes=Fraction(counted, _MICROSECONDS_PER_MINUTE) if counted else zero,
-            excluded_minutes=Fraction(excluded_part, _MICROSECONDS_PER_MINUTE) if excluded_part else zero,
+            counted_minutes=Fraction(counted, MICROSECONDS_PER_MINUTE) if counted else zero,
+            excluded_minutes=Fraction(excluded_part, MICROSECONDS_PER_MINUTE) if excluded_part else zero,
         ))
     return tuple(outcomes)
 
 
 _ZERO_MINUTES = Fraction(0)
-_MICROSECONDS_PER_MINUTE = 60_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from .errors import InputError
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
-_MICROSECONDS_PER_MINUTE = 60_000_000
+MICROSECONDS_PER_MINUTE = 60_000_000
 
 
 def minutes(span: timedelta) -> Fraction:
@@ -26,7 +26,7 @@ def minutes(span: timedelta) -> Fraction:
     >>> minutes(timedelta(seconds=90))
     Fraction(3, 2)
     """
-    return Fraction(span // timedelta(microseconds=1), _MICROSECONDS_PER_MINUTE)
+    return Fraction(span // timedelta(microseconds=1), MICROSECONDS_PER_MINUTE)
 
 
 @dataclass(frozen=True, order=True)

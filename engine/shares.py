@@ -74,11 +74,6 @@ def read_inputs(inputs: Inputs, share: Share | None = None) -> Loaded:
     return Loaded(rule_book, book, measurements, rates)
 
 
-def can_share() -> bool:
-    """Shares need fork: a worker starts with the parent's imports and reads its own share."""
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
 def evaluate_in_shares(inputs: Inputs, period: Period, workers: int, out: IO[str]) -> bool:
     """Evaluate the book in ``workers`` processes and write the JSON document to ``out``.
 

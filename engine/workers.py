@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 if TYPE_CHECKING:
     from .store import Store
 
-__all__ = ["BrokenProcessPool", "InProcess", "chunked", "default_workers", "executor", "in_order", "store_for"]
+__all__ = ["BrokenProcessPool", "InProcess", "can_fork", "chunked", "default_workers", "executor", "in_order", "store_for"]
 
 
 class InProcess:
@@ -44,6 +44,11 @@ class InProcess:
         pass
 
 
+def can_fork() -> bool:
+    """Workers are forked: they start with what the parent set up, without pickling it."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def default_workers() -> int:
     """One worker per core this process may run on, at most eight."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -58,8 +63,7 @@ def executor(workers: int, store: "Store"):
     breaks and the caller gets ``BrokenProcessPool``, where multiprocessing.Pool would
     replace the worker and wait forever for the lost batch.
     """
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods() \
-            or store.url in ("sqlite://", "sqlite:///:memory:"):
+    if workers <= 1 or not can_fork() or store.url in ("sqlite://", "sqlite:///:memory:"):
         return InProcess()
     # A forked child must not share the parent's pooled connections (SQLite's locks and a
     # PostgreSQL socket would be used by two processes); the parent reconnects on demand.
