@@ -124,6 +124,54 @@ def memory_now() -> tuple[float | None, float]:
     return now, rss_mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
+def processor_name() -> str:
+    """The CPU's model name, as Linux reports it: the same kind of machine is not always the same
+    hardware, and the figures of two days can only be compared knowing that."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def calibration_seconds() -> float:
+    """The best of three timings of a fixed pure-Python workload (dicts, integers, fractions and
+    string formatting, like the engine's own). The ratio of two machines' figures tells how much
+    of a change between two benchmark runs is the machine's rather than the code's."""
+    from fractions import Fraction
+
+    def workload() -> int:
+        table: dict[int, int] = {}
+        total = Fraction(0)
+        for i in range(2_000_000):
+            table[i % 997] = table.get(i % 997, 0) + i
+            if i % 50 == 0:
+                total += Fraction(i, 43_200)
+        return len(f"{total}{sorted(table.items())}")
+
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        workload()
+        best = min(best, time.perf_counter() - started)
+    return round(best, 4)
+
+
+def describe_machine() -> dict:
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return {"python": f"Python {platform.python_version()}", "platform": platform.platform(),
+            "processor": processor_name(), "cpus": os.cpu_count(), "load_average": load,
+            "calibration_seconds": calibration_seconds()}
+
+
+def machine_lines(machine: dict) -> list[str]:
+    return [f"  {machine['python']} on {machine['platform']}, {machine['cpus']} CPUs "
+            f"({machine['processor']}), load average before the run {machine['load_average']}",
+            f"  calibration workload (fixed pure Python, best of 3): {machine['calibration_seconds']:.3f} s"]
+
+
 def engine_state() -> dict:
     """Which engine was measured: the commit, and the engine files changed since it (read-only git)."""
     def git(*args: str) -> str:
@@ -366,8 +414,7 @@ def report(figures: dict) -> str:
     add("")
     add(f"slabill evaluate benchmark: period {figures['period']}, data {figures['data']}")
     machine = figures["machine"]
-    add(f"  {machine['python']} on {machine['platform']}, {machine['cpus']} CPUs, "
-        f"load average before the run {machine['load_average']}")
+    out.extend(machine_lines(machine))
     state = figures["engine"]
     changed = state["uncommitted_engine_files"]
     add(f"  engine at commit {state['commit']}"
@@ -452,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         return profile(folder, args.period, Path(args.results).with_name("evaluate.prof"))
 
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    machine = describe_machine()
     timer = StageTimer()
     gc_timer = GcTimer(timer)
     gc.collect()
@@ -473,8 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict = {
         "benchmark": "slabill evaluate",
         "when": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        "machine": {"python": f"Python {platform.python_version()}", "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "load_average": load_before},
+        "machine": machine,
         "engine": engine_state(),
         "data": str(folder),
         "period": args.period,

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -45,7 +44,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
-from evaluate_bench import engine_state, ensure_data, finish, run_command  # noqa: E402
+from evaluate_bench import describe_machine, engine_state, ensure_data, finish, machine_lines, run_command  # noqa: E402
 
 # The issues' targets, on a 2-core machine.
 TARGET_CONTRACTS = 100_000
@@ -282,8 +281,8 @@ def report(figures: dict) -> str:
     add(f"slabill monthly-run benchmark: period {figures['period']}, {figures['contracts']:,} contracts, "
         f"data {figures['data']}")
     machine = figures["machine"]
-    add(f"  {machine['python']} on {machine['platform']}, {machine['cpus']} CPUs, "
-        f"load average before {machine['load_average']}; engine at {figures['engine']['commit']}")
+    out.extend(machine_lines(machine))
+    add(f"  engine at {figures['engine']['commit']}")
     for result in figures["stores"]:
         add("")
         add(f"  [{result['store']}]{'':<20}{'wall s':>9}{'CPU s':>9}{'RSS MiB':>10}{'PSS MiB':>10}{'procs':>7}")
@@ -337,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         args.data = str(BENCH / "data")
     folder, manifest = ensure_data(args)
 
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    machine = describe_machine()
     results = []
     with tempfile.TemporaryDirectory(prefix="slabill-bench-") as scratch_name:
         scratch = Path(scratch_name)
@@ -355,8 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = {
         "benchmark": "slabill run, audit verify, replay",
         "when": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-        "machine": {"python": f"Python {platform.python_version()}", "platform": platform.platform(),
-                    "cpus": os.cpu_count(), "load_average": load_before},
+        "machine": machine,
         "engine": engine_state(), "data": str(folder), "period": args.period, "generator": manifest,
         "contracts": results[0]["breakdown"]["contracts"] if results and "contracts" in results[0].get(
             "breakdown", {}) else contracts,
