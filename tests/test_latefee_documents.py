@@ -9,7 +9,6 @@ U+202F and U+00A0 spaces; ``spaces`` makes them plain before comparing.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from engine.book import load_book, load_measurements

@@ -6,7 +6,6 @@ import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from fractions import Fraction as F
-from pathlib import Path
 
 import pytest
 from freezegun import freeze_time

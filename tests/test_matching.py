@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.matching import (CATCH_ALL, DurableMatcher, RuleEngineError, compile_rules, make_fact, matcher,
+from engine.matching import (CATCH_ALL, RuleEngineError, compile_rules, make_fact, matcher,
                              reference_match)
 from pydantic import ValidationError
 

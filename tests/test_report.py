@@ -10,7 +10,6 @@ October in Paris is the window 2026-09-30 22:00 to 2026-10-31 23:00 (44,700 minu
 from __future__ import annotations
 
 import copy
-import json
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -24,7 +23,7 @@ from typer.testing import CliRunner
 from engine.audit import latest_record
 from engine.cli import app
 from engine.demo import run_demo, write_reports
-from engine.indicators import Availability, indicators, median, percentile
+from engine.indicators import indicators, median, percentile
 from engine.period import Period
 from engine.run import monthly_run
 from engine.store import Store
