@@ -147,7 +147,8 @@ def render_table(period: str, evaluations: Iterable[Evaluation]):
                 evaluation.contract.id if first else "",
                 row["id"], row["attainment"] + " %", (row["target"] or "-") + (" %" if row["target"] else ""),
                 "yes" if row["met"] else "[bold red]no[/]",
-                "-" if row["tier"] is None else str(row["tier"]),
+                # counted from 1, as the documents count them ("Tier 1"); the JSON's tier is an index
+                "-" if row["tier"] is None else str(row["tier"] + 1),
                 f"{row['credit']} {evaluation.currency}",
                 f"{pricing.total} {evaluation.currency}" + (" (capped)" if pricing.cap_applied else "") if first else "",
                 pricing.status if first else "",

@@ -21,3 +21,19 @@ def test_the_table_shows_credits_caps_and_late_fees():
     # C-3001 owes no credit, but is charged 6.39 GBP of late fees: the table must not read as nothing at all
     assert "none" in rows["C-3001"] and "6.39 GBP" in rows["C-3001"]
     assert "480000 JPY" in rows["C-5001"] and "59.188 BHD" in rows["C-6001"]
+
+
+def test_the_table_counts_tiers_from_one_as_the_documents_do():
+    result = CliRunner().invoke(app, ["evaluate", "--rules", str(ROOT / "rules"),
+                                      "--contracts", str(ROOT / "fixtures" / "contracts.yaml"),
+                                      "--data", str(ROOT / "fixtures" / "data"), "--period", "2026-10",
+                                      "--format", "table"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    cells = {line.split("│")[1].strip() or None: [c.strip() for c in line.split("│")[1:-1]]
+             for line in result.stdout.splitlines() if line.startswith("│")}
+    tier = 5  # contract, objective, attainment, target, met, tier
+    # C-1001 at 99.670246 % falls in standard-hosting's first tier (>= 99 and < 99.9), index 0,
+    # which its credit note calls "Palier 1"; C-5001 at 94.62298 % falls in its third, index 2.
+    assert cells["C-1001"][tier] == "1"
+    assert cells["C-5001"][tier] == "3"
+    assert cells["C-3001"][tier] == "-"  # met: no tier
