@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import gettext
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from markupsafe import Markup, escape
 
@@ -73,6 +73,11 @@ class Wording:
                 return value
 
             self.text = str
+        # "a; b": French sets its semicolon off with a no-break space, as it does its colon.
+        separator = catalog.gettext("%(first)s; %(second)s") % {"first": "", "second": ""}
+        self.joined: Callable[[Iterable[Any]], Text] = (Markup(escape(separator)).join if html
+                                                        else separator.join)
+        """figures of one row, one after the other, separated as the language does it"""
         self._ = _
         self.kv = kv
         """"label: value" (in HTML, isolated)"""
@@ -297,15 +302,15 @@ def _text_line(f, words: Wording, line: dict[str, Any]) -> dict[str, Any]:
     if kind == "sla_credit":
         promised = (_minutes(f, words, detail["target_time_minutes"]) if "per_breach" in detail
                     else f.percent(detail["target"]))
-        rows.append("; ".join((kv(_("Objective"), _objective(words, detail)), kv(_("Promised"), promised),
-                               kv(_("Measured"), f.percent(detail["attainment"])))))
+        rows.append(words.joined((kv(_("Objective"), _objective(words, detail)), kv(_("Promised"), promised),
+                                  kv(_("Measured"), f.percent(detail["attainment"])))))
         if "downtime_minutes" in detail:
             minutes = [kv(_("Downtime"), _minutes(f, words, detail["downtime_minutes"]))]
             if "excluded_minutes" in detail:
                 minutes.append(kv(_("Excluded"), _minutes(f, words, detail["excluded_minutes"])))
             if "allowed_minutes" in detail:
                 minutes.append(kv(_("Allowed"), _minutes(f, words, detail["allowed_minutes"])))
-            rows.append("; ".join(minutes))
+            rows.append(words.joined(minutes))
         if "intervals" in detail:
             rows.append(kv(_("Intervals in error"),
                            f.number(detail["error_intervals"]) + " / " + f.number(detail["intervals"])))
@@ -319,17 +324,17 @@ def _text_line(f, words: Wording, line: dict[str, Any]) -> dict[str, Any]:
                 credit.append(kv(_("Units"), f.number(detail["units"])))
             credit.append(kv(_("Credit rate"), f.percent(detail["credit_percent"])))
             credit.append(kv(_("Monthly fee"), f.money(detail["fee"])))
-            rows.append("; ".join(credit))
+            rows.append(words.joined(credit))
     elif kind == "sla_correction":
-        rows.append(kv(_("Previously credited"), f.money(detail["previously_credited"])) + "; "
-                    + kv(_("Now due"), f.money(detail["now_due"])))
+        rows.append(words.joined((kv(_("Previously credited"), f.money(detail["previously_credited"])),
+                                  kv(_("Now due"), f.money(detail["now_due"])))))
     elif kind == "late_interest":
-        rows.append(kv(_("Invoice amount"), f.money(detail["base"])) + "; "
-                    + kv(_("Late from"), f.day(detail["first_late_day"])))
+        rows.append(words.joined((kv(_("Invoice amount"), f.money(detail["base"])),
+                                  kv(_("Late from"), f.day(detail["first_late_day"])))))
         rows += [words.segment(f, segment) for segment in detail["segments"]]
     elif kind == "late_correction":
-        rows.append(kv(_("Previously charged"), f.money(detail["previously_charged"])) + "; "
-                    + kv(_("Now due"), f.money(detail["now_due"])))
+        rows.append(words.joined((kv(_("Previously charged"), f.money(detail["previously_charged"])),
+                                  kv(_("Now due"), f.money(detail["now_due"])))))
     return {"head": kv(words.line_label(f, line), f.money(line["net"])) + " (" + _("VAT") + " "
                     + f.percent(line["vat_rate"]) + ")",
             "rows": rows}

@@ -419,6 +419,10 @@ def test_explain_a_breach_in_english_and_french(ran):
     assert "Mesuré 99,670246\xa0% pour un engagement de 99,9\xa0% : non atteint." in french
     assert "Le palier 1 s'applique : 10\xa0% de la redevance mensuelle de 1\u202f245,75\xa0€, soit 124,58\xa0€." in french
     assert "Émis sous le n° AV-2026-000001, 269,50\xa0€ TTC." in french
+    # French sets off ":" and ";" with a no-break space, in the incident and ticket lines too
+    assert ("8 oct. 2026, 14:05:00 – 15:20:00 (panne)\xa0: comptée comme indisponibilité\xa0; "
+            "75 min comptées") in french
+    assert "T-102 (P1), 2 oct. 2026, 16:30:00\xa0: délai dépassé\xa0; 70 min décomptées sur l'objectif" in french
     # p1-response credits a sum per late ticket and has no attainment target to name.
     assert "Mesuré 75\xa0% : non atteint." in french and "engagement de  :" not in french
     assert "Measured 75% against" not in english and "Measured 75%: missed." in english

@@ -168,7 +168,7 @@ def test_notes_render_writes_the_issued_bytes_in_french(ran, tmp_path):
     assert text.exit_code == 0, text.output
     written = (out / "AV-2026-000001.fr_FR.txt").read_text(encoding="utf-8")
     assert written.startswith("Avoir n° AV-2026-000001\n")
-    assert "Palier 1 (≥ 99\xa0% et < 99,9\xa0%); Taux d'avoir\xa0: 10\xa0%" in written
+    assert "Palier 1 (≥ 99\xa0% et < 99,9\xa0%)\xa0; Taux d'avoir\xa0: 10\xa0%" in written
     assert "Total TTC\xa0: 269,50\xa0€" in written
 
 

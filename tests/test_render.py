@@ -446,6 +446,8 @@ def test_a_per_breach_line_shows_late_tickets_times_the_sum_not_a_rate(tmp_path)
     french = spaces(render(note, "txt"))
     [block] = [b for b in french.split("\n* ") if "p1-response" in b]
     assert "Engagement : 60 min" in block and "Mesuré : 75 %" in block
+    # French sets off ";" with a no-break space, as it does ":"
+    assert "(support)\u00a0; Engagement\u00a0: 60 min\u00a0; Mesuré" in render(note, "txt")
     assert "Tickets hors délai : 2 × 50,00 €" in block
     assert "Taux d'avoir" not in block and "Redevance mensuelle" not in block
     english = spaces(unescape(re.sub(r"<[^>]+>", "", render(note, "html", "en_GB"))))
