@@ -8,12 +8,18 @@ from engine.cli import app
 from tests.conftest import ROOT
 
 
-def test_the_table_shows_credits_caps_and_late_fees():
+def table_of_the_fixtures():
+    """``evaluate --format table`` of the shipped fixtures for October 2026, wide enough not to wrap."""
     result = CliRunner().invoke(app, ["evaluate", "--rules", str(ROOT / "rules"),
                                       "--contracts", str(ROOT / "fixtures" / "contracts.yaml"),
                                       "--data", str(ROOT / "fixtures" / "data"), "--period", "2026-10",
                                       "--format", "table"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
+    return result
+
+
+def test_the_table_shows_credits_caps_and_late_fees():
+    result = table_of_the_fixtures()
     rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
             if line.startswith("│") and line.split("│")[1].strip()}
     # C-2001: 1,440.00 USD of credits cut to the 1,375.00 USD cap, and 43.08 USD of late-payment interest
@@ -24,11 +30,7 @@ def test_the_table_shows_credits_caps_and_late_fees():
 
 
 def test_the_table_counts_tiers_from_one_as_the_documents_do():
-    result = CliRunner().invoke(app, ["evaluate", "--rules", str(ROOT / "rules"),
-                                      "--contracts", str(ROOT / "fixtures" / "contracts.yaml"),
-                                      "--data", str(ROOT / "fixtures" / "data"), "--period", "2026-10",
-                                      "--format", "table"], env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
+    result = table_of_the_fixtures()
     cells = {line.split("│")[1].strip() or None: [c.strip() for c in line.split("│")[1:-1]]
              for line in result.stdout.splitlines() if line.startswith("│")}
     tier = 5  # contract, objective, attainment, target, met, tier
