@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import AbstractSet, Iterator, NamedTuple
 
 from babel import Locale, UnknownLocaleError
 from pydantic import ValidationError, field_validator, model_validator
@@ -611,7 +611,7 @@ def read_invoices(path: Path, book: Book, elsewhere: set[str]) -> dict[str, list
     return result
 
 
-def read_payments(path: Path, invoices: dict[str, str], elsewhere: set[str] = frozenset()) -> dict[str, list[Payment]]:
+def read_payments(path: Path, invoices: dict[str, str], elsewhere: AbstractSet[str] = frozenset()) -> dict[str, list[Payment]]:
     """Payments; ``invoices`` maps every known invoice number to its currency, ``elsewhere``
     holds the numbers of another share's invoices, whose payments are skipped."""
     rows = CsvRows(path, ("invoice", "paid_on", "amount"))
@@ -667,7 +667,7 @@ def read_tickets(path: Path, book: Book, elsewhere: set[str]) -> dict[str, list[
     return result
 
 
-def read_pauses(path: Path, tickets: dict[str, Ticket], elsewhere: set[str] = frozenset()) -> dict[str, list[TicketPause]]:
+def read_pauses(path: Path, tickets: dict[str, Ticket], elsewhere: AbstractSet[str] = frozenset()) -> dict[str, list[TicketPause]]:
     """Pauses; ``tickets`` maps every known ticket id to its ticket (a pause must lie in its life),
     ``elsewhere`` holds the ids of another share's tickets, whose pauses are skipped."""
     rows = CsvRows(path, ("ticket", "start", "end"))

@@ -100,18 +100,18 @@ def evaluation_json(evaluation: Evaluation) -> dict:
     }
 
 
-def result_text(evaluation: Evaluation) -> str:
-    """One element of ``results`` as JSON text, on one line."""
+def evaluation_text(evaluation: Evaluation) -> str:
+    """``evaluation_json`` as JSON text on one line: one element of ``results``."""
     return json.dumps(evaluation_json(evaluation), ensure_ascii=False)
 
 
 def write_json(period: str, evaluations: Iterable[Evaluation], out: IO[str]) -> None:
     """The whole document, each result written as soon as it is evaluated so memory stays flat."""
-    write_results(period, (result_text(evaluation) for evaluation in evaluations), out)
+    write_results(period, (evaluation_text(evaluation) for evaluation in evaluations), out)
 
 
 def write_results(period: str, results: Iterable[str], out: IO[str]) -> None:
-    """The document around results already turned into text by ``result_text``.
+    """The document around results already turned into text by ``evaluation_text``.
 
     One result per line: pretty-printing with ``indent`` would switch json to its
     pure-Python encoder, a third of the time of a 100,000-contract evaluation; pipe the

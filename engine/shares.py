@@ -33,7 +33,7 @@ from .book import Book, Measurements, Share, load_book, load_measurements
 from .evaluation import evaluate_book
 from .period import Period
 from .rates import RateBook, load_rates
-from .results import result_text, write_results
+from .results import evaluation_text, write_results
 from .rulesets import RuleBook, load_rule_sets
 
 
@@ -124,7 +124,7 @@ def _evaluate_share(inputs: Inputs, share: Share, period: Period, path: Path, se
         with path.open("w", encoding="utf-8") as handle:
             for evaluation in evaluate_book(loaded.rule_book, loaded.book, loaded.measurements, period,
                                             rates=loaded.rates):
-                handle.write(evaluation.contract.id + "\t" + result_text(evaluation) + "\n")
+                handle.write(evaluation.contract.id + "\t" + evaluation_text(evaluation) + "\n")
         sending.send("done")
     except BaseException:
         # The parent evaluates again in one process, which reports the problem properly;
