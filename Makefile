@@ -15,6 +15,7 @@ demo: $(STAMP)
 	$(BIN)/slabill demo
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

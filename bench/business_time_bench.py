@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.calendars import TWENTY_FOUR_SEVEN, BusinessClock  # noqa: E402
-from engine.schema import Calendar  # noqa: E402
+from engine.core.calendars import TWENTY_FOUR_SEVEN, BusinessClock  # noqa: E402
+from engine.core.schema import Calendar  # noqa: E402
 
 TARGET_SECONDS_PER_100K = 10.0
 

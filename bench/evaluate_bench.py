@@ -38,14 +38,15 @@ sys.path.insert(0, str(BENCH))
 
 from generate import GENERATOR_VERSION  # noqa: E402  (bench/ is not a package)
 
-from engine.book import load_book, load_measurements  # noqa: E402
-from engine.evaluation import evaluate_book  # noqa: E402
-from engine.period import Period  # noqa: E402
-from engine.results import write_json  # noqa: E402
-from engine.rulesets import load_rule_sets  # noqa: E402
+from engine.core.evaluation import evaluate_book  # noqa: E402
+from engine.core.period import Period  # noqa: E402
+from engine.jobs.evaluate import write_json  # noqa: E402
+from engine.loading.contracts import load_book  # noqa: E402
+from engine.loading.measurements import load_measurements  # noqa: E402
+from engine.loading.rulesets import load_rule_sets  # noqa: E402
 
 try:  # what `slabill evaluate` does between loading and evaluating, in versions that do it
-    from engine.shares import settle_loaded_data  # noqa: E402
+    from engine.loading.collector import settle_loaded_data  # noqa: E402
 except ImportError:
     settle_loaded_data = None
 

@@ -157,8 +157,8 @@ def breakdown(url: str, period_text: str) -> dict:
     """``monthly_run`` in this process with one worker, each stage timed."""
     import resource
 
-    from engine.period import Period
-    from engine.run import monthly_run
+    from engine.core.period import Period
+    from engine.jobs.run import monthly_run
     from engine.store import Store
 
     timer = ExclusiveTimer()
@@ -192,7 +192,7 @@ def count_store(url: str, period_text: str) -> dict:
     from sqlalchemy import func, select
 
     from engine.store import Store
-    from engine.tables import DocumentRow, EvaluationRow
+    from engine.store.tables import DocumentRow, EvaluationRow
 
     store = Store(url, upgrade=False)
     try:

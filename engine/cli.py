@@ -7,9 +7,7 @@ nothing is printed on stdout before the whole result exists.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
 from datetime import date
 from enum import Enum
 from functools import wraps
@@ -19,7 +17,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from .errors import SlabillError
+from . import clock
+from .core.errors import SlabillError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="SLA penalty and service-credit billing: measured breaches in, credit notes out.")
@@ -61,32 +60,53 @@ def evaluate(
                                           help="processes sharing the book's JSON evaluation (default: one per core)"),
 ) -> None:
     """Evaluate a month statelessly and print the result; writes nothing."""
-    from .evaluation import evaluate_book
-    from .period import Period
-    from .results import render_table, write_json
-    from .shares import Inputs, evaluate_in_shares, read_inputs
-    from .workers import can_fork, default_workers
+    from .core.period import Period
+    from .jobs.evaluate import Inputs, evaluate_to, evaluations_of
+    from .processes import default_workers
 
     month = Period.parse(period)
     inputs = Inputs(rules, contracts, data)
-    workers = workers or default_workers()
-    # A whole book in JSON is shared among processes; one contract, or a table for a
-    # person to read, is not worth a fork.  A failed worker falls back to one process.
-    if format is Format.json and contract is None and workers > 1 and can_fork():
-        if evaluate_in_shares(inputs, month, workers, sys.stdout):
-            return
-    loaded = read_inputs(inputs)
-    evaluations = evaluate_book(loaded.rule_book, loaded.book, loaded.measurements, month, contract,
-                                rates=loaded.rates)
     if format is Format.table:
-        print_table(render_table(str(month), list(evaluations)))
+        print_table(evaluation_table(str(month), evaluations_of(inputs, month, contract)))
         return
-    # Nothing reaches stdout unless every contract evaluates: the JSON is written to a
-    # spooled file (memory up to 32 MiB, then disk) and copied out at the end.
-    with tempfile.SpooledTemporaryFile(max_size=32 * 2**20, mode="w+", encoding="utf-8") as buffer:
-        write_json(str(month), evaluations, buffer)
-        buffer.seek(0)
-        shutil.copyfileobj(buffer, sys.stdout)
+    evaluate_to(sys.stdout, inputs, month, workers or default_workers(), contract)
+
+
+def evaluation_table(period: str, evaluations: list):
+    """A readable summary per contract, for people at a terminal (a Rich table)."""
+    from rich.table import Table
+
+    from .core.results import objective_json
+
+    table = Table(title=f"SLA evaluation {period}", show_lines=False)
+    amounts = ("attainment", "target", "credit", "total", "late fees")
+    for column in ("contract", "objective", "attainment", "target", "met", "tier", "credit", "total", "status",
+                   "late fees"):
+        # fold, never cut: on a narrow terminal an amount wraps rather than end in "…"
+        table.add_column(column, justify="right" if column in amounts else "left", overflow="fold")
+    for evaluation in evaluations:
+        pricing = evaluation.pricing
+        fees = evaluation.late_fees
+        # charged to the customer, apart from the credits (INTERFACE.md's late_fee_total)
+        late = f"{fees.total} {evaluation.currency}" if fees is not None and fees.fees else "-"
+        rows = objective_json(evaluation)
+        for index, row in enumerate(rows):
+            first = index == 0
+            table.add_row(
+                evaluation.contract.id if first else "",
+                row["id"], row["attainment"] + " %", (row["target"] or "-") + (" %" if row["target"] else ""),
+                "yes" if row["met"] else "[bold red]no[/]",
+                # counted from 1, as the documents count them ("Tier 1"); the JSON's tier is an index
+                "-" if row["tier"] is None else str(row["tier"] + 1),
+                f"{row['credit']} {evaluation.currency}",
+                f"{pricing.total} {evaluation.currency}" + (" (capped)" if pricing.cap_applied else "") if first else "",
+                pricing.status if first else "",
+                late if first else "",
+            )
+        if not rows:
+            table.add_row(evaluation.contract.id, "-", "", "", "", "", "", f"{pricing.total} {evaluation.currency}",
+                          pricing.status, late)
+    return table
 
 
 @rules_app.command("check")
@@ -96,8 +116,10 @@ def rules_check(
     strict: bool = typer.Option(False, "--strict", help="exit 1 when a tier overlaps or leaves a gap"),
 ) -> None:
     """Validate rule sets; report tiers that overlap or leave a gap, per objective."""
-    from .rates import RateBook, load_rates
-    from .rulesets import RuleBook, check_french_floor, check_tiers, load_rule_files, rule_set_files
+    from .core.rates import RateBook
+    from .core.rulesets import RuleBook, check_french_floor, check_tiers
+    from .loading.rates import load_rates
+    from .loading.rulesets import load_rule_files, rule_set_files
 
     paths = [p for f in files for p in rule_set_files(f)]
     loaded = load_rule_files(paths)
@@ -121,7 +143,7 @@ def rules_check(
         console.print(f"{item.file}: {rule_set.ruleset} {rule_set.version} "
                       f"(sha256 {rule_set.sha256[:12]}): {status}", markup=False)
         for path, where, finding in problems:
-            console.print(f"  {item.file}, line {item.document.line_of(path)}, {where}: {finding.message}", markup=False)
+            console.print(f"  {item.file}, line {item.line_of(path)}, {where}: {finding.message}", markup=False)
         findings += len(problems)
     if findings and strict:
         raise typer.Exit(1)
@@ -130,7 +152,7 @@ def rules_check(
 @rules_app.command("schema")
 def rules_schema() -> None:
     """Print the JSON Schema of rule-set files, for editors."""
-    from .schema import RuleSet
+    from .core.schema import RuleSet
 
     schema = RuleSet.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -163,7 +185,7 @@ def open_store(db: Optional[str], *, create: bool = False):
     exist (the default ``slabill.db`` in another folder, say), it would create an empty
     store and report "0 records verified", which reads like a clean bill of health.
     """
-    from .errors import InputError
+    from .core.errors import InputError
     from .store import Store, database_url, sqlite_file
 
     url = database_url(db)
@@ -183,20 +205,11 @@ def load(
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Bring a book of business, rule sets and measurements into the store; safe to repeat."""
-    from .book import load_book, load_measurements
-    from .rulesets import load_rule_files, rule_set_files
-
-    from .rates import load_rates
+    from .jobs.load import load_files
 
     if rules is None and Path("rules").is_dir():
         rules = Path("rules")
-    loaded = load_rule_files(rule_set_files(rules)) if rules is not None else []
-    rates = load_rates(rules) if rules is not None else None
-    book = load_book(contracts)
-    store = open_store(db, create=True)
-    measurements = (load_measurements(data, book, store.invoice_currencies(), store.known_tickets())
-                    if data is not None else None)
-    report = store.load(book=book, rule_sets=loaded, measurements=measurements, rates=rates)
+    report = load_files(lambda: open_store(db, create=True), contracts, data, rules)
     from rich.table import Table
 
     table = Table(title="Loaded")
@@ -221,20 +234,20 @@ def run(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
 ) -> None:
     """The monthly run: evaluate every active contract, issue credit notes and adjustments, record it all."""
-    from .demo import write_documents, write_reports
-    from .errors import InputError
-    from .period import Period
-    from .run import WorkerDied, monthly_run
-    from .workers import default_workers
+    from .core.errors import InputError
+    from .core.period import Period
+    from .jobs.output import write_documents, write_reports
+    from .processes import default_workers
+    from .jobs.run import WorkerDied, monthly_run
 
     month = Period.parse(period)
     if out is not None and dry_run:
         raise InputError("a dry run writes nothing, so it takes no --out folder", field="--out")
-    issue_date = parse_day(as_of, "--as-of") if as_of else date.today()
+    issue_date = parse_day(as_of, "--as-of") if as_of else clock.today()
     store = open_store(db)
     try:
         summary = _with_progress(lambda progress: monthly_run(
-            store, month, as_of=issue_date, now=_now, dry_run=dry_run, contract_id=contract, progress=progress,
+            store, month, as_of=issue_date, now=clock.now, dry_run=dry_run, contract_id=contract, progress=progress,
             workers=workers or default_workers()))
     except WorkerDied as exc:
         err.print(f"slabill: {exc}.", markup=False)
@@ -248,14 +261,8 @@ def run(
             console.print(f"  {path}", markup=False, soft_wrap=True)
 
 
-def _now():
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)
-
-
 def parse_day(text: str, option: str) -> "date":
-    from .errors import InputError
+    from .core.errors import InputError
 
     try:
         return date.fromisoformat(text)
@@ -284,7 +291,7 @@ def print_summary(summary, console: Console) -> None:
 
     from rich.table import Table
 
-    from .money import format_amount
+    from .core.money import format_amount
 
     title = f"Monthly run {summary.period}" + (" (dry run: nothing written)" if summary.dry_run else
                                                f" (run {summary.run_id})")
@@ -346,7 +353,8 @@ def notes_list(
 
 def _document(db: Optional[str], number: str):
     from invoices.documents import Document
-    from .errors import InputError
+
+    from .core.errors import InputError
 
     row = open_store(db).document(number)
     if row is None:
@@ -378,12 +386,13 @@ def notes_render(
 ) -> None:
     """Write an issued document to a file."""
     from invoices.render import render
-    from .errors import InputError
+
+    from .core.errors import InputError
 
     if format not in ("html", "txt"):
         raise InputError(f"--format must be html or txt, not {format!r}", field="--format")
     if locale is not None:
-        from .book import check_locale
+        from .core.locales import check_locale
 
         try:
             check_locale(locale)
@@ -406,11 +415,11 @@ def demo(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="issue date, YYYY-MM-DD (default: today)"),
 ) -> None:
     """The whole monthly job on the shipped fixtures: a fresh SQLite database, documents in ./out/."""
-    from .demo import run_demo
+    from .jobs.demo import run_demo
 
     console = Console(highlight=False)
-    issue_date = parse_day(as_of, "--as-of") if as_of else date.today()
-    result = run_demo(out, fixtures, issue_date, _now, progress_wrapper=_with_progress)
+    issue_date = parse_day(as_of, "--as-of") if as_of else clock.today()
+    result = run_demo(out, fixtures, issue_date, clock.now, progress_wrapper=_with_progress)
     print_summary(result.summary, console)
     # soft_wrap: paths are printed whole, one a line, however long, so they can be read back.
     console.print(f"Database: {result.database}", markup=False, soft_wrap=True)
@@ -438,9 +447,9 @@ def report(
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Write the monthly SLA report of each contract: objectives, indicators and a chart of the month."""
-    from .demo import write_reports
-    from .errors import InputError
-    from .period import Period
+    from .core.errors import InputError
+    from .core.period import Period
+    from .jobs.output import write_reports
 
     month = str(Period.parse(period))
     paths = write_reports(open_store(db), month, out, contract, (format.value,))
@@ -466,8 +475,8 @@ def audit_verify(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
 ) -> None:
     """Walk the chain of evaluation records; report the first broken link (exit 1)."""
-    from .audit import verify
-    from .workers import default_workers
+    from .audit.verify import verify
+    from .processes import default_workers
 
     report = verify(open_store(db), workers=workers or default_workers())
     console = Console(highlight=False, soft_wrap=True)
@@ -487,8 +496,8 @@ def audit_export(
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Write the rule sets used and one JSON line per record, for checking without slabill."""
-    from .audit import export
-    from .period import Period
+    from .audit.export import export
+    from .core.period import Period
 
     if period is not None:
         period = str(Period.parse(period))
@@ -512,10 +521,10 @@ def replay(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
 ) -> None:
     """Re-evaluate recorded evaluations from their records alone and compare every figure (exit 1 on a difference)."""
-    from .audit import replay as replay_records
-    from .errors import InputError
-    from .period import Period
-    from .rulesets import load_rule_sets
+    from .audit.replay import replay as replay_records
+    from .core.errors import InputError
+    from .core.period import Period
+    from .loading.rulesets import load_rule_sets
 
     if evaluation is None and run_id is None and period is None:
         raise InputError("name an evaluation id, --run RUN_ID or --period YYYY-MM", field="EVALUATION_ID")
@@ -524,7 +533,7 @@ def replay(
     current = load_rule_sets(rules) if with_current_rules else None
     console = Console(highlight=False, soft_wrap=True)
     replayed = differing = 0
-    from .workers import default_workers
+    from .processes import default_workers
 
     for outcome in replay_records(open_store(db), evaluation_id=evaluation, run_id=run_id, period=period,
                                   current_rules=current, workers=workers or default_workers()):
@@ -557,10 +566,10 @@ def explain(
 ) -> None:
     """Say why a contract got what it got for a period, in the customer's language."""
     from invoices.explain import explain as word
-    from .audit import latest_record
-    from .book import check_locale
-    from .errors import InputError
-    from .period import Period
+
+    from .core.errors import InputError
+    from .core.locales import check_locale
+    from .core.period import Period
 
     month = str(Period.parse(period))
     if locale is not None:
@@ -568,11 +577,11 @@ def explain(
             check_locale(locale)
         except ValueError as exc:
             raise InputError(str(exc), field="--locale") from None
-    found = latest_record(open_store(db), contract, month)
+    found = open_store(db).latest_records(month, contract).get(contract)
     if found is None:
         raise InputError(f"no evaluation of contract {contract} for {month} is recorded; run that period first",
                          field="CONTRACT")
-    sys.stdout.write(word(found[1], locale))
+    sys.stdout.write(word(json.loads(found.record_json), locale))
 
 
 def main() -> None:

@@ -24,9 +24,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Iterable
 
-from engine.book import Contract, Customer, Issuer
-from engine.evaluation import Evaluation
-from engine.money import Money, Rounding, fixed, format_amount, plain
+from engine.core.evaluation import Evaluation
+from engine.core.latefees import margin_of, stated_compensation
+from engine.core.model import Contract, Customer, Issuer
+from engine.core.money import Money, Rounding, fixed, format_amount, plain
 
 CREDIT_NOTE = "credit_note"
 ADJUSTMENT = "adjustment"
@@ -232,20 +233,12 @@ def late_payment_terms(evaluation: Evaluation) -> dict[str, Any] | None:
     terms = evaluation.rule_set.late_payment
     if terms is None:
         return None
-    from engine.latefees import REGIMES
-
-    currency = evaluation.currency
     stated: dict[str, Any] = {"regime": terms.regime, "country": evaluation.contract.customer.country}
     if terms.regime == "contractual":
         stated["annual_rate"] = str(terms.annual_rate)
     else:
-        stated["margin_points"] = str(terms.margin_points if terms.margin_points is not None else REGIMES[terms.regime][1])
-    if terms.fixed_compensation is not None:
-        stated["compensation"] = format_amount(terms.fixed_compensation, currency)
-    elif terms.regime in ("fr", "de", "eu"):
-        stated["compensation"] = format_amount(Decimal(40), currency)
-    elif terms.regime == "uk":
-        stated["compensation_bands"] = ["40.00", "70.00", "100.00"]
+        stated["margin_points"] = str(margin_of(terms))
+    stated.update(stated_compensation(terms, evaluation.currency))
     return stated
 
 

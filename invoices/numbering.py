@@ -6,7 +6,7 @@ says what a number looks like.
 
 from __future__ import annotations
 
-from engine.book import Issuer
+from engine.core.model import Issuer
 
 from .documents import CREDIT_NOTE
 

@@ -31,54 +31,15 @@ from fractions import Fraction
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import format_date
+from engine.core.intervals import union
+from engine.core.money import plain
+from engine.core.period import Period, Window, minutes
+from invoices.indicators import Availability, Incident, Indicators, indicators
 
-from engine.indicators import Availability, Incident, Indicators, indicators
-from engine.intervals import union
-from engine.money import Rounding, plain, round_fraction
-from engine.period import Period, Window, minutes
-
-from .explain import ExplainFormats
-from .render import FORMATS, _environment, language_of
+from .formats import ReportFormats, direction, language_of, weekend
+from .render import FORMATS, template
 
 HOUR = Fraction(60)  # minutes
-
-
-# --- formats ------------------------------------------------------------------------------------------
-
-class ReportFormats(ExplainFormats):
-    """The document formats plus the report's own: minutes, durations, short dates and times."""
-
-    def number(self, value: Fraction | Decimal | int | str | None) -> str:
-        # Indicators are exact fractions; Babel formats decimals.
-        return super().number(plain(value) if isinstance(value, Fraction) else value)
-
-    def minutes(self, value: Fraction | Decimal | str) -> str:
-        """Minutes with at most two decimals: "147,4", "4,46"."""
-        return self.number(plain(Fraction(Decimal(value)) if isinstance(value, str) else Fraction(value), 2))
-
-    def duration(self, value: Fraction | timedelta) -> dict[str, str]:
-        """A duration split for the ``duration`` macro: under an hour to the second, else to the minute.
-
-        >>> ReportFormats("fr_FR", "EUR", "UTC").duration(Fraction(340, 7))
-        {'hours': '', 'minutes': '48', 'seconds': '34'}
-        >>> ReportFormats("en_GB", "EUR", "UTC").duration(Fraction(12785, 8))
-        {'hours': '26', 'minutes': '38', 'seconds': ''}
-        """
-        if isinstance(value, timedelta):
-            value = minutes(value)
-        seconds = int(round_fraction(value * 60, 0, Rounding.half_up))
-        if seconds < 3600:
-            whole, rest = divmod(seconds, 60)
-            return {"hours": "", "minutes": self.number(whole), "seconds": self.number(rest) if rest else ""}
-        hours, rest = divmod(int(round_fraction(value, 0, Rounding.half_up)), 60)
-        return {"hours": self.number(hours), "minutes": f"{rest:02d}" if rest else "", "seconds": ""}
-
-    def local_day(self, value: datetime | date) -> str:
-        if isinstance(value, datetime):
-            value = value.astimezone(self.zone).date()
-        return format_date(value, "long", locale=self.locale)
 
 
 # --- the chart ----------------------------------------------------------------------------------------
@@ -123,20 +84,17 @@ class DayColumn:
 
 @dataclass(frozen=True)
 class Mark:
-    """One incident, in the day columns it covers."""
+    """One incident (or stretch of error intervals), in the day columns it covers."""
 
     category: str
     """downtime | maintenance | excluded | not_counted"""
-    line: int
-    start: datetime
-    end: datetime
-    cause: str
-    status: str
-    counted_minutes: Fraction
-    excluded_minutes: Fraction
+    incident: "Incident | ErrorStretch"
     boxes: tuple[Box, ...]
-    intervals: int = 0
-    """for stretches of error intervals: how many intervals"""
+
+    @property
+    def intervals(self) -> int:
+        """for stretches of error intervals: how many intervals (0 for an incident)"""
+        return getattr(self.incident, "intervals", 0)
 
 
 @dataclass(frozen=True)
@@ -201,13 +159,6 @@ def _midnights(period: Period, zone: ZoneInfo) -> list[datetime]:
     """Local midnight of every day of the period and of the day after it, as UTC instants."""
     days = [period.first_day + timedelta(days=n) for n in range((period.last_day - period.first_day).days + 2)]
     return [datetime.combine(d, time(0), zone).astimezone(timezone.utc) for d in days]
-
-
-def _weekend(locale: str) -> set[int]:
-    """The locale's weekend days (Monday 0): Saturday and Sunday in France, Friday and Saturday in Bahrain."""
-    parsed = Locale.parse(locale)
-    start, end = parsed.weekend_start, parsed.weekend_end
-    return {(start + n) % 7 for n in range((end - start) % 7 + 1)}
 
 
 def _nice_step(top: Fraction) -> Fraction:
@@ -306,7 +257,7 @@ def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, lo
         return LEFT + plot * minutes(moment - window.start) / span
 
     midnights = _midnights(period, zone)
-    weekend = _weekend(locale)
+    weekend_days = weekend(locale)
     columns = []
     for index, (begins, ends) in enumerate(zip(midnights, midnights[1:])):
         day = period.first_day + timedelta(days=index)
@@ -315,7 +266,7 @@ def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, lo
         # A one-pixel gutter between columns keeps the days apart.
         columns.append(DayColumn(day, Box(px(left + Fraction(1, 2)), px(DAYS_TOP), px(right - left - 1),
                                           px(hours * HOUR_PX)),
-                                 px((left + right) / 2), day.weekday() in weekend, hours))
+                                 px((left + right) / 2), day.weekday() in weekend_days, hours))
     longest = max(c.hours for c in columns)
     days_bottom = DAYS_TOP + longest * HOUR_PX
 
@@ -333,9 +284,7 @@ def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, lo
             top = min(top, bottom_of_day - height)
             left, right = x(begins), x(ends)
             boxes.append(Box(px(left + INSET), px(top), px(right - left - 2 * INSET), px(height)))
-        marks.append(Mark(category_of(incident.status, incident.counted_minutes), incident.line, incident.start,
-                          incident.end, incident.cause, incident.status, incident.counted_minutes,
-                          incident.excluded_minutes, tuple(boxes), getattr(incident, "intervals", 0)))
+        marks.append(Mark(category_of(incident.status, incident.counted_minutes), incident, tuple(boxes)))
     marks.sort(key=lambda m: CATEGORIES.index(m.category))
 
     # The lower panel: counted downtime over the month against the allowance.
@@ -419,7 +368,8 @@ SYMBOLS = {"downtime": "#", "maintenance": "m", "excluded": "x", "not_counted": 
 def _day_symbol(day: date, marks: list[Mark], zone: ZoneInfo) -> str:
     """The text chart's character for a day: its most serious incident, or a dot."""
     found = [m.category for m in marks
-             if m.start.astimezone(zone).date() <= day <= (m.end - timedelta(microseconds=1)).astimezone(zone).date()]
+             if m.incident.start.astimezone(zone).date() <= day
+             <= (m.incident.end - timedelta(microseconds=1)).astimezone(zone).date()]
     for category in SYMBOLS:
         if category in found:
             return SYMBOLS[category]
@@ -477,13 +427,12 @@ def render_report(record: dict[str, Any], format: str = "html", locale: str | No
                               if o["metric"] == "error_rate") if t is not None]
     charts = [chart(t, figures.window, period, figures.timezone, locale) for t in timelines]
     terms = {o["id"]: ticket_terms(rule_set, o["id"]) for o in evaluation["objectives"]}
-    template = _environment(language, html=format == "html").get_template(f"report.{format}.j2")
-    return template.render(
+    return template(f"report.{format}.j2", language, html=format == "html").render(
         record=record, contract=contract, evaluation=evaluation, figures=figures, charts=charts, terms=terms,
         documents=list(documents) if documents is not None else documents_of(record),
         period=period, days_in_period=(period.last_day - period.first_day).days + 1,
         f=ReportFormats(locale, contract["currency"], contract["timezone"]),
-        lang=language, direction="rtl" if Locale.parse(locale).character_order == "right-to-left" else "ltr",
+        lang=language, direction=direction(locale),
         ruler=ruler, symbols=SYMBOLS,
     )
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from engine.book import Incident
-from engine.schema import Cause, Objective
+from engine.core.model import Incident
+from engine.core.schema import Cause, Objective
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,9 +97,10 @@ def store(store_url):
 
 def load_fixtures(store, fixtures: Path | None = None):
     """Load the shipped rules and a fixture book into a store; returns the book."""
-    from engine.book import load_book, load_measurements
-    from engine.rates import load_rates
-    from engine.rulesets import load_rule_files, rule_set_files
+    from engine.loading.contracts import load_book
+    from engine.loading.measurements import load_measurements
+    from engine.loading.rates import load_rates
+    from engine.loading.rulesets import load_rule_files, rule_set_files
 
     fixtures = fixtures or ROOT / "fixtures"
     book = load_book(fixtures / "contracts.yaml")

@@ -14,15 +14,18 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from engine.audit import export, replay, verify
-from engine.book import load_book, load_measurements
+from engine.audit.export import export
+from engine.audit.replay import replay
+from engine.audit.verify import verify
 from engine.cli import app
-from engine.evaluation import evaluate_book
-from engine.period import Period
-from engine.rates import load_rates
-from engine.results import evaluation_json
-from engine.rulesets import load_rule_files, load_rule_sets, rule_set_files
-from engine.run import monthly_run
+from engine.core.evaluation import evaluate_book
+from engine.core.period import Period
+from engine.core.results import evaluation_json
+from engine.jobs.run import monthly_run
+from engine.loading.contracts import load_book
+from engine.loading.measurements import load_measurements
+from engine.loading.rates import load_rates
+from engine.loading.rulesets import load_rule_files, load_rule_sets, rule_set_files
 from engine.store import Store
 from invoices.documents import Document
 from invoices.explain import explain
@@ -233,7 +236,7 @@ def test_a_record_holds_everything_an_auditor_needs(ran):
     from importlib.metadata import version
 
     import engine
-    from engine.matching import ADAPTER_VERSION
+    from engine.core.matching import ADAPTER_VERSION
 
     row = next(r for r in ran.evaluations() if r.contract_id == "C-2001")
     record = json.loads(row.record_json)

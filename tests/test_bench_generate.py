@@ -11,11 +11,12 @@ import io
 import json
 from pathlib import Path
 
-from engine.book import load_book, load_measurements
-from engine.evaluation import evaluate_book
-from engine.period import Period
-from engine.results import write_json
-from engine.rulesets import load_rule_sets
+from engine.core.evaluation import evaluate_book
+from engine.core.period import Period
+from engine.jobs.evaluate import write_json
+from engine.loading.contracts import load_book
+from engine.loading.measurements import load_measurements
+from engine.loading.rulesets import load_rule_sets
 
 GENERATE = Path(__file__).resolve().parent.parent / "bench" / "generate.py"
 

@@ -8,15 +8,15 @@ forward at 02:00 on Sunday 29 March (23-hour day) and back at 03:00 on Sunday 25
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from zoneinfo import ZoneInfo
 
-from engine.calendars import TWENTY_FOUR_SEVEN, BusinessClock
-from engine.schema import Calendar
+from engine.core.calendars import TWENTY_FOUR_SEVEN, BusinessClock
+from engine.core.schema import Calendar
 
 UTC = timezone.utc
 PARIS = ZoneInfo("Europe/Paris")

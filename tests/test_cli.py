@@ -247,3 +247,44 @@ def test_load_creates_the_store(tmp_path):
                                       str(ROOT / "fixtures" / "contracts.yaml"), "--db", f"sqlite:///{created}"])
     assert result.exit_code == 0 and created.exists()
     assert CliRunner().invoke(app, ["audit", "verify", "--db", f"sqlite:///{created}"]).exit_code == 0
+
+
+# --- a run that does not finish --------------------------------------------------------------------------------------
+
+def test_a_worker_killed_mid_run_exits_3_and_a_second_run_finishes_the_period(tmp_path, monkeypatch):
+    """INTERFACE.md 6.5: exit code 3 means the run did not finish; running it again finishes it
+    and issues nothing twice."""
+    import functools
+    import os
+    import signal
+
+    import engine.jobs.run as run_module
+
+    db = tmp_path / "store.db"
+    loaded = slabill("load", "--rules", ROOT / "rules", "--contracts", ROOT / "fixtures" / "contracts.yaml",
+                     "--data", ROOT / "fixtures" / "data", "--db", f"sqlite:///{db}")
+    assert loaded.exit_code == 0, loaded.output
+    # Batches of two contracts, so the eight contracts of the fixtures go to forked workers.
+    monkeypatch.setattr(run_module, "monthly_run", functools.partial(run_module.monthly_run, batch_size=2))
+    parent, real = os.getpid(), run_module.work_out
+
+    def dies_in_a_worker_on_c3001(stored, *arguments):
+        if os.getpid() != parent and stored.contract.id == "C-3001":
+            os.kill(os.getpid(), signal.SIGKILL)  # as a crash in native code would
+        return real(stored, *arguments)
+
+    monkeypatch.setattr(run_module, "work_out", dies_in_a_worker_on_c3001)
+    arguments = ["run", "--period", "2026-10", "--as-of", "2026-11-02", "--workers", "2", "--db", f"sqlite:///{db}"]
+    stopped = slabill(*arguments)
+    assert stopped.exit_code == 3, stopped.output
+    assert "worker process" in stopped.stderr and "running the period again finishes it" in stopped.stderr
+    assert "Traceback" not in stopped.output
+    monkeypatch.setattr(run_module, "work_out", real)
+    finished = slabill(*arguments)
+    assert finished.exit_code == 0, finished.output
+    listed = slabill("notes", "list", "--period", "2026-10", "--db", f"sqlite:///{db}")
+    numbers = [n for n in ISSUED if n in listed.stdout]
+    assert sorted(numbers) == sorted(ISSUED)  # every document, and the numbers gap-free
+    assert "AV-2026-000005" not in listed.stdout and "ADJ-2026-000005" not in listed.stdout  # none twice
+    verified = slabill("audit", "verify", "--db", f"sqlite:///{db}")
+    assert verified.exit_code == 0, verified.output

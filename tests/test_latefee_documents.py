@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from engine.book import load_book, load_measurements
-from engine.evaluation import evaluate_contract
-from engine.period import Period
-from engine.rulesets import load_rule_files
+from engine.core.evaluation import evaluate_contract
+from engine.core.period import Period
+from engine.loading.contracts import load_book
+from engine.loading.measurements import load_measurements
+from engine.loading.rulesets import load_rule_files
 from invoices.documents import ADJUSTMENT, Document, owed_by, plan_documents
 from invoices.render import render
 from tests.test_latefees import LATE_BOOK, RATES

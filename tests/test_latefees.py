@@ -11,14 +11,16 @@ import pytest
 from freezegun import freeze_time
 from typer.testing import CliRunner
 
-from engine.book import Contract, Invoice, Payment, load_book, load_measurements
 from engine.cli import app
-from engine.errors import InputError, RateMissingError
-from engine.latefees import late_fees, uk_reference_date
-from engine.money import Money, Rounding
-from engine.period import Period
-from engine.rates import load_rates
-from engine.schema import LatePayment
+from engine.core.errors import InputError, RateMissingError
+from engine.core.latefees import late_fees, uk_reference_date
+from engine.core.model import Contract, Invoice, Payment
+from engine.core.money import Money, Rounding
+from engine.core.period import Period
+from engine.core.schema import LatePayment
+from engine.loading.contracts import load_book
+from engine.loading.measurements import load_measurements
+from engine.loading.rates import load_rates
 from tests.conftest import ROOT
 
 RATES = load_rates(ROOT / "rules")
@@ -87,10 +89,10 @@ def test_a_debt_crossing_1_january_under_fr():
 
 def test_the_interface_example_segments_show_16_days_at_14_25():
     # A period holding both sides of 1 January shows each rate as a segment.
-    from engine.period import Period as P
+    from engine.core.period import Period as P
 
     terms = LatePayment.model_validate({"regime": "fr"})
-    from engine.latefees import late_fee
+    from engine.core.latefees import late_fee
 
     used = set()
     fee = late_fee(CROSSING[0], [], terms, contract(), P(2024, 12), RATES, Rounding.half_up, used)
@@ -434,7 +436,7 @@ def test_a_contractual_rate_below_the_floor_is_flagged_and_still_charged_as_writ
 
 
 def _rule_set(late_payment, effective_from="2026-01-01"):
-    from engine.schema import RuleSet
+    from engine.core.schema import RuleSet
 
     return RuleSet.model_validate({"ruleset": "fees", "version": "1", "effective_from": effective_from,
                                    "objectives": [], "late_payment": late_payment})
@@ -466,7 +468,7 @@ def _rule_set(late_payment, effective_from="2026-01-01"):
     ({"regime": "fr", "margin_points": "0"}, "2026-07-01", None),   # 2026 H2: beyond the tables, not judged
 ])
 def test_the_french_floor_judges_an_overridden_margin_on_a_table_rate(late_payment, effective_from, message):
-    from engine.rulesets import check_french_floor
+    from engine.core.rulesets import check_french_floor
 
     findings = check_french_floor(_rule_set(late_payment, effective_from), RATES)
     assert [f.message for f in findings] == ([message] if message else [])
@@ -519,8 +521,8 @@ def test_a_year_of_monthly_runs_adds_up_to_one_calculation_at_payment(store, tmp
     (tmp_path / "data" / "invoices.csv").write_text(
         "contract,number,issued,due,net,tax,gross,currency\nC-1,F-1,2024-11-15,2024-12-15,8333.33,1666.67,10000.00,EUR\n")
     (tmp_path / "data" / "payments.csv").write_text("invoice,paid_on,amount\nF-1,2025-11-20,10000.00\n")
-    from engine.rulesets import load_rule_files
-    from engine.run import monthly_run
+    from engine.jobs.run import monthly_run
+    from engine.loading.rulesets import load_rule_files
 
     book = load_book(tmp_path / "contracts.yaml")
     store.load(book=book, rule_sets=load_rule_files([tmp_path / "rules" / "fees-fr.yaml"]),
@@ -542,7 +544,8 @@ def test_a_year_of_monthly_runs_adds_up_to_one_calculation_at_payment(store, tmp
     for month in months:
         assert monthly_run(store, month, as_of=date(2026, 1, 5), now=lambda: datetime.now(timezone.utc)).recorded == 0
     assert len(store.documents()) == 12
-    from engine.audit import replay, verify
+    from engine.audit.replay import replay
+    from engine.audit.verify import verify
 
     assert verify(store).ok and all(not r.differences for r in replay(store))
 
@@ -557,8 +560,8 @@ def test_a_payment_correction_issues_a_late_fee_adjustment(store, tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "invoices.csv").write_text(
         "contract,number,issued,due,net,tax,gross,currency\nC-1,F-1,2026-01-01,2026-01-31,608.33,121.67,730.00,EUR\n")
-    from engine.rulesets import load_rule_files
-    from engine.run import monthly_run
+    from engine.jobs.run import monthly_run
+    from engine.loading.rulesets import load_rule_files
 
     book = load_book(tmp_path / "contracts.yaml")
     store.load(book=book, rule_sets=load_rule_files([tmp_path / "rules" / "fees-fr.yaml"]),
@@ -590,8 +593,8 @@ def test_the_run_summary_shows_late_fees_as_charged_not_as_a_negative_credit(sto
     # (vat_on_interest: false), on one adjustment statement; no SLA credit.
     folder = _late_book(tmp_path, FEES_FR, "C-1,F-1,2025-08-11,2025-09-10,2000.00,400.00,2400.00,EUR\n",
                         "F-1,2025-09-30,2400.00\n")
-    from engine.rulesets import load_rule_files
-    from engine.run import monthly_run
+    from engine.jobs.run import monthly_run
+    from engine.loading.rulesets import load_rule_files
 
     book = load_book(folder / "contracts.yaml")
     store.load(book=book, rule_sets=load_rule_files([folder / "rules" / "fees.yaml"]),
@@ -608,7 +611,7 @@ def test_the_run_summary_shows_late_fees_as_charged_not_as_a_negative_credit(sto
 def test_the_run_summary_shows_credits_and_late_fees_apart_when_a_currency_has_both():
     # A 10.00 credit with 2.00 VAT (12.00 to the customer) and 55.98 of late fees without VAT:
     # net 10.00 - 55.98 = -45.98; VAT included 12.00 - 55.98 = -43.98.
-    from engine.run import RunSummary
+    from engine.jobs.run import RunSummary
 
     summary = RunSummary(period="2025-09", issued_net={"EUR": Decimal("-45.98")},
                          issued_gross={"EUR": Decimal("-43.98")}, credited_net={"EUR": Decimal("10.00")},
@@ -620,7 +623,7 @@ def test_the_run_summary_shows_credits_and_late_fees_apart_when_a_currency_has_b
 
 
 def test_the_run_summary_of_credits_alone_reads_as_before():
-    from engine.run import RunSummary
+    from engine.jobs.run import RunSummary
 
     summary = RunSummary(period="2026-10", issued_net={"EUR": Decimal("124.58")},
                          issued_gross={"EUR": Decimal("149.50")}, credited_net={"EUR": Decimal("124.58")},

@@ -9,12 +9,10 @@ from fractions import Fraction as F
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from engine.matching import (CATCH_ALL, RuleEngineError, compile_rules, make_fact, matcher,
-                             reference_match)
 from pydantic import ValidationError
 
-from engine.schema import RuleSet, Tier
+from engine.core.matching import CATCH_ALL, RuleEngineError, compile_rules, make_fact, matcher, reference_match
+from engine.core.schema import RuleSet, Tier
 
 
 def rule_set(tiers, target=None, ruleset="matching-test", version="1", extra_objectives=()):

@@ -7,8 +7,8 @@ from fractions import Fraction as F
 
 import pytest
 
-from engine.measure import measure_availability
-from engine.period import Period
+from engine.core.measure import measure_availability
+from engine.core.period import Period
 from tests.conftest import incident, objective
 
 SEPTEMBER = Period(2026, 9).window("UTC")  # 30 days = 43,200 minutes
@@ -136,6 +136,18 @@ def test_min_duration_judges_merged_outages():
     assert m.downtime_minutes == 6
     assert [o.status for o in m.incidents] == ["counted", "counted", "too_short", "too_short"]
     assert [o.counted_minutes for o in m.incidents] == [3, 3, 0, 0]  # 10:00-10:03, then 10:03-10:06
+
+
+def test_min_duration_judges_touching_outages_as_one():
+    # 14:00-14:03 and 14:03-14:06 are each too short for a 5-minute minimum, but they touch
+    # (one ends as the other starts): one 6-minute outage, which counts.  Were touching
+    # outages not merged, nothing would count.
+    rows = [incident("2026-09-10T14:00:00Z", "2026-09-10T14:03:00Z"),
+            incident("2026-09-10T14:03:00Z", "2026-09-10T14:06:00Z")]
+    m = measured(rows, downtime={"min_duration": "5m"})
+    assert m.downtime_minutes == 6
+    assert [o.status for o in m.incidents] == ["counted", "counted"]
+    assert [o.counted_minutes for o in m.incidents] == [3, 3]
 
 
 def test_an_incident_inside_an_earlier_one_adds_nothing():
@@ -307,10 +319,11 @@ def _touched_one_by_one(downtime, unit, window):
 def test_touched_units_are_counted_as_runs_exactly_as_one_by_one(window):
     from datetime import timedelta
 
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
-    from engine.intervals import union
-    from engine.measure import _counted_length
+    from engine.core.intervals import union
+    from engine.core.measure import _counted_length
 
     length_us = window.length // timedelta(microseconds=1)
     spans = st.lists(st.tuples(st.integers(0, length_us - 1), st.integers(1, 3 * 3600 * 10**6)), max_size=12)
@@ -331,7 +344,7 @@ def test_a_final_hour_cut_short_by_the_period_end_counts_only_its_part():
     # last 10 minutes touches the final hour unit, which holds only 30 minutes of the period.
     from datetime import timedelta
 
-    from engine.measure import _counted_length
+    from engine.core.measure import _counted_length
 
     window = Period(2026, 10).window("Australia/Lord_Howe")
     assert window.minutes == 44_610

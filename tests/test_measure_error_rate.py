@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from fractions import Fraction as F
 
-from engine.book import RequestCount
-from engine.measure import measure_error_rate
-from engine.period import Period
+from engine.core.measure import measure_error_rate
+from engine.core.model import RequestCount
+from engine.core.period import Period
 from tests.conftest import at, objective
 
 SEPTEMBER = Period(2026, 9).window("UTC")  # 43,200 min = 8,640 five-minute intervals

@@ -1,6 +1,6 @@
 """Gap-free document numbers, on real processes: a crash, two concurrent runs, a rerun.
 
-DESIGN.md promises that numbers are allocated inside the issuing transaction, so a
+docs/DESIGN.md promises that numbers are allocated inside the issuing transaction, so a
 crash burns no number and two concurrent runs never share one.  These tests check it
 the hard way.  A generated book (one outage per contract under ``standard-hosting``,
 so every contract earns one credit note) is loaded into a store; the monthly run then
@@ -32,13 +32,15 @@ import pytest
 from sqlalchemy import func, text
 from sqlmodel import select
 
-from engine.book import load_book, load_measurements
-from engine.period import Period
-from engine.records import GENESIS, sha256_text
-from engine.rulesets import load_rule_files, rule_set_files
-from engine.run import monthly_run
+from engine.audit.records import GENESIS
+from engine.core.canonical import sha256_text
+from engine.core.period import Period
+from engine.jobs.run import monthly_run
+from engine.loading.contracts import load_book
+from engine.loading.measurements import load_measurements
+from engine.loading.rulesets import load_rule_files, rule_set_files
 from engine.store import Ledger, Store
-from engine.tables import ChainHeadRow, EvaluationRow, NumberSequenceRow, RunRow
+from engine.store.tables import ChainHeadRow, EvaluationRow, NumberSequenceRow, RunRow
 
 ROOT = Path(__file__).resolve().parent.parent
 OCTOBER = Period(2026, 10)

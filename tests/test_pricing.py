@@ -8,10 +8,10 @@ from fractions import Fraction as F
 
 import pytest
 
-from engine.book import Contract, Measurements
-from engine.evaluation import evaluate_contract
-from engine.period import Period
-from engine.schema import RuleSet
+from engine.core.evaluation import evaluate_contract
+from engine.core.model import Contract, Measurements
+from engine.core.period import Period
+from engine.core.schema import RuleSet
 from tests.conftest import incident
 
 SEPTEMBER = Period(2026, 9)  # 43,200 minutes in UTC

@@ -14,14 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.book import load_book, load_measurements
-from engine.errors import InputError
-from engine.evaluation import evaluate_book
-from engine.money import Rounding, plain, round_fraction
-from engine.period import Period
-from engine.rates import load_rates
-from engine.records import canonical, canonical_object, inputs_of, inputs_text, result_of, result_text
-from engine.rulesets import load_rule_sets
+from engine.audit.records import inputs_of, inputs_text, result_of, result_text
+from engine.core.canonical import canonical, canonical_object
+from engine.core.errors import InputError
+from engine.core.evaluation import evaluate_book
+from engine.core.money import Rounding, plain, round_fraction
+from engine.core.period import Period
+from engine.loading.contracts import load_book
+from engine.loading.measurements import load_measurements
+from engine.loading.rates import load_rates
+from engine.loading.rulesets import load_rule_sets
 from tests.conftest import ROOT
 
 SCENARIOS = sorted(p for p in (ROOT / "fixtures" / "scenarios").iterdir() if (p / "contracts.yaml").exists())
@@ -79,8 +81,8 @@ def test_plain_writes_what_the_decimal_path_wrote():
 
 def _outcomes_on_sets(kinds, window, downtime, excluded, over_allowance, too_short):
     """What each incident did, worked out with the interval algebra as it was before integer microseconds."""
-    from engine.intervals import intersect, subtract, total, union
-    from engine.period import minutes
+    from engine.core.intervals import intersect, subtract, total, union
+    from engine.core.period import minutes
 
     attributed, result = [], []
     lo, hi = window.start, window.end
@@ -114,10 +116,10 @@ def _outcomes_on_sets(kinds, window, downtime, excluded, over_allowance, too_sho
 def test_incident_outcomes_are_those_of_the_interval_algebra():
     from datetime import timedelta, timezone
 
-    from engine.book import Incident
-    from engine.intervals import union
-    from engine.measure import _outcomes
-    from engine.schema import Cause
+    from engine.core.intervals import union
+    from engine.core.measure import _outcomes
+    from engine.core.model import Incident
+    from engine.core.schema import Cause
 
     draw = random.Random(7)
     window = Period(2026, 10).window("Europe/Paris")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from html import unescape
 from dataclasses import replace
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, localcontext
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -22,9 +22,10 @@ from babel.messages.pofile import read_po
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.money import Rounding, minor_digits
+from engine.core.money import Rounding, minor_digits
 from invoices.documents import ADJUSTMENT, CREDIT_NOTE, Document, Line, Party, vat_breakdown
-from invoices.render import language_of, render, rendered_sha256
+from invoices.formats import language_of
+from invoices.render import render, rendered_sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "invoices" / "locale"
@@ -429,8 +430,8 @@ def test_a_per_breach_line_shows_late_tickets_times_the_sum_not_a_rate(tmp_path)
     import json
     from datetime import datetime, timezone
 
-    from engine.period import Period
-    from engine.run import monthly_run
+    from engine.core.period import Period
+    from engine.jobs.run import monthly_run
     from engine.store import Store
     from tests.conftest import load_fixtures
 
@@ -461,7 +462,8 @@ def test_a_per_breach_line_shows_late_tickets_times_the_sum_not_a_rate(tmp_path)
 @pytest.mark.parametrize("currency", ["EUR", "USD", "GBP", "JPY", "BHD", "CHF", "INR"])
 def test_money_is_what_format_currency_gives(locale, currency):
     from babel.numbers import format_currency
-    from invoices.render import Formats
+
+    from invoices.formats import Formats
 
     formats = Formats(locale, currency)
     for text in ("0", "0.05", "-0.05", "1234.56", "-1234.56", "1234567.891", "-98765432.1", "12", "1000000"):

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from engine.errors import InputError
-from engine.rulesets import load_rule_sets, parse_rule_set
-from engine.yamlsource import parse_yaml
+from engine.core.errors import InputError
+from engine.loading.rulesets import load_rule_sets, parse_rule_set
+from engine.loading.yamlsource import parse_yaml
 from tests.conftest import ROOT
 
 
@@ -121,7 +121,7 @@ def test_a_validated_rule_set_cannot_be_changed(pick, field, value):
 
 
 def test_every_rule_set_model_is_frozen_and_forbids_extra_keys():
-    from engine import schema
+    from engine.core import schema
 
     models = [m for m in vars(schema).values()
               if isinstance(m, type) and issubclass(m, schema.Frozen) and m is not schema.Frozen]

@@ -9,10 +9,10 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-import engine.run as run_module
-from engine.audit import verify
-from engine.period import Period
-from engine.run import NUMBER, WorkerDied, monthly_run
+import engine.jobs.run as run_module
+from engine.audit.verify import verify
+from engine.core.period import Period
+from engine.jobs.run import NUMBER, WorkerDied, monthly_run
 from engine.store import Store
 from invoices.documents import Document
 from invoices.render import render

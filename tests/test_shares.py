@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from engine import shares
-from engine.book import Share, load_book, load_measurements
 from engine.cli import app
-from engine.errors import InputError
-from engine.period import Period
+from engine.core.errors import InputError
+from engine.core.period import Period
+from engine.jobs import evaluate as shares
+from engine.loading.contracts import Share, load_book
+from engine.loading.measurements import load_measurements
 from tests.conftest import ROOT
 
 GENERATE = ROOT / "bench" / "generate.py"
@@ -120,18 +121,16 @@ def test_bad_input_in_shares_gets_the_one_process_error(tmp_path, generated, fil
     assert file.split("/")[-1] in shared.stderr and "line" in shared.stderr
 
 
-def _dies(inputs, share, period, path, sending):
+def _dies(inputs, share, period, path):
     if share.index == 1:
         os._exit(9)  # as if the kernel had killed it
-    return _real_share(inputs, share, period, path, sending)
+    return _real_share(inputs, share, period, path)
 
 
-def _raises(inputs, share, period, path, sending):
+def _raises(inputs, share, period, path):
     if share.index == 0:
-        sending.send("failed: a bug")
-        sending.close()
-        return
-    return _real_share(inputs, share, period, path, sending)
+        raise RuntimeError("a bug")
+    return _real_share(inputs, share, period, path)
 
 
 _real_share = shares._evaluate_share

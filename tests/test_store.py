@@ -12,11 +12,11 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from engine.cli import app
-from engine.errors import InputError
-from engine.period import Period
-from engine.run import monthly_run
+from engine.core.errors import InputError
+from engine.core.period import Period
+from engine.jobs.run import monthly_run
 from engine.store import ImmutableRecordError, Store
-from engine.tables import DocumentLineRow, DocumentRow, EvaluationRow
+from engine.store.tables import DocumentLineRow, DocumentRow, EvaluationRow
 from invoices.documents import Document
 from tests.conftest import ROOT, load_fixtures
 
@@ -109,9 +109,10 @@ def test_loading_twice_adds_nothing_the_second_time(store):
 
 
 def _fixture_inputs():
-    from engine.book import load_book, load_measurements
-    from engine.rates import load_rates
-    from engine.rulesets import load_rule_files, rule_set_files
+    from engine.loading.contracts import load_book
+    from engine.loading.measurements import load_measurements
+    from engine.loading.rates import load_rates
+    from engine.loading.rulesets import load_rule_files, rule_set_files
 
     book = load_book(ROOT / "fixtures" / "contracts.yaml")
     return {"book": book, "rule_sets": load_rule_files(rule_set_files(ROOT / "rules")),
@@ -151,7 +152,8 @@ def test_a_conflict_found_while_writing_rolls_the_whole_load_back(store, tmp_pat
     header, first = rows[0], rows[1].split(",")
     first[3] = str(int(first[3]) + 1)  # the same interval with another count
     requests.write_text(header + "\n" + ",".join(first) + "\n")
-    from engine.book import load_book, load_measurements
+    from engine.loading.contracts import load_book
+    from engine.loading.measurements import load_measurements
 
     book = load_book(tmp_path / "book" / "contracts.yaml")
     with pytest.raises(InputError, match=r"requests\.csv, line 2, field interval_start: this interval is already stored"):
@@ -163,7 +165,7 @@ def test_changed_rules_under_an_old_version_are_refused(store, tmp_path):
     load_fixtures(store)
     changed = (ROOT / "rules" / "standard-hosting-2026.1.yaml").read_text().replace('cap: "50%"', 'cap: "40%"')
     (tmp_path / "r.yaml").write_text(changed)
-    from engine.rulesets import load_rule_files
+    from engine.loading.rulesets import load_rule_files
 
     with pytest.raises(InputError, match="version 2026.1 of standard-hosting is already stored with other content"):
         store.load(rule_sets=load_rule_files([tmp_path / "r.yaml"]))
@@ -173,7 +175,7 @@ def test_changed_contract_terms_become_a_new_version(store, tmp_path):
     load_fixtures(store)
     text_ = (ROOT / "fixtures" / "contracts.yaml").read_text().replace('monthly_fee: "1245.75"', 'monthly_fee: "1300.00"')
     (tmp_path / "contracts.yaml").write_text(text_)
-    from engine.book import load_book
+    from engine.loading.contracts import load_book
 
     report = store.load(book=load_book(tmp_path / "contracts.yaml"))
     assert report.added["contract terms"] == 1

@@ -7,10 +7,10 @@ from fractions import Fraction
 
 import pytest
 
-from engine.book import Contract, Measurements, Ticket, TicketPause
-from engine.evaluation import evaluate_contract
-from engine.period import Period
-from engine.schema import RuleSet
+from engine.core.evaluation import evaluate_contract
+from engine.core.model import Contract, Measurements, Ticket, TicketPause
+from engine.core.period import Period
+from engine.core.schema import RuleSet
 from tests.conftest import at
 
 
@@ -39,9 +39,10 @@ def ticket(name, created, answered=None, resolved=None, priority="P1"):
 
 
 def evaluate(rule_set, tickets, period="2026-04", pauses=()):
-    data = Measurements(tickets={"C-1": list(tickets)})
+    by_ticket: dict = {}
     for pause in pauses:
-        data.pauses.setdefault(pause.ticket, []).append(pause)
+        by_ticket.setdefault(pause.ticket, []).append(pause)
+    data = Measurements(tickets={"C-1": list(tickets)}, pauses=by_ticket)
     evaluation = evaluate_contract(CONTRACT, rule_set, data, Period.parse(period))
     (objective, measure), = evaluation.measures
     return evaluation, measure, {t.ticket: t.status for t in measure.tickets}

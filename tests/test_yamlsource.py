@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from engine.errors import InputError
-from engine.yamlsource import parse_yaml
+from engine.core.errors import InputError
+from engine.loading.yamlsource import parse_yaml
 
 
 @pytest.mark.parametrize("text, expected", [

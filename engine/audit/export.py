@@ -1,0 +1,36 @@
+"""``slabill audit export``: the rule sets used and every record, as JSON Lines an auditor can check without slabill.
+
+The first line describes the export (its period, whether it holds the whole chain, the
+chain's length and head); then one line per rule set used, then one per record with its
+documents, in chain order.  A whole-chain export can be checked link by link; a period's
+records are a subset of the chain, so only each record's own hashes can be checked.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO
+
+from ..store import Store
+
+
+def export(store: Store, out: IO[str], period: str | None = None) -> tuple[int, int]:
+    """Write the export; returns how many rule sets and records it holds."""
+    records = [row for row in store.record_rows() if period is None or row.period == period]
+    used = sorted({row.ruleset_sha256 for row in records})
+    chain = store.chain()
+    out.write(json.dumps({"type": "export", "period": period, "complete": period is None,
+                          "chain_length": chain.length, "chain_head": chain.last_sha256}) + "\n")
+    for sha in used:
+        rule = store.stored_rule_set_row(sha)
+        out.write(json.dumps({"type": "ruleset", "sha256": sha, "ruleset": rule.ruleset, "version": rule.version,
+                              "canonical_json": rule.canonical_json}, ensure_ascii=False) + "\n")
+    by_record = store.documents_by_record()
+    for row in records:
+        out.write(json.dumps({
+            "type": "record", "id": row.id, "record_sha256": row.record_sha256,
+            "previous_sha256": row.previous_sha256, "record_json": row.record_json,
+            "documents": [{"number": d.number, "content_sha256": d.content_sha256, "content_json": d.content_json}
+                          for d in by_record.get(row.id, [])],
+        }, ensure_ascii=False) + "\n")
+    return len(used), len(records)

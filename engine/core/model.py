@@ -1,0 +1,274 @@
+"""The book of business as domain values: who issues, who is billed, what was measured.
+
+A contract is a customer's agreement (currency, time zone, rule set, priced services),
+validated once, when it is read, and frozen.  Measurements are the rows of a period
+(incidents, request counts, invoices, payments, tickets and pauses) grouped by what they
+belong to, as immutable tuples: the evaluation reads them and never changes them.
+Where these values come from (YAML and CSV files, the store, an evaluation record) is
+the business of ``engine.loading``, ``engine.store`` and ``engine.audit``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, NamedTuple
+
+from pydantic import field_validator, model_validator
+
+from .errors import KeyedValueError
+from .locales import check_locale
+from .money import decimal_places, is_currency, minor_digits
+from .period import Period
+from .schema import Amount, Cause, Frozen, Percent, check_timezone
+
+# --- contracts --------------------------------------------------------------------------------------
+
+_CONTRACT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class Issuer(Frozen):
+    """The provider that issues credit notes."""
+
+    name: str
+    vat_id: str | None = None
+    country: str
+    address: str = ""
+    email: str | None = None
+    credit_note_prefix: str = "CN"
+    adjustment_prefix: str = "ADJ"
+    """numbers of invoice-adjustment statements start with this"""
+
+    @field_validator("credit_note_prefix", "adjustment_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.match(r"^[A-Z0-9]{1,8}$", value):
+            raise ValueError("a number prefix is 1 to 8 capital letters or digits, e.g. AV")
+        return value
+
+    @property
+    def key(self) -> str:
+        """What identifies the issuer across loads: its VAT id, else its name."""
+        return self.vat_id or self.name
+
+
+class Customer(Frozen):
+    """Who receives the credit notes, and in which language."""
+
+    id: str
+    name: str
+    locale: str
+    """a CLDR locale such as fr_FR, en_GB, ja_JP, ar_BH"""
+    country: str
+    vat_id: str | None = None
+    address: str = ""
+    email: str | None = None
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        return check_locale(value)
+
+
+class Service(Frozen):
+    """A priced service of a contract; its fee is the basis of its objectives' credits."""
+
+    id: str
+    monthly_fee: Amount
+
+
+class Contract(Frozen):
+    """One customer's agreement: currency, time zone, rule set and services."""
+
+    id: str
+    customer: Customer
+    currency: str
+    timezone: str
+    """periods are calendar months in this zone"""
+    ruleset: str
+    start: date
+    end: date | None = None
+    vat_rate: Percent
+    """percent applied to credit notes and adjustments"""
+    services: tuple[Service, ...]
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _CONTRACT_ID.match(value):
+            raise ValueError("a contract id uses letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if not is_currency(value):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code known to CLDR")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Contract":
+        if self.end is not None and self.end < self.start:
+            raise KeyedValueError(("end",), "the end is before the start")
+        if not 0 <= self.vat_rate <= 100:
+            raise KeyedValueError(("vat_rate",), "vat_rate must be between 0 and 100 percent")
+        if not self.services:
+            raise KeyedValueError(("services",), "a contract needs at least one service")
+        seen: set[str] = set()
+        for index, service in enumerate(self.services):
+            if service.id in seen:
+                raise KeyedValueError(("services", index, "id"), f"the service {service.id!r} is listed twice")
+            seen.add(service.id)
+            if service.monthly_fee < 0:
+                raise KeyedValueError(("services", index, "monthly_fee"), "a fee cannot be negative")
+            if decimal_places(service.monthly_fee) > minor_digits(self.currency):
+                raise KeyedValueError(("services", index, "monthly_fee"),
+                                      f"{self.currency} has {minor_digits(self.currency)} decimals, "
+                                      f"but the fee is {service.monthly_fee}")
+        return self
+
+    def active_in(self, period: Period) -> bool:
+        """Whether any day of the period lies in [start, end]."""
+        return self.start <= period.last_day and (self.end is None or self.end >= period.first_day)
+
+    def service(self, service_id: str) -> Service | None:
+        for service in self.services:  # two or three: a loop, not a generator, for every objective
+            if service.id == service_id:
+                return service
+        return None
+
+    @property
+    def monthly_fees(self) -> Decimal:
+        return sum((s.monthly_fee for s in self.services), Decimal(0))
+
+
+# --- measurement rows -------------------------------------------------------------------------------
+
+class Incident(NamedTuple):
+    """A stretch of time in which a service was down, and why."""
+
+    start: datetime
+    end: datetime
+    cause: Cause
+    announced_at: datetime | None
+    line: int
+
+
+class RequestCount(NamedTuple):
+    """Requests and errors counted in one interval."""
+
+    interval_start: datetime
+    requests: int
+    errors: int
+    line: int
+
+
+class Invoice(NamedTuple):
+    """An invoice the provider issued; late payment of it may cost the customer interest."""
+
+    contract: str
+    number: str
+    issued: date
+    due: date
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+    currency: str
+    line: int
+
+
+class Payment(NamedTuple):
+    """Money received against an invoice, on a day."""
+
+    invoice: str
+    paid_on: date
+    amount: Decimal
+    line: int
+
+
+class Ticket(NamedTuple):
+    """A support ticket: when it was opened, first answered and resolved (None: not yet)."""
+
+    contract: str
+    ticket: str
+    priority: str
+    created: datetime
+    first_response: datetime | None
+    resolved: datetime | None
+    line: int
+
+
+class TicketPause(NamedTuple):
+    """Time a ticket waited on the customer; it never counts against the provider."""
+
+    ticket: str
+    start: datetime
+    end: datetime
+    line: int
+
+
+Key = tuple[str, str]  # (contract, service)
+
+
+def _frozen(groups: Mapping[Any, Iterable]) -> Mapping[Any, tuple]:
+    """Rows grouped by key, as a read-only mapping of tuples."""
+    if type(groups) is MappingProxyType:
+        return groups
+    return MappingProxyType({key: tuple(rows) for key, rows in groups.items()})
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Every measured row of a period, grouped by contract and service; never changed once made.
+
+    Readers gather rows in plain dicts of lists and hand them over: each group becomes a
+    tuple and each mapping read-only, so no step of an evaluation can change what the
+    next step, or the evaluation record, sees.
+    """
+
+    folder: str = ""
+    """where the rows came from, for messages: a data folder, the store or a record"""
+    incidents: Mapping[Key, tuple[Incident, ...]] = field(default_factory=dict)
+    requests: Mapping[Key, tuple[RequestCount, ...]] = field(default_factory=dict)
+    invoices: Mapping[str, tuple[Invoice, ...]] = field(default_factory=dict)
+    """per contract"""
+    payments: Mapping[str, tuple[Payment, ...]] = field(default_factory=dict)
+    """per invoice number"""
+    tickets: Mapping[str, tuple[Ticket, ...]] = field(default_factory=dict)
+    """per contract"""
+    pauses: Mapping[str, tuple[TicketPause, ...]] = field(default_factory=dict)
+    """per ticket id"""
+
+    def __post_init__(self) -> None:
+        for kind in fields(self)[1:]:
+            object.__setattr__(self, kind.name, _frozen(getattr(self, kind.name)))
+
+    def __reduce__(self):
+        # A read-only mapping cannot be pickled; its plain copy can, and is frozen again.
+        return (Measurements, (self.folder, *(dict(getattr(self, f.name)) for f in fields(self)[1:])))
+
+    def incidents_of(self, contract: str, service: str) -> tuple[Incident, ...]:
+        return self.incidents.get((contract, service), ())
+
+    def requests_of(self, contract: str, service: str) -> tuple[RequestCount, ...]:
+        return self.requests.get((contract, service), ())
+
+    def invoices_of(self, contract: str) -> tuple[Invoice, ...]:
+        return self.invoices.get(contract, ())
+
+    def payments_of(self, invoice: str) -> tuple[Payment, ...]:
+        return self.payments.get(invoice, ())
+
+    def tickets_of(self, contract: str) -> tuple[Ticket, ...]:
+        return self.tickets.get(contract, ())
+
+    def pauses_of(self, ticket: str) -> tuple[TicketPause, ...]:
+        return self.pauses.get(ticket, ())

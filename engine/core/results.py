@@ -1,0 +1,104 @@
+"""Evaluations as users read them: the JSON of INTERFACE.md section 5.
+
+Money is text with exactly the currency's minor-unit digits, percentages are text in
+percent, attainment is rounded half-up to 6 decimals (tiers were matched on the exact
+value), minutes have as few decimals as they need (at most 6).
+"""
+
+from __future__ import annotations
+
+import json
+
+from .evaluation import Evaluation
+from .money import Money, fixed, format_amount, plain
+
+ATTAINMENT_DIGITS = 6
+
+
+def objective_json(evaluation: Evaluation) -> list[dict]:
+    lines = {line.objective: line for line in evaluation.pricing.lines}
+    result = []
+    for objective, measure in evaluation.measures:
+        line = lines[objective.id]
+        entry: dict[str, object] = {
+            "id": objective.id,
+            "service": objective.service,
+            "metric": objective.metric.value,
+            "period_minutes": plain(measure.period_minutes),
+        }
+        if measure.downtime_minutes is not None:
+            entry["downtime_minutes"] = plain(measure.downtime_minutes)
+        if measure.excluded_minutes is not None:
+            entry["excluded_minutes"] = plain(measure.excluded_minutes)
+        entry.update({key: value for key, value in measure.figures.items()})
+        promised = objective.promised
+        entry.update({
+            "attainment": fixed(measure.attainment, ATTAINMENT_DIGITS),
+            "target": str(promised) if promised is not None else None,
+            "met": line.met,
+            "tier": line.tier,
+            "credit_percent": plain(line.credit_percent),
+            "credit": str(line.amount),
+        })
+        if line.units is not None:
+            entry["units"] = plain(line.units)
+        if objective.credit.per_breach is not None:
+            entry["per_breach"] = format_amount(objective.credit.per_breach, evaluation.currency)
+        if measure.base_minutes != measure.period_minutes:
+            entry["base_minutes"] = plain(measure.base_minutes)
+        entry["fee"] = str(line.fee)
+        result.append(entry)
+    return result
+
+
+def late_fees_json(evaluation: Evaluation) -> list[dict]:
+    """Per late invoice: days late in the period, rate, interest, fixed sum, and always its segments.
+
+    INTERFACE.md shows segments "when late_fees spans several rates"; a calendar month
+    never crosses 1 January or 1 July, so most entries have one segment, and listing it
+    every time lets a script (or an auditor) read the days, rate and outstanding amount of
+    every entry the same way.
+    """
+    if evaluation.late_fees is None:
+        return []
+    currency = evaluation.currency
+    entries = []
+    for fee in evaluation.late_fees.fees:
+        entry: dict[str, object] = {
+            "invoice": fee.invoice, "days_late": fee.days_late, "rate_percent": str(fee.rate_percent),
+            "interest": str(fee.interest), "compensation": str(fee.compensation), "total": str(fee.total),
+            "first_late_day": fee.first_late_day.isoformat(), "base": format_amount(fee.base, currency),
+        }
+        entry["segments"] = [segment_json(s, currency, evaluation.rule_set.rounding) for s in fee.segments]
+        entries.append(entry)
+    return entries
+
+
+def segment_json(segment, currency: str, rounding) -> dict:
+    return {"from": segment.start.isoformat(), "to": segment.end.isoformat(), "days": segment.days,
+            "rate_percent": str(segment.rate_percent),
+            "outstanding": str(Money.round(segment.outstanding, currency, rounding)),
+            "interest": str(Money.round(segment.interest, currency, rounding))}
+
+
+def evaluation_json(evaluation: Evaluation) -> dict:
+    """One element of ``results``."""
+    pricing = evaluation.pricing
+    rule_set = evaluation.rule_set
+    return {
+        "contract": evaluation.contract.id,
+        "currency": evaluation.currency,
+        "ruleset": {"id": rule_set.ruleset, "version": rule_set.version, "sha256": rule_set.sha256},
+        "objectives": objective_json(evaluation),
+        "cap_applied": pricing.cap_applied,
+        "credit_total": str(pricing.total),
+        "credit_status": pricing.status,
+        "late_fees": late_fees_json(evaluation),
+        "late_fee_total": str(evaluation.late_fees.total if evaluation.late_fees else Money.zero(evaluation.currency)),
+        "rules_fired": sorted(evaluation.fired),
+    }
+
+
+def evaluation_text(evaluation: Evaluation) -> str:
+    """``evaluation_json`` as JSON text on one line: one element of ``results``."""
+    return json.dumps(evaluation_json(evaluation), ensure_ascii=False)

@@ -1,0 +1,618 @@
+"""The rule-set schema (INTERFACE.md section 1) as frozen pydantic models.
+
+A rule set says what a provider promised: objectives with targets, how downtime is
+counted and what does not count, credit tiers or per-unit credits, a cap, a minimum,
+and late-payment terms.  Models are frozen, refuse unknown keys and hold exact
+decimals; a model validator that finds a problem in one key raises
+``KeyedValueError`` so the error points at that key's line.  ``RuleSet.model_json_schema()``
+is what ``slabill rules schema`` prints for editors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date, time, timedelta
+from decimal import Decimal
+from enum import Enum
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from .errors import KeyedValueError
+from .money import Rounding, decimal_places
+from .quantities import format_duration, parse_decimal, parse_duration, parse_percent
+
+# Facts cross into the rule engine as 64-bit integers scaled by 10**digits; 100 * 10**15
+# still fits, so bounds may carry at most this many decimals.
+MAX_BOUND_DECIMALS = 15
+
+Percent = Annotated[
+    Decimal,
+    BeforeValidator(parse_percent),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^-?\d+(\.\d+)?\s*%?$"}],
+                    "description": "percent, e.g. \"99.9\" or \"10%\""}),
+]
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(lambda v: parse_decimal(v, "an amount")),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}],
+                    "description": "an exact amount in the contract's currency, e.g. \"50.00\""}),
+]
+Points = Annotated[
+    Decimal,
+    BeforeValidator(lambda v: parse_decimal(v, "a number of points")),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}]}),
+]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(s|m|h|d)$", "description": "e.g. 90s, 5m, 4h, 2d"}),
+]
+
+
+class Frozen(BaseModel):
+    """Base of every schema model: immutable, strict about keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class Cause(str, Enum):
+    outage = "outage"
+    maintenance = "maintenance"
+    customer = "customer"
+    force_majeure = "force_majeure"
+
+
+class Metric(str, Enum):
+    availability = "availability"
+    error_rate = "error_rate"
+    response_time = "response_time"
+    resolution_time = "resolution_time"
+
+
+TICKET_METRICS = (Metric.response_time, Metric.resolution_time)
+
+
+# --- credits -------------------------------------------------------------------------
+
+class Tier(Frozen):
+    """One credit tier; every bound it names must hold (on attainment, in percent)."""
+
+    below: Percent | None = None
+    """attainment < below"""
+    at_most: Percent | None = None
+    """attainment <= at_most"""
+    above: Percent | None = None
+    """attainment > above"""
+    at_least: Percent | None = None
+    """attainment >= at_least"""
+    credit: Percent
+    """share of the service's monthly fee credited when this tier applies"""
+
+    @model_validator(mode="after")
+    def _bounds_make_sense(self) -> "Tier":
+        if all(b is None for b in (self.below, self.at_most, self.above, self.at_least)):
+            raise ValueError("a tier needs at least one bound: below, at_most, above or at_least")
+        if self.below is not None and self.at_most is not None:
+            raise KeyedValueError(("at_most",), "a tier takes either below or at_most, not both")
+        if self.above is not None and self.at_least is not None:
+            raise KeyedValueError(("at_least",), "a tier takes either above or at_least, not both")
+        if self.credit < 0:
+            raise KeyedValueError(("credit",), "a credit cannot be negative")
+        low, high = self.lower, self.upper
+        if low is not None and high is not None:
+            (lv, lclosed), (hv, hclosed) = low, high
+            if lv > hv or (lv == hv and not (lclosed and hclosed)):
+                raise ValueError(f"this tier can never apply: no attainment is {self.describe()}")
+        return self
+
+    @property
+    def lower(self) -> tuple[Decimal, bool] | None:
+        """The lower bound and whether it is included."""
+        if self.at_least is not None:
+            return self.at_least, True
+        if self.above is not None:
+            return self.above, False
+        return None
+
+    @property
+    def upper(self) -> tuple[Decimal, bool] | None:
+        """The upper bound and whether it is included."""
+        if self.at_most is not None:
+            return self.at_most, True
+        if self.below is not None:
+            return self.below, False
+        return None
+
+    def bounds(self) -> tuple[tuple[str, Decimal], ...]:
+        """The bounds as (kind, value), in a fixed order."""
+        return tuple((kind, value) for kind in ("below", "at_most", "above", "at_least")
+                     if (value := getattr(self, kind)) is not None)
+
+    def describe(self) -> str:
+        """The tier's range as people write it.
+
+        >>> Tier(below="99.9", at_least="99.0", credit="10%").describe()
+        '>= 99.0 and < 99.9'
+        """
+        symbols = {"below": "<", "at_most": "<=", "above": ">", "at_least": ">="}
+        parts = sorted(self.bounds(), key=lambda b: b[0] in ("below", "at_most"))
+        return " and ".join(f"{symbols[kind]} {value}" for kind, value in parts)
+
+
+class PerUnit(Frozen):
+    """Each full (or prorated) ``every`` of counted downtime earns ``credit`` of the fee."""
+
+    every: Duration
+    credit: Percent
+    count: Literal["whole", "prorata"] = "whole"
+
+    @model_validator(mode="after")
+    def _positive(self) -> "PerUnit":
+        if self.every <= timedelta(0):
+            raise KeyedValueError(("every",), "every must be longer than 0s")
+        if self.credit < 0:
+            raise KeyedValueError(("credit",), "a credit cannot be negative")
+        return self
+
+
+class DowntimeShare(Frozen):
+    """credit = fee x multiple x counted downtime / period length."""
+
+    multiple: Points
+
+    @field_validator("multiple")
+    @classmethod
+    def _not_negative(cls, value: Decimal) -> Decimal:
+        if value < 0:
+            raise ValueError("multiple cannot be negative")
+        return value
+
+
+class Credit(Frozen):
+    """How a missed objective is paid back: exactly one of the forms."""
+
+    tiers: tuple[Tier, ...] | None = None
+    per_unit: PerUnit | None = None
+    downtime_share: DowntimeShare | None = None
+    per_breach: Amount | None = None
+    """a fixed amount per late ticket (response_time and resolution_time only)"""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Credit":
+        given = [name for name in ("tiers", "per_unit", "downtime_share", "per_breach")
+                 if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("a credit takes exactly one of tiers, per_unit, downtime_share or per_breach"
+                             + (f", not {' and '.join(given)}" if given else ""))
+        if self.tiers is not None and not self.tiers:
+            raise KeyedValueError(("tiers",), "tiers cannot be empty")
+        if self.per_breach is not None and self.per_breach < 0:
+            raise KeyedValueError(("per_breach",), "a credit cannot be negative")
+        return self
+
+    @property
+    def form(self) -> str:
+        return next(name for name in ("tiers", "per_unit", "downtime_share", "per_breach")
+                    if getattr(self, name) is not None)
+
+
+# --- how downtime counts --------------------------------------------------------------
+
+class Downtime(Frozen):
+    """How the length of an outage is counted."""
+
+    count: Literal["exact", "whole", "touched"] = "exact"
+    """exact: each outage counts its exact length; whole: only whole units count;
+    touched: every clock-aligned unit an outage touches counts"""
+    unit: Duration = timedelta(minutes=1)
+    min_duration: Duration = timedelta(0)
+    """outages shorter than this do not count"""
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("unit must be longer than 0s")
+        return value
+
+
+class Maintenance(Frozen):
+    """Announced maintenance that does not count as downtime, within limits."""
+
+    min_notice: Duration = timedelta(0)
+    """announced at least this long before it starts: excluded"""
+    max_per_period: Duration | None = None
+    """excluded up to this total per period; the rest counts"""
+
+
+class Exclusions(Frozen):
+    """Downtime that does not count against the provider."""
+
+    causes: tuple[Cause, ...] = ()
+    maintenance: Maintenance | None = None
+    excluded_time: Literal["from_downtime", "from_period"] = "from_downtime"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Exclusions":
+        if Cause.outage in self.causes:
+            raise KeyedValueError(("causes",), "outages cannot be excluded by cause; that would exclude all downtime")
+        if Cause.maintenance in self.causes and self.maintenance is not None:
+            raise KeyedValueError(("maintenance",), "maintenance is already excluded by cause; "
+                                  "remove it from causes to apply notice and allowance")
+        if len(set(self.causes)) != len(self.causes):
+            raise KeyedValueError(("causes",), "a cause is listed twice")
+        return self
+
+
+class ErrorRate(Frozen):
+    """How request error rates become an attainment."""
+
+    mode: Literal["average", "threshold"] = "average"
+    interval: Duration = timedelta(minutes=5)
+    threshold: Percent | None = None
+    """percent, threshold mode only: an interval above it is a downtime interval"""
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> "ErrorRate":
+        if self.interval <= timedelta(0) or timedelta(days=1) % self.interval:
+            raise KeyedValueError(("interval",), "interval must divide a day evenly, e.g. 1m, 5m or 1h")
+        if self.mode == "threshold" and self.threshold is None:
+            raise KeyedValueError(("threshold",), "threshold mode needs a threshold")
+        if self.mode == "average" and self.threshold is not None:
+            raise KeyedValueError(("threshold",), "threshold is only used in threshold mode")
+        if self.threshold is not None and not (0 <= self.threshold <= 100):
+            raise KeyedValueError(("threshold",), "threshold must be between 0 and 100 percent")
+        return self
+
+
+# --- objectives ------------------------------------------------------------------------
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+class Objective(Frozen):
+    """One promise: a metric of one service, a target and a credit."""
+
+    id: str
+    service: str
+    """the contract service whose fee is the credit basis, and whose measurements count"""
+    metric: Metric
+    target: Percent | None = None
+    """the SLO in percent; without it, the objective is missed exactly when a tier applies"""
+    downtime: Downtime | None = None
+    exclusions: Exclusions | None = None
+    error_rate: ErrorRate | None = None
+    priority: str | None = None
+    """which tickets count (omit: all)"""
+    target_time: Duration | None = None
+    """per-ticket target (response_time, resolution_time)"""
+    clock: str = "24x7"
+    """a calendar id of this rule set, or 24x7"""
+    attainment: Literal["within_target"] = "within_target"
+    credit: Credit
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("an objective id uses lowercase letters, digits and '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_metric(self) -> "Objective":
+        allowed = {
+            Metric.availability: {"downtime", "exclusions"},
+            Metric.error_rate: {"error_rate"},
+            Metric.response_time: {"priority", "target_time"},
+            Metric.resolution_time: {"priority", "target_time"},
+        }[self.metric]
+        for name in ("downtime", "exclusions", "error_rate", "priority", "target_time"):
+            if getattr(self, name) is not None and name not in allowed:
+                raise KeyedValueError((name,), f"{name} does not apply to metric {self.metric.value}")
+        if self.metric is Metric.error_rate and self.error_rate is None:
+            raise KeyedValueError(("error_rate",), "metric error_rate needs an error_rate block")
+        if self.metric in TICKET_METRICS:
+            if self.target_time is None:
+                raise KeyedValueError(("target_time",), f"metric {self.metric.value} needs a target_time")
+            if self.target_time <= timedelta(0):
+                raise KeyedValueError(("target_time",), "target_time must be longer than 0s")
+        elif self.clock != "24x7":
+            raise KeyedValueError(("clock",), f"clock does not apply to metric {self.metric.value}")
+        if self.target is not None and not (0 <= self.target <= 100):
+            raise KeyedValueError(("target",), "target must be between 0 and 100 percent")
+        form = self.credit.form
+        if form == "per_breach" and self.metric not in TICKET_METRICS:
+            raise KeyedValueError(("credit", "per_breach"), "per_breach applies to ticket metrics only")
+        if form in ("per_unit", "downtime_share"):
+            counts_downtime = self.metric is Metric.availability or (
+                self.metric is Metric.error_rate and self.error_rate is not None
+                and self.error_rate.mode == "threshold")
+            if not counts_downtime:
+                raise KeyedValueError(("credit", form),
+                                      f"{form} needs downtime: metric availability, or error_rate in threshold mode")
+        if self.credit.tiers:
+            for index, tier in enumerate(self.credit.tiers):
+                for kind, value in tier.bounds():
+                    if decimal_places(value) > MAX_BOUND_DECIMALS:
+                        raise KeyedValueError(("credit", "tiers", index, kind),
+                                              f"a bound has at most {MAX_BOUND_DECIMALS} decimals")
+        if self.target is not None and decimal_places(self.target) > MAX_BOUND_DECIMALS:
+            raise KeyedValueError(("target",), f"a target has at most {MAX_BOUND_DECIMALS} decimals")
+        return self
+
+    @property
+    def counting(self) -> Downtime:
+        return self.downtime or Downtime()
+
+    @property
+    def promised(self) -> Decimal | None:
+        """The attainment promised: ``target``, else the highest upper bound of the tiers."""
+        if self.target is not None:
+            return self.target
+        uppers = [tier.upper[0] for tier in self.credit.tiers or () if tier.upper is not None]
+        return max(uppers) if uppers else None
+
+
+# --- business calendars ----------------------------------------------------------------
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+def parse_days(spec: str) -> tuple[int, ...]:
+    """Weekday numbers (Monday = 0) named by ``mon``, ``mon-fri`` or ``sat,sun``.
+
+    >>> parse_days("mon-thu"), parse_days("fri"), parse_days("sat, sun")
+    ((0, 1, 2, 3), (4,), (5, 6))
+    """
+    days: list[int] = []
+    for part in str(spec).split(","):
+        part = part.strip().lower()
+        first, _, last = part.partition("-")
+        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+            raise ValueError(f"{spec!r} is not a weekday or a range such as mon-fri")
+        start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+        if end < start:
+            raise ValueError(f"{spec!r} runs backwards; write it from the first day to the last")
+        days.extend(range(start, end + 1))
+    return tuple(days)
+
+
+def parse_hours(spec: str) -> tuple[tuple[time, time | None], ...]:
+    """Opening intervals such as ``"09:00-12:00, 13:00-17:00"``; an end of ``24:00`` is None.
+
+    >>> parse_hours("09:00-12:00, 13:00-17:00")
+    ((datetime.time(9, 0), datetime.time(12, 0)), (datetime.time(13, 0), datetime.time(17, 0)))
+    """
+    intervals: list[tuple[time, time | None]] = []
+    for part in str(spec).split(","):
+        match = _HOURS.match(part.strip())
+        if not match:
+            raise ValueError(f"{part.strip()!r} is not an interval such as 09:00-17:00")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2):
+            raise ValueError(f"{part.strip()!r} is not a time of day")
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if end <= start:
+            raise ValueError(f"{part.strip()!r} ends before it starts")
+        if intervals:
+            previous_end = intervals[-1][1]
+            if previous_end is None or start < previous_end.hour * 60 + previous_end.minute:
+                raise ValueError(f"{spec!r}: intervals must be in order and must not overlap")
+        intervals.append((time(h1, m1), None if h2 == 24 else time(h2, m2)))
+    return tuple(intervals)
+
+
+@lru_cache(maxsize=None)
+def _holiday_calendar_exists(country: str, subdivision: str | None) -> bool:
+    import holidays
+
+    try:
+        holidays.country_holidays(country, subdiv=subdivision, years=2026)
+    except NotImplementedError:
+        return False
+    return True
+
+
+class Calendar(Frozen):
+    """Business hours in a time zone, minus public holidays and extra closed days."""
+
+    timezone: str
+    hours: dict[str, str]
+    """weekday or range (mon-fri) -> "09:00-18:00" or "09:00-12:00, 13:00-17:00" """
+    holidays: str | None = None
+    """ISO country, optionally with subdivision: FR, DE-BY, GB-ENG"""
+    closed: tuple[date, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: dict[int, str] = {}
+        for days, hours in value.items():
+            try:
+                numbers = parse_days(days)
+                parse_hours(hours)
+            except ValueError as exc:
+                raise KeyedValueError((days,), str(exc)) from None
+            for day in numbers:
+                if day in seen:
+                    raise KeyedValueError((days,), f"{WEEKDAYS[day]} is already given by {seen[day]!r}")
+                seen[day] = days
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        country, _, subdivision = value.partition("-")
+        if not _holiday_calendar_exists(country, subdivision or None):
+            raise ValueError(f"no public-holiday calendar is known for {value!r}; "
+                             "use an ISO country code, optionally with a subdivision (FR, DE-BY, GB-ENG)")
+        return value
+
+    def opening(self) -> tuple[tuple[tuple[time, time | None], ...], ...]:
+        """Opening intervals for each weekday, Monday first."""
+        week: list[tuple[tuple[time, time | None], ...]] = [()] * 7
+        for days, hours in self.hours.items():
+            for day in parse_days(days):
+                week[day] = parse_hours(hours)
+        return tuple(week)
+
+
+@lru_cache(maxsize=None)
+def check_timezone(value: str) -> str:
+    """An IANA time-zone name, checked against the zone database."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Paris") from None
+    return value
+
+
+# --- late payment ------------------------------------------------------------------------
+
+class LatePayment(Frozen):
+    """What the customer owes for paying late (INTERFACE.md section 1)."""
+
+    regime: Literal["fr", "de", "uk", "eu", "contractual"]
+    annual_rate: Percent | None = None
+    """contractual only: the fixed annual rate in percent"""
+    margin_points: Points | None = None
+    """optional override of the regime's margin over the reference rate"""
+    fixed_compensation: Amount | None = None
+    """optional override of the regime's fixed recovery sum"""
+    grace_days: int = Field(default=0, ge=0)
+    day_count: Literal["act_365", "act_act", "30_360"] = "act_365"
+    """30_360 is the 30E/360 (Eurobond) convention"""
+    base: Literal["gross", "net"] = "gross"
+    vat_on_interest: bool = False
+    """whether VAT is charged on the interest (the fixed sum never carries VAT)"""
+
+    @model_validator(mode="after")
+    def _rate_for_regime(self) -> "LatePayment":
+        if self.regime == "contractual" and self.annual_rate is None:
+            raise KeyedValueError(("annual_rate",), "the contractual regime needs an annual_rate")
+        if self.regime != "contractual" and self.annual_rate is not None:
+            raise KeyedValueError(("annual_rate",), "annual_rate is only for the contractual regime; "
+                                  "use margin_points to change a statutory margin")
+        if self.annual_rate is not None and self.annual_rate < 0:
+            raise KeyedValueError(("annual_rate",), "annual_rate cannot be negative")
+        if self.fixed_compensation is not None and self.fixed_compensation < 0:
+            raise KeyedValueError(("fixed_compensation",), "fixed_compensation cannot be negative")
+        return self
+
+
+# --- the rule set ------------------------------------------------------------------------------
+
+class RuleSet(Frozen):
+    """One version of a rule set, as validated from one file."""
+
+    ruleset: str
+    """id: lowercase letters, digits, '-'"""
+    version: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, (int, Decimal)) else v)]
+    effective_from: date
+    effective_until: date | None = None
+    description: str = ""
+    rounding: Rounding = Rounding.half_up
+    calendars: dict[str, Calendar] = {}
+    objectives: tuple[Objective, ...] = ()
+    cap: Percent | None = None
+    """total credits of a period <= this share of the contract's monthly fees"""
+    minimum_credit: Amount | None = None
+    """a total below this is not issued (status below_minimum)"""
+    settlement: Literal["credit_note", "next_invoice"] = "credit_note"
+    late_payment: LatePayment | None = None
+
+    _canonical: str = PrivateAttr(default="")
+    _sha256: str = PrivateAttr(default="")
+
+    @field_validator("ruleset")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("a rule-set id uses lowercase letters, digits and '-'")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version_shape(cls, value: str) -> str:
+        if not value or any(c in value for c in "@#/ \t"):
+            raise ValueError("a version is a short text without spaces, '@', '#' or '/', e.g. \"2026.1\"")
+        return value
+
+    @model_validator(mode="after")
+    def _whole(self) -> "RuleSet":
+        if self.effective_until is not None and self.effective_until < self.effective_from:
+            raise KeyedValueError(("effective_until",), "effective_until is before effective_from")
+        seen: set[str] = set()
+        for index, objective in enumerate(self.objectives):
+            if objective.id in seen:
+                raise KeyedValueError(("objectives", index, "id"), f"the objective id {objective.id!r} is used twice")
+            seen.add(objective.id)
+            if objective.clock != "24x7" and objective.clock not in self.calendars:
+                known = ", ".join(["24x7", *sorted(self.calendars)])
+                raise KeyedValueError(("objectives", index, "clock"),
+                                      f"no calendar {objective.clock!r} is defined (known: {known})")
+        if self.cap is not None and self.cap < 0:
+            raise KeyedValueError(("cap",), "cap cannot be negative")
+        if self.minimum_credit is not None and self.minimum_credit < 0:
+            raise KeyedValueError(("minimum_credit",), "minimum_credit cannot be negative")
+        return self
+
+    def model_post_init(self, __context: Any) -> None:
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
+                               ensure_ascii=False)
+        self._canonical = canonical
+        self._sha256 = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    @property
+    def canonical_json(self) -> str:
+        """The validated rule set as canonical JSON: sorted keys, no spaces, defaults filled in."""
+        return self._canonical
+
+    @property
+    def sha256(self) -> str:
+        """Content hash of the canonical JSON; evaluations name it, never a file path."""
+        return self._sha256
+
+    @property
+    def engine_name(self) -> str:
+        """The immutable name under which this exact content is registered with the rule engine."""
+        return f"{self.ruleset}@{self.version}#{self.sha256[:12]}"
+
+    def applies_on(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_until is None or day <= self.effective_until)
+
+    @classmethod
+    def vocabulary(cls) -> set[str]:
+        """Every key the schema knows, for "did you mean ...?" hints."""
+        words: set[str] = set()
+        for model in (RuleSet, Objective, Tier, PerUnit, DowntimeShare, Credit, Downtime, Maintenance,
+                      Exclusions, ErrorRate, Calendar, LatePayment):
+            words.update(model.model_fields)
+        return words

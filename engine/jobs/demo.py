@@ -1,0 +1,72 @@
+"""``slabill demo``: the whole monthly job on the shipped fixtures.
+
+It loads the rule sets in ``rules/`` and the book in ``fixtures/`` into a fresh SQLite
+database, runs the period the data is about (the month holding most of its rows),
+and writes every issued document and every contract's monthly SLA report, as HTML and
+as text, into the output folder.
+
+The files are written by ``engine.jobs.output``, as ``slabill run --out`` writes them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable
+
+from ..core.model import Measurements
+from ..core.period import Period
+from ..loading.contracts import load_book
+from ..loading.measurements import load_measurements
+from ..loading.rates import load_rates
+from ..loading.rulesets import load_rule_files, rule_set_files
+from ..store import Store
+from .output import write_documents, write_reports
+from .run import RunSummary, monthly_run
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    summary: RunSummary
+    database: Path
+    files: list[Path]
+    """the issued documents"""
+    reports: list[Path] = field(default_factory=list)
+    """one monthly SLA report per contract, HTML and text"""
+
+
+def period_of(measurements: Measurements) -> Period:
+    """The month (UTC) that holds most measurement rows; the latest such month on a tie."""
+    months: Counter = Counter()
+    for rows in measurements.incidents.values():
+        months.update(Period(r.start.year, r.start.month) for r in rows)
+    for rows in measurements.requests.values():
+        months.update(Period(r.interval_start.year, r.interval_start.month) for r in rows)
+    if not months:
+        raise ValueError("the demo data holds no measurements")
+    return max(months, key=lambda p: (months[p], p))
+
+
+def run_demo(out: Path, fixtures: Path | None, as_of: date, now: Callable[[], datetime],
+             progress_wrapper: Callable = lambda work: work(lambda done, total: None)) -> DemoResult:
+    fixtures = fixtures or ROOT / "fixtures"
+    rules = fixtures / "rules" if (fixtures / "rules").is_dir() else ROOT / "rules"
+    out.mkdir(parents=True, exist_ok=True)
+    database = out / "slabill-demo.db"
+    for stale in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    book = load_book(fixtures / "contracts.yaml")
+    measurements = load_measurements(fixtures / "data", book)
+    store = Store(f"sqlite:///{database}")
+    store.load(book=book, rule_sets=load_rule_files(rule_set_files(rules)), measurements=measurements,
+               rates=load_rates(rules))
+    period = period_of(measurements)
+    summary = progress_wrapper(lambda progress: monthly_run(store, period, as_of=as_of, now=now, progress=progress))
+    files = write_documents(store, out, summary.run_id)
+    reports = write_reports(store, str(period), out)
+    store.close()
+    return DemoResult(summary, database, files, reports)

@@ -1,0 +1,371 @@
+"""The monthly run: evaluate every active contract, issue what is owed, record everything.
+
+The parent reads which contracts are active and checks that each has a rule-set version
+for the period (a contract without one stops the run before anything is written).  The
+contracts are then worked out in batches by worker processes (``workers``): each task
+reads its own contracts and their measurements from the store, evaluates them, encodes
+their evaluation records, plans the documents owed given what was already issued, and
+renders and encodes those documents.  No process ever holds the whole book.
+
+The parent keeps what must happen in order, in one ledger transaction per batch: it
+checks that nothing was recorded for a contract since the worker looked (another run
+may have; then it works the contract out again itself), allocates gap-free document
+numbers, seals each record onto the audit chain and writes records and documents.
+
+Documents are rendered and encoded before they have a number: the worker puts
+``NUMBER`` in its place and the parent replaces it with the allocated number, then
+hashes.  The number is printed verbatim, so the bytes are exactly those of the numbered
+document (tests hold this).  At issue the HTML, the document the customer receives, is
+rendered and its sha256 stored; the plain text is a view rendered on demand.
+
+Running a period again issues nothing unless its inputs or rules changed; when they
+did, the new record supersedes the old one and only the difference is issued (see
+``invoices.documents.plan_documents``).  The clock is read by the caller: ``as_of``
+(the issue date) and ``now`` come in as arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Callable, Iterable, Mapping, NamedTuple
+
+from invoices.documents import CREDIT_NOTE, Document, Issued, owed_by, plan_documents
+from invoices.numbering import format_number, prefix_for
+from invoices.render import render
+
+from ..audit.records import inputs_text, record_parts, seal_parts
+from ..core.canonical import canonical, sha256_text
+from ..core.evaluation import (
+    CompiledCache,
+    Timer,
+    evaluate_contract,
+    no_timer,
+    resolve_rule_sets,
+    stored_contract_error,
+)
+from ..core.model import Measurements
+from ..core.money import format_amount
+from ..core.period import Period
+from ..core.rates import RateBook
+from ..core.schema import RuleSet
+from ..store import Latest, Store, StoredContract
+from ..processes import BrokenProcessPool, chunked, in_order
+
+BATCH = 500
+NUMBER = "\ue000number\ue000"
+"""stands for a document's number until the ledger allocates it (private-use characters)"""
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the summary table and the run's row."""
+
+    period: str
+    run_id: int | None = None
+    dry_run: bool = False
+    contracts: int = 0
+    recorded: int = 0
+    """new evaluation records (first evaluations and re-evaluations)"""
+    unchanged: int = 0
+    """contracts already evaluated with the same inputs: nothing issued"""
+    corrections: int = 0
+    breaches: int = 0
+    """contracts with at least one missed objective"""
+    below_minimum: int = 0
+    capped: int = 0
+    documents: Counter = field(default_factory=Counter)
+    issued_net: dict[str, Decimal] = field(default_factory=dict)
+    """per currency, what the run's documents give customers less what they charge them (net)"""
+    issued_gross: dict[str, Decimal] = field(default_factory=dict)
+    """the same, VAT included"""
+    credited_net: dict[str, Decimal] = field(default_factory=dict)
+    """per currency, SLA credits given (net), less credit taken back by corrections"""
+    late_fees_net: dict[str, Decimal] = field(default_factory=dict)
+    """per currency, late-payment interest and fixed sums charged (net), after corrections"""
+    numbers: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "period": self.period, "run": self.run_id, "dry_run": self.dry_run, "contracts": self.contracts,
+            "recorded": self.recorded, "unchanged": self.unchanged, "corrections": self.corrections,
+            "breaches": self.breaches, "below_minimum": self.below_minimum, "capped": self.capped,
+            "documents": dict(self.documents),
+            "issued_net": {c: str(v) for c, v in sorted(self.issued_net.items())},
+            "issued_gross": {c: str(v) for c, v in sorted(self.issued_gross.items())},
+            "credited_net": {c: format_amount(v, c) for c, v in sorted(self.credited_net.items())},
+            "late_fees_net": {c: format_amount(v, c) for c, v in sorted(self.late_fees_net.items())},
+        }
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What was recorded for a contract and period when it was worked out (plain values)."""
+
+    evaluation_id: int
+    revision: int
+    input_digest: str
+    ruleset_sha256: str
+    record_sha256: str
+    issued: Issued
+    document_ids: dict[str, int]
+
+    @classmethod
+    def of(cls, latest: Latest | None) -> "Basis | None":
+        if latest is None:
+            return None
+        documents = [Document.from_json(json.loads(row.content_json)) for row in latest.documents]
+        return cls(latest.evaluation_id, latest.revision, latest.input_digest, latest.ruleset_sha256,
+                   latest.record_sha256, Issued.of(documents), {row.number: row.id for row in latest.documents})
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document ready but for its number: its content and HTML with NUMBER in its place."""
+
+    document: Document
+    content: str
+    """canonical JSON of the document"""
+    html: str
+    lines: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class Worked:
+    """One contract worked out, ready for the ledger; plain values, so a worker can make it."""
+
+    contract_id: str
+    issuer_id: int
+    basis: int | None
+    """the latest evaluation it was planned against (None: the first of the period)"""
+    unchanged: bool
+    input_digest: str
+    ruleset_sha256: str
+    period: str
+    parts: dict[str, str]
+    """the record but its run, revision, supersedes and documents, each part in canonical JSON"""
+    total: str
+    status: str
+    breach: bool
+    capped: bool
+    documents: tuple[Prepared, ...]
+
+
+def margin_for(rule_sets: Iterable[RuleSet]) -> timedelta:
+    """How far past the period to read incidents so that min_duration sees whole outages."""
+    longest = max((o.counting.min_duration for r in rule_sets for o in r.objectives), default=timedelta(0))
+    return max(longest, timedelta(days=1))
+
+
+# --- working a contract out (in a worker, or in the parent) -------------------------------------------
+
+class Planned(NamedTuple):
+    """A contract handed to a worker: its rule-set version, and what was recorded for it before."""
+
+    contract_id: str
+    ruleset: str
+    """the sha256 of the rule-set version that applies"""
+    basis: Basis | None
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """What the workers of one monthly run need; a frozen value passed with every batch."""
+
+    period: Period
+    as_of: date
+    """the issue date"""
+    margin: timedelta
+    """how far past the period to read incidents (``margin_for``)"""
+    rule_sets: Mapping[str, RuleSet]
+    """every rule-set version the run's contracts use, by sha256"""
+    rates: RateBook
+    timer: Timer = no_timer
+    """stage clocks, for a benchmark of a run in one process"""
+
+    def __call__(self, batch: list[Planned], store: Store) -> list[Worked]:
+        """Read a batch's contracts and measurements, and work each contract out."""
+        with self.timer("read"):
+            stored = {s.contract.id: s for s in store.contracts([planned.contract_id for planned in batch])}
+            measurements = store.measurements([s.contract for s in stored.values()], self.period, self.margin)
+        compiled = CompiledCache()
+        return [work_out(stored[planned.contract_id], self.rule_sets[planned.ruleset], measurements, planned.basis,
+                         self, compiled) for planned in batch]
+
+
+def work_out(stored: StoredContract, rule_set: RuleSet, measurements: Measurements, basis: Basis | None,
+             job: RunJob, compiled: CompiledCache) -> Worked:
+    """Evaluate one contract, encode its record, and plan, render and encode its documents."""
+    timer = job.timer
+    evaluation = evaluate_contract(stored.contract, rule_set, measurements, job.period, compiled(rule_set), timer,
+                                   job.rates)
+    with timer("record"):
+        inputs = inputs_text(evaluation, measurements, job.rates)
+        digest = sha256_text(inputs)
+    pricing = evaluation.pricing
+    common = dict(contract_id=stored.contract.id, issuer_id=stored.issuer_id,
+                  basis=basis.evaluation_id if basis else None, input_digest=digest, ruleset_sha256=rule_set.sha256,
+                  period=str(job.period), total=str(pricing.total), status=pricing.status,
+                  breach=any(not line.met for line in pricing.lines), capped=pricing.cap_applied)
+    if basis is not None and basis.input_digest == digest and basis.ruleset_sha256 == rule_set.sha256:
+        return Worked(unchanged=True, parts={}, documents=(), **common)
+    with timer("issue"):
+        planned = plan_documents(owed_by(evaluation, stored.issuer), job.as_of, basis.issued if basis else None)
+    documents = []
+    for document in planned:
+        with timer("issue"):
+            placeholder = document.numbered(NUMBER)
+            lines = tuple({"position": index, "kind": line.kind, "objective": line.objective,
+                           "net_amount": str(line.net), "vat_rate": str(line.vat_rate),
+                           "detail_json": canonical(line.detail)}
+                          for index, line in enumerate(document.lines, 1))
+            content = placeholder.canonical_json()
+        with timer("render"):
+            html = render(placeholder, "html")
+        documents.append(Prepared(document, content, html, lines))
+    with timer("record"):
+        parts = record_parts(evaluation, inputs, digest)
+    return Worked(unchanged=False, parts=parts, documents=tuple(documents), **common)
+
+
+# --- the ledger side ------------------------------------------------------------------------------------
+
+def _record(ledger, run_id: int, worked: Worked, basis: Basis | None, as_of: date, summary: RunSummary,
+            issuer) -> None:
+    rows, summaries = [], []
+    for prepared in worked.documents:
+        document = prepared.document
+        sequence = ledger.next_number(worked.issuer_id, document.kind, as_of.year)
+        number = format_number(prefix_for(issuer, document.kind), as_of.year, sequence)
+        numbered = document.numbered(number)
+        content = prepared.content.replace(NUMBER, number)
+        content_sha, html_sha = sha256_text(content), sha256_text(prepared.html.replace(NUMBER, number))
+        rows.append({
+            "number": number, "kind": document.kind, "contract_id": document.contract, "period": document.period,
+            "issue_date": document.issue_date, "currency": document.currency, "locale": document.locale,
+            "net_total": str(document.net_total), "tax_total": str(document.tax_total),
+            "gross_total": str(document.gross_total),
+            "corrects_id": basis.document_ids.get(document.corrects) if basis and document.corrects else None,
+            "content_json": content, "content_sha256": content_sha, "html_sha256": html_sha, "text_sha256": None,
+            "lines": list(prepared.lines),
+        })
+        summaries.append({"number": number, "kind": document.kind, "gross_total": str(document.gross_total),
+                          "content_sha256": content_sha, "html_sha256": html_sha})
+        _count_document(summary, numbered)
+    revision = basis.revision + 1 if basis else 0
+    supersedes = basis.record_sha256 if basis else None
+    text, digest = seal_parts(worked.parts, {"run": run_id, "revision": revision, "supersedes": supersedes,
+                                             "documents": summaries}, ledger.head)
+    ledger.append(run_id=run_id, record_text=text, record_sha256=digest, contract_id=worked.contract_id,
+                  period=worked.period, revision=revision, supersedes_id=basis.evaluation_id if basis else None,
+                  input_digest=worked.input_digest, ruleset_sha256=worked.ruleset_sha256, credit_total=worked.total,
+                  credit_status=worked.status, documents=rows, issuer_id=worked.issuer_id)
+
+
+def _count_document(summary: RunSummary, document: Document) -> None:
+    summary.documents[document.kind] += 1
+    if document.number:
+        summary.numbers.append(document.number)
+    sign = 1 if document.kind == CREDIT_NOTE else -1
+    currency = document.currency
+    summary.issued_net[currency] = summary.issued_net.get(currency, Decimal(0)) + sign * document.net_total
+    summary.issued_gross[currency] = summary.issued_gross.get(currency, Decimal(0)) + sign * document.gross_total
+    # Credits and late fees apart, so the summary does not call a charge a negative credit.
+    split = Issued.of([document])
+    summary.credited_net[currency] = summary.credited_net.get(currency, Decimal(0)) + split.sla_credit
+    summary.late_fees_net[currency] = (summary.late_fees_net.get(currency, Decimal(0)) + split.late_interest
+                                       + split.late_compensation)
+
+
+def _count_evaluation(summary: RunSummary, worked: Worked) -> None:
+    """What every evaluated contract adds to the summary, whether or not anything new is recorded:
+    breaches, caps and totals below the minimum describe the period, not only this run's news."""
+    summary.breaches += worked.breach
+    summary.below_minimum += worked.status == "below_minimum"
+    summary.capped += worked.capped
+    if worked.unchanged:
+        summary.unchanged += 1
+    else:
+        summary.recorded += 1
+        summary.corrections += worked.basis is not None
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without returning its batch (killed, or crashed in native code)."""
+
+
+class ContractHead(NamedTuple):
+    """What the run needs to know of a contract before a worker reads it whole."""
+
+    id: str
+    issuer_id: int
+    ruleset: str
+    start: date
+    end: date | None
+
+    def active_in(self, period: Period) -> bool:
+        return self.start <= period.last_day and (self.end is None or self.end >= period.first_day)
+
+
+def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], datetime], dry_run: bool = False,
+                contract_id: str | None = None, progress: Callable[[int, int], None] = lambda done, total: None,
+                batch_size: int = BATCH, workers: int = 1, timer: Timer = no_timer) -> RunSummary:
+    """Evaluate every contract active in ``period``, issue what is owed and record it all.
+
+    ``timer`` names the stages (read, measure, match, price, late fees, record, issue,
+    render, persist) for a benchmark; only a run with ``workers=1`` reports them all.
+    """
+    heads = [ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
+                          date.fromisoformat(h["end"]) if h.get("end") else None) for h in store.contract_heads()]
+    active = [h for h in heads if h.active_in(period) and (contract_id is None or h.id == contract_id)]
+    chosen = resolve_rule_sets(store.rule_book(), active, period, stored_contract_error)
+    issuers = store.issuers()
+    rule_sets = {rule_set.sha256: rule_set for rule_set in chosen.values()}
+    # A worker process times into its own copy of a clock, which nobody reads: only a run
+    # in one process is timed.
+    job = RunJob(period, as_of, margin_for(rule_sets.values()), rule_sets, store.rate_book(),
+                 timer if workers <= 1 else no_timer)
+    summary = RunSummary(period=str(period), dry_run=dry_run, contracts=len(active))
+    run_id = None if dry_run else store.start_run(period, as_of, now())
+    summary.run_id = run_id
+    batches = chunked([h.id for h in active], batch_size)
+
+    def planned_against(batch: list[str]) -> list[Planned]:
+        # Read when the batch is handed to a worker, after the batches before it were recorded.
+        with timer("read"):
+            latest = store.latest(batch, period)
+        return [Planned(c, chosen[c].sha256, Basis.of(latest.get(c))) for c in batch]
+
+    try:
+        for worked in in_order(job, batches, workers, store=store, prepare=planned_against):
+            if dry_run:
+                for item in worked:
+                    _tally(summary, item)
+            else:
+                with timer("persist"), store.ledger() as ledger:
+                    current = ledger.latest([w.contract_id for w in worked], period)
+                    for item in worked:
+                        basis = Basis.of(current.get(item.contract_id))
+                        if (basis.evaluation_id if basis else None) != item.basis:
+                            # Another run recorded this contract since the worker looked.
+                            item = job([Planned(item.contract_id, chosen[item.contract_id].sha256, basis)], store)[0]
+                        _count_evaluation(summary, item)
+                        if not item.unchanged:
+                            _record(ledger, run_id, item, basis, as_of, summary, issuers[item.issuer_id])
+            progress(len(worked), len(active))
+    except BrokenProcessPool as exc:
+        raise WorkerDied(f"a worker process of the run of {period} died; the batches recorded before it stand, "
+                         f"nothing of the lost batch was recorded, and running the period again finishes it") from exc
+    if run_id is not None:
+        store.finish_run(run_id, summary.as_json(), now())
+    return summary
+
+
+def _tally(summary: RunSummary, worked: Worked) -> None:
+    """A dry run counts what would be recorded and issued."""
+    _count_evaluation(summary, worked)
+    for prepared in worked.documents:
+        _count_document(summary, prepared.document)

@@ -1,0 +1,151 @@
+"""Reading ``contracts.yaml`` (INTERFACE.md section 2): the issuer and the contracts.
+
+``load_book`` validates each contract as soon as it is read, so a large book is never
+held twice, once raw and once validated, and the first bad contract raises an
+``InputError`` naming the file, line and key.  A process of ``slabill evaluate`` may read
+only its ``Share`` of the book: it keeps every n-th contract and remembers only the ids of
+the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..core.errors import InputError
+from ..core.model import Contract, Customer, Issuer, Service
+from ..core.schema import Frozen
+from .collector import paused_gc
+from .yamlsource import NotSkippable, YamlDocument, read_yaml, translate
+
+
+class ContractsFile(Frozen):
+    """The file's shape; contract ids are checked for repeats as the file is read."""
+
+    issuer: Issuer
+    contracts: tuple[Contract, ...]
+
+
+@dataclass(frozen=True)
+class Share:
+    """The part of a book one process keeps: every ``count``-th contract of the file, from ``index``.
+
+    ``slabill evaluate`` has each of its worker processes read the whole file but keep
+    only its share, so that the book is in memory once, not once per process.
+    """
+
+    index: int
+    count: int
+
+    def keeps(self, position: int) -> bool:
+        return position % self.count == self.index
+
+
+@dataclass(frozen=True)
+class Book:
+    """The issuer and the contracts, with where each came from for messages."""
+
+    issuer: Issuer
+    contracts: tuple[Contract, ...]
+    file: str
+    document: YamlDocument = field(repr=False, compare=False)
+    positions: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    """each contract id's index in the file's list, for error lines"""
+    elsewhere: frozenset[str] = frozenset()
+    """ids of the contracts another process's share keeps: their rows are skipped here, not refused"""
+
+    def contract(self, contract_id: str) -> Contract | None:
+        return self._by_id.get(contract_id)
+
+    @property
+    def _by_id(self) -> dict[str, Contract]:
+        cache = self.__dict__.get("_index")
+        if cache is None:
+            cache = {c.id: c for c in self.contracts}
+            object.__setattr__(self, "_index", cache)
+        return cache
+
+    def error_at(self, contract_id: str, key: str, message: str) -> InputError:
+        return self.document.error_at(("contracts", self.positions[contract_id], key), message)
+
+
+def _vocabulary() -> set[str]:
+    words: set[str] = set()
+    for model in (ContractsFile, Issuer, Customer, Service, Contract):
+        words.update(model.model_fields)
+    return words
+
+
+_KEPT_ELSEWHERE = object()  # stands in the list for a contract another share keeps
+
+
+def load_book(path: str | Path, share: Share | None = None) -> Book:
+    """Read and validate ``contracts.yaml`` (only the contracts of ``share``, when given).
+
+    Each contract is validated as soon as it is read, so its raw data is freed at once:
+    a book of 100,000 contracts would otherwise hold both forms in memory.  A contract
+    of another share is not validated here (its own process does that), but its id is
+    still checked against repeats and remembered, so that its rows can be told from
+    rows of an unknown contract.
+    """
+    positions: dict[str, int] = {}  # every contract id read so far, at its index in the list
+    elsewhere: set[str] = set()
+
+    def contract_read(where, value):
+        if len(where) == 2 and where[0] == "contracts" and isinstance(value, dict):
+            position = where[1]
+            keep = share is None or share.keeps(position)
+            if keep:
+                try:
+                    value = Contract.model_validate(value)
+                except ValidationError as exc:
+                    raise _ContractProblem(where, exc) from None
+                contract_id = value.id
+            else:
+                contract_id = value.get("id")
+                if not isinstance(contract_id, str):
+                    return _KEPT_ELSEWHERE  # its own share refuses it
+            if contract_id in positions:
+                raise _ContractProblem(where + ("id",), f"the contract id {contract_id!r} is used twice")
+            positions[contract_id] = position
+            if not keep:
+                elsewhere.add(contract_id)
+                return _KEPT_ELSEWHERE
+        return value
+
+    def elsewhere_item(where) -> bool:  # another share's contract: only its id is read
+        return len(where) == 2 and where[0] == "contracts" and not share.keeps(where[1])
+
+    try:
+        try:
+            doc = read_yaml(path, contract_read, elsewhere_item if share is not None else None)
+        except NotSkippable:  # anchors or aliases inside a contract: read every contract whole
+            positions.clear()
+            elsewhere.clear()
+            doc = read_yaml(path, contract_read)
+    except _ContractProblem as problem:
+        doc = read_yaml(path)
+        if isinstance(problem.error, str):
+            raise doc.error_at(problem.where, problem.error) from None
+        raise translate(doc, problem.error, _vocabulary(), problem.where) from None
+    if not isinstance(doc.data, dict):
+        raise InputError("the contracts file is a mapping with issuer and contracts", file=doc.file, line=1)
+    if elsewhere and isinstance(doc.data.get("contracts"), list):
+        doc.data["contracts"] = [c for c in doc.data["contracts"] if c is not _KEPT_ELSEWHERE]
+    try:
+        with paused_gc():
+            parsed = ContractsFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise translate(doc, exc, _vocabulary()) from None
+    doc.data = None  # the validated book is what is kept; the text stays for error lines
+    return Book(parsed.issuer, parsed.contracts, doc.file, doc, positions, frozenset(elsewhere))
+
+
+class _ContractProblem(Exception):
+    """A contract failed validation (or repeats an id) while the file was being read."""
+
+    def __init__(self, where, error: ValidationError | str) -> None:
+        self.where = where
+        self.error = error

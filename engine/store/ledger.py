@@ -1,0 +1,164 @@
+"""Issuing: the monthly run's rows, and the ledger transaction that numbers and chains what it issues.
+
+``ledger`` is the issuing transaction of the monthly run.  It first locks the head of
+the audit chain (``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on
+SQLite), so writers append one after the other, then reads what was already evaluated
+and issued, allocates document numbers from gap-free sequences, and writes records and
+documents.  A crash rolls everything back: no number is burned.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterator
+
+from sqlalchemy import insert, update
+from sqlmodel import Session, select
+
+from ..core.canonical import canonical, latest_revisions
+from ..core.period import Period
+from .tables import ChainHeadRow, DocumentLineRow, DocumentRow, EvaluationRow, NumberSequenceRow, RunRow
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The latest evaluation of a contract for a period, and what its documents gave."""
+
+    evaluation_id: int
+    revision: int
+    input_digest: str
+    ruleset_sha256: str
+    record_sha256: str
+    documents: tuple[DocumentRow, ...]
+
+
+class Issuing:
+    """The store's runs and issuing transaction (a part of ``Store``)."""
+
+    # -- runs -------------------------------------------------------------------------------------------------------
+
+    def start_run(self, period: Period, as_of: date, started_at: datetime) -> int:
+        with self.atomic() as session:
+            row = RunRow(period=str(period), as_of=as_of, started_at=started_at.isoformat(timespec="seconds"))
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def finish_run(self, run_id: int, summary: dict, finished_at: datetime) -> None:
+        with self.atomic() as session:
+            session.execute(update(RunRow).where(RunRow.id == run_id).values(
+                status="done", finished_at=finished_at.isoformat(timespec="seconds"), summary_json=canonical(summary)))
+
+    @contextmanager
+    def ledger(self) -> Iterator["Ledger"]:
+        """The issuing transaction, with the audit chain's head locked."""
+        with self.atomic() as session:
+            query = select(ChainHeadRow).where(ChainHeadRow.id == 1)
+            if self.dialect == "postgresql":
+                query = query.with_for_update()
+            head = session.exec(query).one()
+            ledger = Ledger(session, head.last_sha256, head.length)
+            yield ledger
+            ledger.write()
+            if ledger.length != head.length:
+                session.execute(update(ChainHeadRow).where(ChainHeadRow.id == 1).values(
+                    last_sha256=ledger.head, length=ledger.length))
+            ledger.flush_numbers()
+
+    def latest(self, contract_ids: list[str], period: Period) -> dict[str, Latest]:
+        """Outside a ledger: the latest evaluation per contract (for dry runs and summaries)."""
+        with self.reading() as session:
+            return Ledger(session, "", 0).latest(contract_ids, period)
+
+
+class Ledger:
+    """The issuing transaction: numbers, records and documents, appended to the chain in order."""
+
+    def __init__(self, session: Session, head: str, length: int) -> None:
+        self.session = session
+        self.head = head
+        self.length = length
+        self._sequences: dict[tuple[int, str, int], list[int]] = {}
+        self._pending: list[tuple[dict, list[dict], int]] = []
+
+    def latest(self, contract_ids: list[str], period: Period) -> dict[str, Latest]:
+        result: dict[str, Latest] = {}
+        rows: list[EvaluationRow] = []
+        for start in range(0, len(contract_ids), 2000):
+            chunk = contract_ids[start:start + 2000]
+            rows += self.session.exec(select(EvaluationRow).where(
+                EvaluationRow.period == str(period), EvaluationRow.contract_id.in_(chunk))).all()
+        newest = latest_revisions(rows, lambda row: row.contract_id, lambda row: row.revision)
+        documents: dict[str, list[DocumentRow]] = {}
+        ids = list(newest)
+        for start in range(0, len(ids), 2000):
+            for doc in self.session.exec(select(DocumentRow).where(
+                    DocumentRow.period == str(period), DocumentRow.contract_id.in_(ids[start:start + 2000]))
+                    .order_by(DocumentRow.id)):
+                documents.setdefault(doc.contract_id, []).append(doc)
+        for contract_id, row in newest.items():
+            result[contract_id] = Latest(row.id, row.revision, row.input_digest, row.ruleset_sha256,
+                                         row.record_sha256, tuple(documents.get(contract_id, ())))
+        return result
+
+    def next_number(self, issuer_id: int, kind: str, year: int) -> int:
+        """The next number of a gap-free sequence; the sequence row stays locked until commit."""
+        key = (issuer_id, kind, year)
+        if key not in self._sequences:
+            query = select(NumberSequenceRow).where(NumberSequenceRow.issuer_id == issuer_id,
+                                                    NumberSequenceRow.kind == kind, NumberSequenceRow.year == year)
+            if self.session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = self.session.exec(query).first()
+            if row is None:
+                self.session.add(NumberSequenceRow(issuer_id=issuer_id, kind=kind, year=year, last_number=0))
+                self.session.flush()
+                self._sequences[key] = [0, 0]
+            else:
+                self._sequences[key] = [row.last_number, row.last_number]
+        self._sequences[key][1] += 1
+        return self._sequences[key][1]
+
+    def flush_numbers(self) -> None:
+        for (issuer_id, kind, year), (first, last) in self._sequences.items():
+            if last != first:
+                self.session.execute(update(NumberSequenceRow).where(
+                    NumberSequenceRow.issuer_id == issuer_id, NumberSequenceRow.kind == kind,
+                    NumberSequenceRow.year == year).values(last_number=last))
+        self._sequences = {key: [last, last] for key, (_, last) in self._sequences.items()}
+
+    def append(self, *, run_id: int, record_text: str, record_sha256: str, contract_id: str, period: str,
+               revision: int, supersedes_id: int | None, input_digest: str, ruleset_sha256: str, credit_total: str,
+               credit_status: str, documents: list[dict], issuer_id: int) -> None:
+        """Queue one sealed record and its documents; ``write`` inserts the batch in order."""
+        self._pending.append(({
+            "run_id": run_id, "contract_id": contract_id, "period": period, "revision": revision,
+            "supersedes_id": supersedes_id, "input_digest": input_digest, "ruleset_sha256": ruleset_sha256,
+            "credit_total": credit_total, "credit_status": credit_status, "record_json": record_text,
+            "record_sha256": record_sha256, "previous_sha256": self.head}, documents, issuer_id))
+        self.head = record_sha256
+        self.length += 1
+
+    def write(self) -> None:
+        """Insert the queued records, documents and lines: a few multi-row statements per batch
+        instead of one statement per row (ids come back in the order of the rows)."""
+        if not self._pending:
+            return
+        ids = self.session.execute(insert(EvaluationRow).returning(EvaluationRow.id, sort_by_parameter_order=True),
+                                   [row for row, _, _ in self._pending]).scalars().all()
+        documents, lines = [], []
+        for evaluation_id, (_, issued, issuer_id) in zip(ids, self._pending):
+            for document in issued:
+                lines.append(document["lines"])
+                documents.append({key: value for key, value in document.items() if key != "lines"}
+                                 | {"evaluation_id": evaluation_id, "issuer_id": issuer_id})
+        if documents:
+            document_ids = self.session.execute(
+                insert(DocumentRow).returning(DocumentRow.id, sort_by_parameter_order=True), documents).scalars().all()
+            rows = [{"document_id": document_id, **line}
+                    for document_id, document_lines in zip(document_ids, lines) for line in document_lines]
+            if rows:
+                self.session.execute(insert(DocumentLineRow), rows)
+        self._pending = []
