@@ -237,8 +237,8 @@ def run(
     from .core.errors import InputError
     from .core.period import Period
     from .jobs.output import write_documents, write_reports
-    from .processes import default_workers
     from .jobs.run import WorkerDied, monthly_run
+    from .processes import default_workers
 
     month = Period.parse(period)
     if out is not None and dry_run:

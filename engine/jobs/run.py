@@ -52,8 +52,8 @@ from ..core.money import format_amount
 from ..core.period import Period
 from ..core.rates import RateBook
 from ..core.schema import RuleSet
-from ..store import Latest, Store, StoredContract
 from ..processes import BrokenProcessPool, chunked, in_order
+from ..store import Latest, Store, StoredContract
 
 BATCH = 500
 NUMBER = "\ue000number\ue000"
