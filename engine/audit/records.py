@@ -6,7 +6,8 @@ engine versions, the fact posted to the rule engine and the rules that fired, ev
 computed figure (including what each incident did and why), and the numbers and
 hashes of the documents issued from it.  Records are chained: each one's hash covers
 the hash of the record before it, so an edited, deleted or reordered record breaks the
-chain.  Everything here is pure; the store writes records, ``audit`` reads them.
+chain.  Everything here is pure: the monthly run (``engine.jobs.run``) encodes and seals
+records, the store keeps them, and ``verify`` and ``replay`` read them back.
 
 The monthly run encodes a record for every contract, so the parts with many rows (the
 incident and request inputs, each incident's outcome) are written as JSON text directly
