@@ -10,7 +10,7 @@ order (the ledger, the links of the chain, the order of the output).
 
 A job carries everything its batches need (the period, the rule sets, the rates), so a
 worker holds no state of the command: the job travels with each batch.  What a worker
-keeps is its own connection to the store, opened on its first batch (``Store.opened``):
+keeps is its own connection to the store, opened on its first batch (``opened``):
 the parent closes its pooled connections before forking, so that no connection is ever
 shared by two processes.  With one worker, or where processes cannot be forked, the
 batches are worked in the calling process on the caller's own store.
@@ -25,16 +25,32 @@ import os
 from collections import deque
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
-
-if TYPE_CHECKING:
-    from ..store import Store
+from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 
 __all__ = ["BrokenProcessPool", "can_fork", "chunked", "default_workers", "in_order"]
 
 B = TypeVar("B")
 R = TypeVar("R")
-Job = Callable[[B, "Store | None"], R]
+
+
+class Shared(Protocol):
+    """What a store offers to be shared with worker processes (``engine.store.Store`` does)."""
+
+    url: str
+
+    @property
+    def shareable(self) -> bool:
+        """Whether other processes can open it too."""
+
+    def release_connections(self) -> None:
+        """Close pooled connections before a fork."""
+
+    @classmethod
+    def opened(cls, url: str) -> "Shared":
+        """This process's own connection to the store at ``url``."""
+
+
+Job = Callable[[B, "Shared | None"], R]
 
 
 def can_fork() -> bool:
@@ -57,7 +73,7 @@ def chunked(values: list, size: int) -> list[list]:
     return [values[start:start + size] for start in range(0, len(values), size)]
 
 
-def in_order(job: Job, batches: Sequence[B], workers: int, *, store: "Store | None" = None,
+def in_order(job: Job, batches: Sequence[B], workers: int, *, store: Shared | None = None,
              prepare: Callable[[B], B] = lambda batch: batch, fail_fast: bool = False) -> Iterator[R]:
     """``job(prepare(batch), store)`` for each batch, by up to ``workers`` processes, in the batches' order.
 

@@ -1,4 +1,4 @@
-"""How a locale writes things, through Babel (CLDR) and gettext catalogs: the one home of both.
+"""How a locale writes things, through Babel (CLDR), and its gettext catalogs.
 
 ``Formats`` writes amounts, numbers, percentages, dates and months for a locale and a
 currency, so a French credit note reads "1 234,56 €" and a Japanese one "￥1,235";
@@ -7,7 +7,9 @@ currency, so a French credit note reads "1 234,56 €" and a Japanese one "￥1,
 loads a language's catalog (``locale/<lang>/LC_MESSAGES/messages.po``, managed with
 Babel's extract/update/compile steps: ``make catalogs``); a language without a catalog
 falls back to English.  ``direction`` and ``weekend`` are what CLDR says of a locale's
-script and week.
+script and week.  This is where the documents' Babel lives; the engine's core keeps only
+what it must know of CLDR (currencies' minor units in ``engine.core.money``, which names
+are locales in ``engine.core.locales``).
 """
 
 from __future__ import annotations

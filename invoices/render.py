@@ -1,8 +1,9 @@
 """Rendering with Jinja2: documents as HTML and plain text, and the templates of explanations and reports.
 
-This module is the one home of Jinja2.  Labels are translated with the catalogs of
-``invoices.formats``, and amounts, numbers, percentages and dates are written by its
-``Formats`` for the document's locale; HTML is autoescaped.  ``template`` gives the
+This module is the one home of Jinja2.  ``invoices.present`` words a document (labels
+translated with the catalogs of ``invoices.formats``, amounts, numbers, percentages and
+dates written by its ``Formats`` for the document's locale); the templates lay the words
+out, and HTML is autoescaped.  ``template`` gives the
 explanation and the monthly report their templates in a language.
 
 Rendering is pure: the same document gives the same bytes, which is what lets the

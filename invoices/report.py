@@ -2,7 +2,7 @@
 
 One page in the customer's language (the catalogs of ``render``; a locale without one
 gets English labels with its own number and date formats): each objective's target, the
-measured figure and the result, the indicators of ``engine.indicators``, the documents
+measured figure and the result, the indicators of ``invoices.indicators``, the documents
 issued for the period, and a chart of the month.  Everything comes from one evaluation
 record, plus, when the caller has them, the documents issued for the period (every
 revision's, not only the latest record's) and the rule set, which words the ticket

@@ -1,7 +1,8 @@
 """``slabill demo``: the whole monthly job on the shipped fixtures.
 
 It loads the rule sets in ``rules/`` and the book in ``fixtures/`` into a fresh SQLite
-database, runs the period the data is about (the month holding most of its rows),
+database, runs the period the data is about (the UTC month holding most of its incident
+and request rows),
 and writes every issued document and every contract's monthly SLA report, as HTML and
 as text, into the output folder.
 

@@ -1,7 +1,8 @@
 """``slabill evaluate``: a book evaluated from files, written as the JSON of INTERFACE.md section 5.
 
-A book of 100,000 contracts keeps one core busy for more than a minute: reading the
-YAML and the CSV files, then measuring, matching and pricing each contract.  The
+A book of 100,000 contracts keeps one core busy for 40 s to more than a minute,
+depending on the machine: reading the YAML and the CSV files, then measuring,
+matching and pricing each contract.  The
 machines slabill runs on have two cores or more, so a whole book is shared among
 worker processes (``engine.processes``), one share per worker.  Each worker reads
 the whole contracts file but validates and keeps only its share (every n-th contract of

@@ -1,8 +1,9 @@
 """Writing a period's issued documents and monthly reports into a folder.
 
 ``slabill run --out``, ``slabill report`` and the demo read the store and write files;
-the rendering is ``invoices``'.  A document is written only as the bytes it was issued
-with: its rendering is checked against the hash stored at issue.
+the rendering is ``invoices``'.  A document's HTML, the document the customer received,
+is written only as the bytes it was issued with: it is checked against the hash stored
+at issue (and so is the text, for documents issued when its hash was stored too).
 """
 
 from __future__ import annotations
