@@ -92,6 +92,10 @@ def test_a_rule_set_without_names_keeps_the_hash_it_was_stored_under(tmp_path):
                                                                                         date(2025, 1, 1))
     assert '"name"' not in unnamed.canonical_json
     assert unnamed.sha256 == stored["standard-hosting", "2025.1"]
+    # the shipped 2026.1 now names its objectives: new content, a new hash
+    named = load_rule_sets(ROOT / "rules" / "standard-hosting-2026.1.yaml").for_period("standard-hosting",
+                                                                                      date(2026, 10, 1))
+    assert named.sha256 != stored["standard-hosting", "2026.1"]
 
 
 def test_the_schema_for_editors_describes_names():
