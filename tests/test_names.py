@@ -11,15 +11,23 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.core.errors import InputError
+from engine.core.evaluation import evaluate_book
+from engine.core.period import Period
+from engine.core.results import evaluation_json
+from engine.loading.contracts import load_book
+from engine.loading.measurements import load_measurements
 from engine.loading.rulesets import load_rule_sets, parse_rule_set
 from engine.loading.yamlsource import parse_yaml
 from engine.store import Store
+from invoices.documents import credit_lines
+from invoices.present import record_titles, wording
 from tests.conftest import ROOT
 
 HEAD = 'ruleset: x\nversion: "1"\neffective_from: 2026-01-01\nobjectives:\n'
@@ -103,3 +111,61 @@ def test_the_schema_for_editors_describes_names():
     schema = json.loads(result.stdout)
     objective_schema = schema["$defs"]["Objective"]["properties"]["name"]
     assert "English (en)" in json.dumps(objective_schema)
+
+
+# --- the wording, the same on documents, reports and explanations -------------------------------------------
+
+CONTRACTS = """\
+issuer: {name: Hostco SAS, vat_id: FR40123456789, country: FR, address: "1 rue X, 75001 Paris", credit_note_prefix: AV}
+contracts:
+  - id: C-1
+    customer: {id: A, name: A SAS, locale: fr_FR, country: FR, vat_id: FR12345678901}
+    currency: EUR
+    timezone: Europe/Paris
+    ruleset: x
+    start: 2025-01-01
+    vat_rate: "20"
+    services:
+      - {id: compute, monthly_fee: "1000.00"}
+"""
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "contracts.yaml").write_text(CONTRACTS)
+    (tmp_path / "data").mkdir()
+    # 60 minutes down in a Paris October of 44,700 minutes: 99.865772 %, below 99.9 and 99.95
+    (tmp_path / "data" / "incidents.csv").write_text(
+        "contract,service,start,end,cause,announced_at\nC-1,compute,2026-10-10T10:00:00Z,2026-10-10T11:00:00Z,,\n")
+    return tmp_path
+
+
+def evaluate(book: Path, rule_file: str):
+    (book / "rules" / "x.yaml").write_text(rule_file)
+    contracts = load_book(book / "contracts.yaml")
+    [evaluation] = evaluate_book(load_rule_sets(book / "rules"), contracts,
+                                 load_measurements(book / "data", contracts), Period(2026, 10))
+    return evaluation
+
+
+def test_unnamed_objectives_that_read_alike_show_their_ids_everywhere(book):
+    evaluation = evaluate(book, HEAD + objective("monthly") + objective("strict", target="99.95")
+                          + objective("named", "    name: {en: Uptime, fr: Disponibilité globale}\n"))
+    lines = {line.objective: line.detail for line in credit_lines(evaluation)}
+    # both missed (99.865772 < 99.9 < 99.95): their lines carry the need for an id, the named one its name
+    assert lines["monthly"]["with_id"] is True and lines["strict"]["with_id"] is True
+    assert lines["named"]["name"] == {"en": "Uptime", "fr": "Disponibilité globale"} and "with_id" not in lines["named"]
+    # the record (the evaluation's JSON) words them the same
+    french = wording("fr", False)
+    titles = {key: french.objective(title) for key, title in record_titles(evaluation_json(evaluation)).items()}
+    assert titles == {"monthly": "disponibilité (compute, monthly)", "strict": "disponibilité (compute, strict)",
+                      "named": "Disponibilité globale"}
+
+
+def test_the_json_carries_a_name_as_written_and_nothing_without_one(book):
+    evaluation = evaluate(book, HEAD + objective("a", "    name: {en: Uptime, fr: Disponibilité}\n") + objective("b"))
+    objectives = evaluation_json(evaluation)["objectives"]
+    assert objectives[0]["name"] == {"en": "Uptime", "fr": "Disponibilité"}
+    assert list(objectives[0])[:3] == ["id", "name", "service"]
+    assert "name" not in objectives[1]
