@@ -1,9 +1,10 @@
 """The monthly SLA performance report of one contract, as HTML or plain text.
 
 One page in the customer's language (the catalogs of ``render``; a locale without one
-gets English labels with its own number and date formats): each objective's target, the
-measured figure and the result, the indicators of ``engine.indicators``, the documents
-issued for the period, and a chart of the month.  Everything comes from one evaluation
+gets English labels with its own number and date formats, laid out left to right): each
+objective, called as the documents call it, with its target, the measured figure (shown as
+there) and the result, the indicators of ``engine.indicators``, the documents issued for
+the period, and a chart of the month.  Everything comes from one evaluation
 record, plus, when the caller has them, the documents issued for the period (every
 revision's, not only the latest record's) and the rule set, which words the ticket
 objectives' terms ("P1 tickets: first response within 1 h, business hours") that the
@@ -36,7 +37,8 @@ from engine.core.money import plain
 from engine.core.period import Period, Window, minutes
 from invoices.indicators import Availability, Incident, Indicators, indicators
 
-from .formats import ReportFormats, direction, language_of, weekend
+from .formats import ReportFormats, direction, language_of, shown_attainment, weekend
+from .present import record_titles, wording
 from .render import FORMATS, template
 
 HOUR = Fraction(60)  # minutes
@@ -427,12 +429,17 @@ def render_report(record: dict[str, Any], format: str = "html", locale: str | No
                               if o["metric"] == "error_rate") if t is not None]
     charts = [chart(t, figures.window, period, figures.timezone, locale) for t in timelines]
     terms = {o["id"]: ticket_terms(rule_set, o["id"]) for o in evaluation["objectives"]}
+    # Objectives are called as the documents call them, and their attainment shown as there.
+    words, named = wording(language, format == "html"), record_titles(evaluation)
     return template(f"report.{format}.j2", language, html=format == "html").render(
         record=record, contract=contract, evaluation=evaluation, figures=figures, charts=charts, terms=terms,
         documents=list(documents) if documents is not None else documents_of(record),
         period=period, days_in_period=(period.last_day - period.first_day).days + 1,
         f=ReportFormats(locale, contract["currency"], contract["timezone"]),
-        lang=language, direction=direction(locale),
+        titles={key: words.objective(title) for key, title in named.items()},
+        headings={key: words.objective(title, heading=True) for key, title in named.items()},
+        measured={o["id"]: shown_attainment(o["attainment"], o["target"], o["met"]) for o in evaluation["objectives"]},
+        lang=language, direction=direction(language),
         ruler=ruler, symbols=SYMBOLS,
     )
 
