@@ -53,6 +53,9 @@ HOUR_PX = Fraction(15, 2)      # one hour of a day column
 GAP = 34                       # between the two panels
 LINE_HEIGHT = 140              # the cumulative-downtime panel
 LABEL_ROOM = 250               # the width a line's label may need
+LABEL_HEIGHT = 12              # a label's height above its baseline (10 px text), with a margin
+LABEL_BELOW = 13               # a label under a line: its baseline this far below it
+LABEL_DESCENT = 3              # what a label reaches below its baseline
 MIN_MARK = Fraction(3)         # the shortest incident still shows
 INSET = Fraction(3, 2)         # marks sit inside their day column
 
@@ -328,18 +331,27 @@ def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, lo
     # Labels never cross the downtime line, which only rises: the total sits above the line's
     # end (below it when the allowance runs just above); the allowance is labelled at the right
     # end, on the side of its line that the downtime line has left free there, or at the left
-    # end, above it, when the downtime passes it too late for the label to fit after.
+    # end, above it, when the downtime passes it too late for the label to fit after.  Under
+    # the allowance there may be no room (an allowance of 4 minutes in a panel of 3,000): then
+    # above it, where the downtime line runs higher all along the label, else under the panel.
     total_label = y(total) - 6
     if allowance is not None and total <= allowance and y(total) - y(allowance) < 18:
         total_label = y(total) + 14
     allowance_label = None
+    bottom = line_bottom + 8
     if allowance is not None:
+        line_under_label = y(_cumulative(counted, span * (RIGHT - LABEL_ROOM - LEFT) / plot))
         if total <= allowance:
             allowance_label = (RIGHT - 6, "end", y(allowance) - 5)
         elif crossing_x is not None and crossing_x > RIGHT - LABEL_ROOM:
             allowance_label = (LEFT + 6, "start", y(allowance) - 5)
+        elif y(allowance) + LABEL_BELOW <= line_bottom - LABEL_DESCENT:
+            allowance_label = (RIGHT - 6, "end", y(allowance) + LABEL_BELOW)
+        elif line_under_label <= y(allowance) - 5 - LABEL_HEIGHT:
+            allowance_label = (RIGHT - 6, "end", y(allowance) - 5)
         else:
-            allowance_label = (RIGHT - 6, "end", y(allowance) + 13)
+            allowance_label = (RIGHT - 6, "end", line_bottom + LABEL_BELOW)
+            bottom = line_bottom + LABEL_BELOW + LABEL_DESCENT + 2
     ticks = []
     value = Fraction(0)
     while value <= top_value:
@@ -350,7 +362,7 @@ def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, lo
     return Chart(
         objective=timeline.objective, service=timeline.service, metric=timeline.metric, threshold=timeline.threshold,
         width=WIDTH,
-        height=px(line_bottom + 8), left=LEFT, right=RIGHT, days_top=DAYS_TOP, days_bottom=px(days_bottom),
+        height=px(bottom), left=LEFT, right=RIGHT, days_top=DAYS_TOP, days_bottom=px(days_bottom),
         hour_ticks=tuple(Tick(px(DAYS_TOP + h * HOUR_PX), Fraction(h)) for h in (0, 6, 12, 18, 24)),
         days=tuple(columns), marks=tuple(marks), line_top=px(line_top), line_bottom=px(line_bottom),
         minute_ticks=tuple(ticks), line=line, area=area, allowance=allowance,

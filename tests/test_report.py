@@ -356,6 +356,53 @@ def test_the_counted_downtime_line_crosses_the_allowance(ran):
     assert '<circle class="crossing"' in svg
 
 
+def _texts(svg: str) -> list[tuple[float, str]]:
+    """Every text of a chart: its baseline (y) and what it says."""
+    return [(float(y), unescape(text)) for y, text in re.findall(r'<text [^>]*?y="([\d.]+)"[^>]*>([^<]*)</text>', svg)]
+
+
+@pytest.mark.parametrize("contract", ["C-1001", "C-1002", "C-2001", "C-3001", "C-4001", "C-5001", "C-6001", "C-7001"])
+def test_no_chart_label_is_cut_off(ran, contract):
+    """Every label of every demo chart lies inside the picture: its top (10 px text above the
+    baseline) below 0, its descenders (3 px) above the picture's height."""
+    for svg in re.findall(r"<svg\b.*?</svg>", report(ran, contract), re.S):
+        height = float(re.search(r'viewBox="0 0 \d+ ([\d.]+)"', svg).group(1))
+        for y, text in _texts(svg):
+            assert 10 <= y and y + 3 <= height, (text, y, height)
+
+
+def test_the_allowance_label_of_a_tiny_allowance_sits_above_its_line(ran):
+    # C-5001 (Tokyo): 2,396 counted minutes, the allowance 0.01 % of 44,640 - 80 = 4.456 min.  The
+    # panel runs 0 to 3,000 min (2,396 x 1.1 = 2,635.6, steps of 1,000) from y = 22 + 180 + 34 = 236
+    # to 376: the allowance at 376 - 140 x 4.456 / 3,000 = 375.79, 0.21 px above the panel's
+    # bottom.  Under it (375.79 + 13 = 388.79) the label was cut off by the picture's edge (384);
+    # above it (375.79 - 5 = 370.79) the downtime line is long past: from the 20th it runs at
+    # 376 - 140 x 2,396 / 3,000 = 264.19.
+    svg = svg_of(report(ran, "C-5001"))
+    assert 'viewBox="0 0 940 384"' in svg
+    assert (370.79, "allowed by the target: 4.46 min") in _texts(svg)
+
+
+def test_an_allowance_label_with_no_room_in_the_panel_goes_under_it():
+    """Passed early by a little, then by a lot late in the month: no room under the allowance,
+    none above it where the label would stand; the label goes under the panel, which grows."""
+    from invoices.indicators import Incident
+    from invoices.report import Timeline, chart
+
+    window = OCTOBER.window("UTC")
+    tiny = Incident(1, utc("2026-10-02 10:00:00"), utc("2026-10-02 10:00:36"), "outage", "counted",
+                    Fraction(3, 5), Fraction(0))
+    late = Incident(2, utc("2026-10-30 10:00:00"), utc("2026-10-30 10:10:00"), "outage", "counted",
+                    Fraction(10), Fraction(0))
+    drawn = chart(Timeline("availability", "compute", "availability", (tiny, late), Fraction(53, 5), Fraction(1, 2)),
+                  window, OCTOBER, "UTC", "en_GB")
+    # 10.6 min counted, 0.5 allowed: 0 to 15 min (10.6 x 1.1 = 11.66, steps of 5), the panel from
+    # 22 + 180 + 34 = 236 to 376; the allowance at 376 - 140 x 0.5 / 15 = 371.33, too low for a label
+    # under it (371.33 + 13 > 376 - 3), and the line runs at 376 - 140 x 0.6 / 15 = 370.4 until the
+    # 30th, too low for one above it: under the panel, at 376 + 13, the picture 376 + 18 high.
+    assert drawn.allowance_label == ("928", "end", "389") and drawn.height == "394"
+
+
 def test_a_threshold_error_rate_objective_gets_its_month_too(ran):
     # C-4001's api-availability (object-store: 5-minute intervals, down above 5 % errors, target
     # 99.5 %).  README: 36 intervals on 10-15 13:00 - 16:00 Berlin, 10 on 10-22 06:00 - 06:50 UTC
