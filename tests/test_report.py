@@ -43,7 +43,12 @@ def utc(text: str) -> datetime:
 
 
 def visible(markup: str) -> str:
-    """What a browser shows of HTML: the text without tags, entities decoded, spaces collapsed."""
+    """What a browser shows of HTML: the text without tags, entities decoded, spaces collapsed.
+
+    Inline tags (an isolated value's <bdi>, <strong>...) run on with the text around them;
+    other tags part it, as a new cell or block does.
+    """
+    markup = re.sub(r"</?(?:bdi|strong|span|i|b)\b[^>]*>", "", markup)
     return re.sub(r"[ \t\r\n]+", " ", unescape(re.sub(r"<[^>]+>", " ", markup)))
 
 
