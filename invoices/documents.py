@@ -11,7 +11,8 @@ corrections when a re-evaluation finds that less was owed than was credited.
 
 Totals add up by construction: lines are rounded amounts, tax is rounded once per VAT
 rate on the sum of that rate's lines, and the total is their sum.  A document is
-immutable; ``numbered`` returns a copy carrying its number.
+immutable; ``numbered`` returns a copy carrying its number.  It says how it is worded
+(``presentation``, see ``invoices.present``), so that it renders as it was issued.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from engine.core.evaluation import Evaluation
 from engine.core.latefees import margin_of, stated_compensation
 from engine.core.model import Contract, Customer, Issuer
 from engine.core.money import Money, Rounding, fixed, format_amount, plain
+
+from .present import PRESENTATION, titles, wording_of
 
 CREDIT_NOTE = "credit_note"
 ADJUSTMENT = "adjustment"
@@ -88,6 +91,8 @@ class Document:
     notes: dict[str, Any] = field(default_factory=dict, compare=False)
     corrects: str | None = None
     """the number of the document this one corrects, if any"""
+    presentation: int = PRESENTATION
+    """how the document is worded (``invoices.present``); 1 for documents issued before it was said"""
 
     def numbered(self, number: str) -> "Document":
         return replace(self, number=number)
@@ -95,7 +100,7 @@ class Document:
     def to_json(self) -> dict[str, Any]:
         """The document as data; the canonical form is what its hash covers and what renders it."""
         money = lambda amount: format_amount(amount, self.currency)  # noqa: E731
-        return {
+        data = {
             "kind": self.kind, "number": self.number, "issue_date": self.issue_date.isoformat(),
             "period": self.period, "contract": self.contract, "currency": self.currency, "locale": self.locale,
             "issuer": vars(self.issuer), "customer": vars(self.customer),
@@ -105,6 +110,11 @@ class Document:
             "net_total": money(self.net_total), "tax_total": money(self.tax_total),
             "gross_total": money(self.gross_total), "notes": self.notes, "corrects": self.corrects,
         }
+        # Documents issued before presentations were numbered have no such key; their content,
+        # and so its hash, stays as it was.
+        if self.presentation != 1:
+            data["presentation"] = self.presentation
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Document":
@@ -117,6 +127,7 @@ class Document:
             vat=tuple(VatLine(Decimal(v["rate"]), Decimal(v["base"]), Decimal(v["tax"])) for v in data["vat"]),
             net_total=Decimal(data["net_total"]), tax_total=Decimal(data["tax_total"]),
             gross_total=Decimal(data["gross_total"]), notes=data["notes"], corrects=data["corrects"],
+            presentation=data.get("presentation", 1),
         )
 
     def canonical_json(self) -> str:
@@ -167,15 +178,24 @@ def _assemble(kind: str, contract: Contract, issuer: Issuer, period: str, issue_
 # --- what an evaluation says is owed ----------------------------------------------------------------
 
 def credit_lines(evaluation: Evaluation) -> list[Line]:
-    """One line per objective that earned a credit, then the cap line if the cap applied."""
+    """One line per objective that earned a credit, then the cap line if the cap applied.
+
+    A line carries what titles it: the objective's display name, or whether its id must
+    tell it from another objective worded alike (``invoices.present.titles``, over all the
+    evaluation's objectives, as the report and the explanation of the evaluation do it).
+    """
     contract, pricing = evaluation.contract, evaluation.pricing
     lines_by_objective = {line.objective: line for line in pricing.lines}
     vat_rate = contract.vat_rate
     lines: list[Line] = []
+    named = None
     for objective, measure in evaluation.measures:
         priced = lines_by_objective[objective.id]
         if priced.amount.amount == 0:
             continue
+        if named is None:
+            named = titles((o.id, o.name, wording_of(o.metric.value, m.downtime_minutes is not None), o.service)
+                           for o, m in evaluation.measures)
         promised = objective.promised
         detail: dict[str, Any] = {
             "service": objective.service, "metric": objective.metric.value,
@@ -208,6 +228,10 @@ def credit_lines(evaluation: Evaluation) -> list[Line]:
         for key in ("intervals", "error_intervals", "tickets", "tickets_within_target", "late_tickets"):
             if key in measure.figures:
                 detail[key] = measure.figures[key]
+        if objective.name is not None:
+            detail["name"] = objective.name
+        elif named[objective.id].with_id:
+            detail["with_id"] = True
         lines.append(Line("sla_credit", priced.amount.amount, vat_rate, objective.id, detail))
     if pricing.cap_applied and pricing.cap is not None:
         cut = pricing.cap.amount - pricing.subtotal.amount

@@ -2,15 +2,17 @@
 
 The record says everything (attainment against target, each incident's part, the
 tier, cap and minimum, the documents issued); this module only words it, with the
-same catalogs and Babel formats as the documents.  Times are shown in the contract's
-time zone.
+same catalogs and Babel formats as the documents, calling each objective as they call
+it and showing its figures as they show them.  Times are shown in the contract's time
+zone.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .formats import ExplainFormats, language_of
+from .formats import ExplainFormats, language_of, shown_attainment
+from .present import record_titles, wording
 from .render import template
 
 
@@ -21,7 +23,11 @@ def explain(record: dict[str, Any], locale: str | None = None) -> str:
     evaluation = record["result"]["evaluation"]
     outcomes = {o["objective"]: o.get("incidents", []) for o in record["result"]["outcomes"]}
     tickets = {o["objective"]: o["tickets"] for o in record["result"]["outcomes"] if "tickets" in o}
-    return template("explain.txt.j2", language_of(locale)).render(
+    language = language_of(locale)
+    words = wording(language, False)
+    return template("explain.txt.j2", language).render(
         record=record, contract=contract, evaluation=evaluation, outcomes=outcomes, tickets=tickets,
         f=ExplainFormats(locale, contract["currency"], contract["timezone"]),
+        headings={key: words.objective(title, heading=True) for key, title in record_titles(evaluation).items()},
+        measured={o["id"]: shown_attainment(o["attainment"], o["target"], o["met"]) for o in evaluation["objectives"]},
     )

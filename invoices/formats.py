@@ -3,13 +3,19 @@
 ``Formats`` writes amounts, numbers, percentages, dates and months for a locale and a
 currency, so a French credit note reads "1 234,56 €" and a Japanese one "￥1,235";
 ``ExplainFormats`` adds instants and spans of time in the contract's zone, and
-``ReportFormats`` the monthly report's minutes, durations and days.  ``translations``
-loads a language's catalog (``locale/<lang>/LC_MESSAGES/messages.po``, managed with
-Babel's extract/update/compile steps: ``make catalogs``); a language without a catalog
-falls back to English.  ``direction`` and ``weekend`` are what CLDR says of a locale's
-script and week.  This is where the documents' Babel lives; the engine's core keeps only
-what it must know of CLDR (currencies' minor units in ``engine.core.money``, which names
-are locales in ``engine.core.locales``).
+``ReportFormats`` the monthly report's durations and days.  ``translations`` loads a
+language's catalog (``locale/<lang>/LC_MESSAGES/messages.po``, managed with Babel's
+extract/update/compile steps: ``make catalogs``); a language without a catalog falls
+back to English.  ``direction`` and ``weekend`` are what CLDR says of a script and a
+week.  This is where the documents' Babel lives; the engine's core keeps only what it
+must know of CLDR (currencies' minor units in ``engine.core.money``, which names are
+locales in ``engine.core.locales``).
+
+Figures are shown to customers the same way on documents, reports and explanations:
+minutes with at most two decimals (``Formats.minutes``), and an attainment to one digit
+more than its target, rounded down (``shown_attainment``), so that a missed target never
+reads as met.  Documents issued before these rules render as they were issued
+(``legacy``).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import gettext
 import io
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -28,9 +34,9 @@ from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton, format_time, get_timezone_gmt
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import NumberPattern, format_decimal, format_percent, get_currency_symbol
+from babel.numbers import NumberPattern, format_decimal, format_percent, get_currency_symbol, get_minus_sign_symbol
 
-from engine.core.money import Rounding, plain, round_fraction
+from engine.core.money import Rounding, decimal_places, plain, round_fraction
 from engine.core.period import minutes
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -57,22 +63,27 @@ class Formats:
     One per locale and currency (``Formats.of``), remembering what it formatted: a run
     formats the same dates, targets, fees and rates on thousands of documents, and
     Babel's formatting was a quarter of the time of rendering one.
+
+    A negative amount carries the locale's own minus sign, as CLDR writes it (in Arabic
+    a left-to-right mark before the hyphen, so that "-59.188 BHD" does not read
+    "59.188-" beside the right-to-left currency sign); Babel's ``format_currency`` writes
+    a bare hyphen, and ``legacy`` keeps that, for documents issued with it.
     """
 
     _REMEMBERED = 20_000
     """values remembered per method before it starts again (bounds the memory)"""
 
-    def __init__(self, locale: str, currency: str) -> None:
+    def __init__(self, locale: str, currency: str, legacy: bool = False) -> None:
         # Parsed once: Babel parses a locale name again on every call given a string.
         self.locale = Locale.parse(locale)
         self.currency = currency
         self._memo: dict[tuple[str, Any], str] = {}
-        self._currency_pattern = _currency_pattern(self.locale, currency)
+        self._currency_pattern = _currency_pattern(self.locale, currency, legacy)
 
     @staticmethod
     @lru_cache(maxsize=256)
-    def of(locale: str, currency: str) -> "Formats":
-        return Formats(locale, currency)
+    def of(locale: str, currency: str, legacy: bool = False) -> "Formats":
+        return Formats(locale, currency, legacy)
 
     def _remembered(self, kind: str, value: Any, work) -> str:
         key = (kind, value)
@@ -103,6 +114,11 @@ class Formats:
         return self._remembered("percent", value, lambda value: format_percent(
             Decimal(value).scaleb(-2), locale=self.locale, decimal_quantization=False))
 
+    def minutes(self, value: Fraction | Decimal | str) -> str:
+        """Minutes as customers read them, with at most two decimals (half up): "147,4", "4,46"."""
+        return self._remembered("minutes", value, lambda value: self.number(
+            plain(Fraction(Decimal(value)) if isinstance(value, str) else Fraction(value), 2)))
+
     def day(self, value: date | str) -> str:
         return self._remembered("day", value, lambda value: format_date(
             date.fromisoformat(value) if isinstance(value, str) else value, "long", locale=self.locale))
@@ -115,7 +131,7 @@ class Formats:
         return self._remembered("month", period, work)
 
 
-def _currency_pattern(locale: Locale, currency: str) -> NumberPattern:
+def _currency_pattern(locale: Locale, currency: str, legacy: bool = False) -> NumberPattern:
     """The locale's standard currency pattern with ``currency``'s symbol written in.
 
     ``format_currency`` is this pattern's ``apply``, which puts the symbol in place of
@@ -123,20 +139,58 @@ def _currency_pattern(locale: Locale, currency: str) -> NumberPattern:
     not, the currency's plural name: half the time of formatting an amount.  With the
     symbol already in the prefix and suffix, ``apply`` gives the same string without
     either lookup.  A pattern or symbol this could change (a plural name ``¤¤¤`` or ISO
-    code ``¤¤``, a symbol with a sign ``apply`` would act on) is left as it is.
+    code ``¤¤``, a symbol with a sign ``apply`` would act on) is left with its symbol
+    placeholder.
+
+    The pattern's minus (the ``-`` of its negative prefix or suffix, which CLDR defines as
+    the locale's minus sign) becomes the locale's minus sign, unless ``legacy``.
     """
     pattern = locale.currency_formats["standard"]
+    prefix, suffix = pattern.prefix, pattern.suffix
+    if not legacy:
+        minus = get_minus_sign_symbol(locale)
+        prefix = (prefix[0], prefix[1].replace("-", minus))
+        suffix = (suffix[0], suffix[1].replace("-", minus))
     symbol = get_currency_symbol(currency, locale)
-    affixes = "".join(pattern.prefix + pattern.suffix)
-    if "¤¤" in affixes or any(sign in symbol for sign in "¤%‰'"):
+    affixes = "".join(prefix + suffix)
+    if not ("¤¤" in affixes or any(sign in symbol for sign in "¤%‰'")):
+        prefix = tuple(text.replace("¤", symbol) for text in prefix)
+        suffix = tuple(text.replace("¤", symbol) for text in suffix)
+    if (prefix, suffix) == (pattern.prefix, pattern.suffix):
         return pattern
-    return NumberPattern(
-        pattern.pattern,
-        tuple(text.replace("¤", symbol) for text in pattern.prefix),
-        tuple(text.replace("¤", symbol) for text in pattern.suffix),
-        pattern.grouping, pattern.int_prec, pattern.frac_prec, pattern.exp_prec, pattern.exp_plus,
-        pattern.number_pattern,
-    )
+    return NumberPattern(pattern.pattern, prefix, suffix, pattern.grouping, pattern.int_prec, pattern.frac_prec,
+                         pattern.exp_prec, pattern.exp_plus, pattern.number_pattern)
+
+
+def shown_attainment(attainment: str, target: str | None, met: bool) -> str:
+    """An attainment as customers read it: one digit more than its target, rounded down.
+
+    ``attainment`` is the recorded figure (6 decimals), ``target`` what was promised
+    (None: none, read as a whole percentage).  Rounded down, a figure never reaches a
+    target it missed: 99.8999 % against 99.9 % reads 99.89 %, not 99.90 %.  The recorded
+    figure is itself rounded (half up, to 6 decimals), so a missed attainment within
+    0.0000005 of its target is recorded as the target; the verdict then says which side
+    of it the exact figure fell, and the figure shown is the one below.  The other way
+    round, an objective met although its figure is below the target (its rule set rounds
+    the attainment before comparing it) shows the target.
+
+    >>> shown_attainment("99.670246", "99.9", False), shown_attainment("100.000000", "99.99", True)
+    ('99.67', '100.000')
+    >>> shown_attainment("99.899999", "99.9", False), shown_attainment("99.900000", "99.9", False)
+    ('99.89', '99.89')
+    >>> shown_attainment("75.000000", None, False), shown_attainment("99.959999", "99.95", True)
+    ('75.0', '99.959')
+    """
+    digits = min((decimal_places(Decimal(target)) if target is not None else 0) + 1, 6)
+    step = Decimal(1).scaleb(-digits)
+    shown = Decimal(attainment).quantize(step, rounding=ROUND_FLOOR)
+    if target is not None:
+        promised = Decimal(target).quantize(step)
+        if not met and shown >= promised:
+            shown = max(promised - step, Decimal(0).quantize(step))
+        elif met and shown < promised:
+            shown = promised
+    return str(shown)
 
 
 @lru_cache(maxsize=None)
@@ -152,6 +206,15 @@ def language_of(locale: str) -> str:
 
 @lru_cache(maxsize=None)
 def direction(locale: str) -> str:
+    """The direction of a locale's script: "rtl" for ar_BH, "ltr" for fr_FR.
+
+    Pages are laid out in the direction of the language they are written in
+    (``language_of``), so an ar_BH document worded in English reads left to right until
+    there is an Arabic catalog.
+
+    >>> direction("ar_BH"), direction(language_of("ar_BH")), direction("fr_FR")
+    ('rtl', 'ltr', 'ltr')
+    """
     return "rtl" if Locale.parse(locale).character_order == "right-to-left" else "ltr"
 
 
@@ -197,15 +260,11 @@ class ExplainFormats(Formats):
 
 
 class ReportFormats(ExplainFormats):
-    """The document formats plus the report's own: minutes, durations, short dates and times."""
+    """The document formats plus the report's own: durations, short dates and times."""
 
     def number(self, value: Fraction | Decimal | int | str | None) -> str:
         # Indicators are exact fractions; Babel formats decimals.
         return super().number(plain(value) if isinstance(value, Fraction) else value)
-
-    def minutes(self, value: Fraction | Decimal | str) -> str:
-        """Minutes with at most two decimals: "147,4", "4,46"."""
-        return self.number(plain(Fraction(Decimal(value)) if isinstance(value, str) else Fraction(value), 2))
 
     def duration(self, value: Fraction | timedelta) -> dict[str, str]:
         """A duration split for the ``duration`` macro: under an hour to the second, else to the minute.

@@ -17,18 +17,34 @@ In HTML a translation is trusted as markup and the values put into it are escape
 (``markupsafe.escape`` leaves ``Markup`` alone, so a label is never escaped twice);
 in text nothing is escaped.  The labels here are extracted for translation like those
 in the templates (``make catalogs``).
+
+A document says how it is worded (``presentation``), and renders so for ever: those
+issued before display names (presentation 1, the key absent) title a credit line by
+its objective's id, show attainment to 6 decimals and minutes as recorded, and read in
+the direction of the customer's locale; those issued since (``PRESENTATION``) call each
+objective what the report and the explanation call it (``titles``), show figures as
+``invoices.formats`` says customers read them, and read in the direction of the
+language they are written in.
 """
 
 from __future__ import annotations
 
 import gettext
+from collections import Counter
 from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from markupsafe import Markup, escape
 
+from engine.core.schema import name_in
+
+from .formats import shown_attainment, translations
+
 Text = str
 """a finished string: ``Markup`` in HTML, plain ``str`` in text"""
+
+PRESENTATION = 2
+"""how documents issued now are worded (1: before display names, when the key is absent)"""
 
 # The tier bounds as a document prints them.
 BOUNDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
@@ -43,8 +59,10 @@ class Wording:
     through this, so that a label has one wording.
     """
 
-    def __init__(self, catalog: gettext.NullTranslations, html: bool) -> None:
+    def __init__(self, catalog: gettext.NullTranslations, html: bool, language: str) -> None:
         self.html = html
+        self.language = language
+        """the language of the labels, which picks a display name's text"""
         lookup = catalog.gettext
         if html:
             # escape() turns a value into Markup as Markup's % would, without its helper objects.
@@ -99,16 +117,35 @@ class Wording:
             return _("availability")
         if name == "error_rate":
             return _("request success rate")
+        if name == "error_threshold":
+            return _("intervals within the error-rate threshold")
         if name == "response_time":
             return _("tickets answered in time")
         if name == "resolution_time":
             return _("tickets resolved in time")
         return self.text(name)
 
-    def line_label(self, f, line: dict[str, Any]) -> Text:
+    def objective(self, title: "Title", heading: bool = False) -> Text:
+        """What customers call an objective: its display name, else its metric and service.
+
+        "availability (compute)"; with the objective's id when two objectives would
+        otherwise read alike: "request success rate (storage, api-errors)".  A heading
+        (``heading``) starts with a capital; a display name is always as written.
+        """
+        if title.name is not None:
+            return self.text(name_in(title.name, self.language))
+        words = self.metric(title.wording)
+        if heading:
+            words = words[:1].upper() + words[1:]
+        if title.with_id:
+            return words + " (" + self.text(title.service) + ", " + self.text(title.objective) + ")"
+        return words + " (" + self.text(title.service) + ")"
+
+    def line_label(self, f, line: dict[str, Any], legacy: bool = True) -> Text:
         _, kind, detail = self._, line["kind"], line["detail"]
         if kind == "sla_credit":
-            return _("Service credit: %(objective)s", objective=line["objective"])
+            return _("Service credit: %(objective)s",
+                     objective=line["objective"] if legacy else self.objective(Title.of_line(line)))
         if kind == "cap":
             return _("Cap on credits: %(percent)s of the monthly fees", percent=f.percent(detail["cap_percent"]))
         if kind == "sla_correction":
@@ -172,8 +209,59 @@ class Wording:
 
 
 @lru_cache(maxsize=None)
-def wording(catalog: gettext.NullTranslations, html: bool) -> Wording:
-    return Wording(catalog, html)
+def wording(language: str, html: bool) -> Wording:
+    """The wording of documents in a catalog language ("en" for a locale without a catalog)."""
+    return Wording(translations(language), html, language)
+
+
+# --- what customers call an objective ----------------------------------------------------------------
+
+class Title:
+    """What titles an objective: its display name, or the metric and service it is worded from."""
+
+    __slots__ = ("objective", "name", "wording", "service", "with_id")
+
+    def __init__(self, objective: str, name: Any, wording: str, service: str, with_id: bool = False) -> None:
+        self.objective = objective
+        self.name = name
+        """the rule set's display name (a text, or texts by language), or None"""
+        self.wording = wording
+        """what the metric is worded as without a name (``wording_of``)"""
+        self.service = service
+        self.with_id = with_id
+        """whether the id is needed to tell this objective from another one of its wording"""
+
+    @classmethod
+    def of_line(cls, line: dict[str, Any]) -> "Title":
+        """The title of a document's credit line, from what the line was issued with."""
+        detail = line["detail"]
+        return cls(line["objective"], detail.get("name"), wording_of(detail["metric"], "downtime_minutes" in detail),
+                   detail["service"], detail.get("with_id", False))
+
+
+def wording_of(metric: str, counts_downtime: bool) -> str:
+    """The wording of an objective's metric: an error-rate objective that counts downtime is one in
+    threshold mode, whose attainment is the share of intervals within the threshold."""
+    return "error_threshold" if metric == "error_rate" and counts_downtime else metric
+
+
+def titles(objectives: Iterable[tuple[str, Any, str, str]]) -> dict[str, Title]:
+    """The titles of an evaluation's objectives, given as (id, name, wording, service).
+
+    Objectives without a display name are worded from their metric and service; where two
+    of them would read alike, both also show their id, on every document, report and
+    explanation of the evaluation (the rule set is the same for all of them).
+    """
+    objectives = list(objectives)
+    alike = Counter((wording, service) for _, name, wording, service in objectives if name is None)
+    return {objective: Title(objective, name, wording, service, name is None and alike[wording, service] > 1)
+            for objective, name, wording, service in objectives}
+
+
+def record_titles(evaluation: dict[str, Any]) -> dict[str, Title]:
+    """The titles of the objectives of a recorded evaluation (its JSON, INTERFACE.md section 5)."""
+    return titles((o["id"], o.get("name"), wording_of(o["metric"], "downtime_minutes" in o), o["service"])
+                  for o in evaluation["objectives"])
 
 
 # --- documents ---------------------------------------------------------------------------------------
@@ -181,6 +269,7 @@ def wording(catalog: gettext.NullTranslations, html: bool) -> Wording:
 def present(doc: dict[str, Any], is_credit_note: bool, f, words: Wording) -> dict[str, Any]:
     """The view of a document (``Document.to_json``) its template lays out: finished strings only."""
     _, kv, iso = words._, words.kv, words.iso
+    legacy = doc.get("presentation", 1) < 2
     notes = doc["notes"]
     footer = []
     if "minimum_credit" in notes:
@@ -207,7 +296,7 @@ def present(doc: dict[str, Any], is_credit_note: bool, f, words: Wording) -> dic
                       "amount": _("Amount"), "net_total": _("Total excl. VAT"), "gross_total": _("Total incl. VAT")},
             meta=meta,
             issuer=_html_party(words, issuer), customer=_html_party(words, customer),
-            lines=[_html_line(f, words, line) for line in doc["lines"]],
+            lines=[_html_line(f, words, line, legacy) for line in doc["lines"]],
             net_total=iso(f.money(doc["net_total"])),
             vat=[(_("VAT %(rate)s on %(base)s", rate=iso(f.percent(vat["rate"])), base=iso(f.money(vat["base"]))),
                   iso(f.money(vat["tax"]))) for vat in doc["vat"]],
@@ -224,7 +313,7 @@ def present(doc: dict[str, Any], is_credit_note: bool, f, words: Wording) -> dic
         view.update(
             meta=[kv(label, value) for label, value in meta],
             issuer=issuer_line, customer=customer_line,
-            lines=[_text_line(f, words, line) for line in doc["lines"]],
+            lines=[_text_line(f, words, line, legacy) for line in doc["lines"]],
             net_total=kv(_("Total excl. VAT"), f.money(doc["net_total"])),
             vat=[kv(_("VAT %(rate)s on %(base)s", rate=f.percent(vat["rate"]), base=f.money(vat["base"])),
                     f.money(vat["tax"])) for vat in doc["vat"]],
@@ -238,8 +327,8 @@ def _html_party(words: Wording, party: dict[str, Any]) -> dict[str, Any]:
             "vat_id": words.kv(words._("VAT number"), party["vat_id"]) if party["vat_id"] else None}
 
 
-def _minutes(f, words: Wording, value: Any) -> Text:
-    return words._("%(minutes)s min", minutes=f.number(value))
+def _minutes(f, words: Wording, value: Any, legacy: bool = True) -> Text:
+    return words._("%(minutes)s min", minutes=f.number(value) if legacy else f.minutes(value))
 
 
 def _objective(words: Wording, detail: dict[str, Any]) -> Text:
@@ -247,24 +336,43 @@ def _objective(words: Wording, detail: dict[str, Any]) -> Text:
     return words.metric(detail["metric"]) + " (" + words.text(detail["service"]) + ")"
 
 
-def _html_line(f, words: Wording, line: dict[str, Any]) -> dict[str, Any]:
+def _promise(f, words: Wording, line: dict[str, Any], legacy: bool) -> list[Text]:
+    """"Objective: ...; Promised: 99.9 %; Measured: 99.67 %" of a credit line.
+
+    The line's label names the objective; the figures name its metric and service too
+    when the label is a display name (which may not say what was measured).
+    """
+    _, kv, detail = words._, words.kv, line["detail"]
+    promised = (_minutes(f, words, detail["target_time_minutes"], legacy) if "per_breach" in detail
+                else f.percent(detail["target"]))
+    if legacy:
+        return [kv(_("Objective"), _objective(words, detail)), kv(_("Promised"), promised),
+                kv(_("Measured"), f.percent(detail["attainment"]))]
+    # A credit line is there because its objective was missed.
+    measured = kv(_("Measured"), f.percent(shown_attainment(detail["attainment"], detail["target"], False)))
+    figures = [kv(_("Promised"), promised), measured]
+    if "name" in detail:
+        measured_as = Title(line["objective"], None, wording_of(detail["metric"], "downtime_minutes" in detail),
+                            detail["service"])
+        figures.insert(0, kv(_("Objective"), words.objective(measured_as)))
+    return figures
+
+
+def _html_line(f, words: Wording, line: dict[str, Any], legacy: bool = True) -> dict[str, Any]:
     """A line as the HTML shows it: its label, groups of figures under it, its VAT rate and amount."""
     _, kv, iso = words._, words.kv, words.iso
     kind, detail = line["kind"], line["detail"]
     figures: list[list[Text]] = []
     segments: list[Text] = []
     if kind == "sla_credit":
-        promised = (_minutes(f, words, detail["target_time_minutes"]) if "per_breach" in detail
-                    else f.percent(detail["target"]))
-        figures.append([kv(_("Objective"), _objective(words, detail)), kv(_("Promised"), promised),
-                        kv(_("Measured"), f.percent(detail["attainment"]))])
+        figures.append(_promise(f, words, line, legacy))
         measured = []
         if "downtime_minutes" in detail:
-            measured.append(kv(_("Downtime"), _minutes(f, words, detail["downtime_minutes"])))
+            measured.append(kv(_("Downtime"), _minutes(f, words, detail["downtime_minutes"], legacy)))
         if "excluded_minutes" in detail:
-            measured.append(kv(_("Excluded"), _minutes(f, words, detail["excluded_minutes"])))
+            measured.append(kv(_("Excluded"), _minutes(f, words, detail["excluded_minutes"], legacy)))
         if "allowed_minutes" in detail:
-            measured.append(kv(_("Allowed"), _minutes(f, words, detail["allowed_minutes"])))
+            measured.append(kv(_("Allowed"), _minutes(f, words, detail["allowed_minutes"], legacy)))
         if "intervals" in detail:
             measured.append(kv(_("Intervals in error"),
                                f.number(detail["error_intervals"]) + " / " + f.number(detail["intervals"])))
@@ -290,26 +398,23 @@ def _html_line(f, words: Wording, line: dict[str, Any]) -> dict[str, Any]:
     elif kind == "late_correction":
         figures.append([kv(_("Previously charged"), f.money(detail["previously_charged"])),
                         kv(_("Now due"), f.money(detail["now_due"]))])
-    return {"label": iso(words.line_label(f, line)), "figures": figures, "segments": segments,
+    return {"label": iso(words.line_label(f, line, legacy)), "figures": figures, "segments": segments,
             "vat_rate": iso(f.percent(line["vat_rate"])), "net": iso(f.money(line["net"]))}
 
 
-def _text_line(f, words: Wording, line: dict[str, Any]) -> dict[str, Any]:
+def _text_line(f, words: Wording, line: dict[str, Any], legacy: bool = True) -> dict[str, Any]:
     """A line as the text shows it: "label: amount (VAT rate)", then rows of figures."""
     _, kv = words._, words.kv
     kind, detail = line["kind"], line["detail"]
     rows: list[str] = []
     if kind == "sla_credit":
-        promised = (_minutes(f, words, detail["target_time_minutes"]) if "per_breach" in detail
-                    else f.percent(detail["target"]))
-        rows.append(words.joined((kv(_("Objective"), _objective(words, detail)), kv(_("Promised"), promised),
-                                  kv(_("Measured"), f.percent(detail["attainment"])))))
+        rows.append(words.joined(_promise(f, words, line, legacy)))
         if "downtime_minutes" in detail:
-            minutes = [kv(_("Downtime"), _minutes(f, words, detail["downtime_minutes"]))]
+            minutes = [kv(_("Downtime"), _minutes(f, words, detail["downtime_minutes"], legacy))]
             if "excluded_minutes" in detail:
-                minutes.append(kv(_("Excluded"), _minutes(f, words, detail["excluded_minutes"])))
+                minutes.append(kv(_("Excluded"), _minutes(f, words, detail["excluded_minutes"], legacy)))
             if "allowed_minutes" in detail:
-                minutes.append(kv(_("Allowed"), _minutes(f, words, detail["allowed_minutes"])))
+                minutes.append(kv(_("Allowed"), _minutes(f, words, detail["allowed_minutes"], legacy)))
             rows.append(words.joined(minutes))
         if "intervals" in detail:
             rows.append(kv(_("Intervals in error"),
@@ -335,6 +440,6 @@ def _text_line(f, words: Wording, line: dict[str, Any]) -> dict[str, Any]:
     elif kind == "late_correction":
         rows.append(words.joined((kv(_("Previously charged"), f.money(detail["previously_charged"])),
                                   kv(_("Now due"), f.money(detail["now_due"])))))
-    return {"head": kv(words.line_label(f, line), f.money(line["net"])) + " (" + _("VAT") + " "
+    return {"head": kv(words.line_label(f, line, legacy), f.money(line["net"])) + " (" + _("VAT") + " "
                     + f.percent(line["vat_rate"]) + ")",
             "rows": rows}

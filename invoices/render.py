@@ -48,7 +48,7 @@ def _environment(language: str, html: bool = False) -> Environment:
     # %-format, trusted as markup in HTML with the values escaped, in one call where the i18n
     # extension's goes through three context-passing calls.  _macros.j2 words titles and
     # metrics with ``words``, as the documents do.
-    words = wording(translations(language), html)
+    words = wording(language, html)
     environment.globals["_"] = words._
     environment.globals["words"] = words
     return environment
@@ -69,11 +69,13 @@ def render(document: Document, format: str = "html", locale: str | None = None) 
     locale = locale or document.locale
     language = language_of(locale)
     html = format == "html"
-    view = present(document.to_json(), document.kind == CREDIT_NOTE, Formats.of(locale, document.currency),
-                   wording(translations(language), html))
-    # lang is the language of the labels: English where the locale has no catalog.
-    return template(f"document.{format}.j2", language, html).render(v=view, lang=language,
-                                                                    direction=direction(locale))
+    legacy = document.presentation < 2
+    view = present(document.to_json(), document.kind == CREDIT_NOTE, Formats.of(locale, document.currency, legacy),
+                   wording(language, html))
+    # lang is the language of the labels: English where the locale has no catalog.  The page
+    # reads in that language's direction (documents of the first presentation: the locale's).
+    return template(f"document.{format}.j2", language, html).render(
+        v=view, lang=language, direction=direction(locale if legacy else language))
 
 
 def rendered_sha256(document: Document, format: str = "html") -> str:

@@ -1,9 +1,10 @@
 """The monthly SLA performance report of one contract, as HTML or plain text.
 
 One page in the customer's language (the catalogs of ``render``; a locale without one
-gets English labels with its own number and date formats): each objective's target, the
-measured figure and the result, the indicators of ``invoices.indicators``, the documents
-issued for the period, and a chart of the month.  Everything comes from one evaluation
+gets English labels with its own number and date formats, laid out left to right): each
+objective, called as the documents call it, with its target, the measured figure (shown as
+there) and the result, the indicators of ``invoices.indicators``, the documents issued for
+the period, and a chart of the month.  Everything comes from one evaluation
 record, plus, when the caller has them, the documents issued for the period (every
 revision's, not only the latest record's) and the rule set, which words the ticket
 objectives' terms ("P1 tickets: first response within 1 h, business hours") that the
@@ -36,7 +37,8 @@ from engine.core.money import plain
 from engine.core.period import Period, Window, minutes
 from invoices.indicators import Availability, Incident, Indicators, indicators
 
-from .formats import ReportFormats, direction, language_of, weekend
+from .formats import ReportFormats, direction, language_of, shown_attainment, weekend
+from .present import record_titles, wording
 from .render import FORMATS, template
 
 HOUR = Fraction(60)  # minutes
@@ -51,6 +53,9 @@ HOUR_PX = Fraction(15, 2)      # one hour of a day column
 GAP = 34                       # between the two panels
 LINE_HEIGHT = 140              # the cumulative-downtime panel
 LABEL_ROOM = 250               # the width a line's label may need
+LABEL_HEIGHT = 12              # a label's height above its baseline (10 px text), with a margin
+LABEL_BELOW = 13               # a label under a line: its baseline this far below it
+LABEL_DESCENT = 3              # what a label reaches below its baseline
 MIN_MARK = Fraction(3)         # the shortest incident still shows
 INSET = Fraction(3, 2)         # marks sit inside their day column
 
@@ -326,18 +331,27 @@ def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, lo
     # Labels never cross the downtime line, which only rises: the total sits above the line's
     # end (below it when the allowance runs just above); the allowance is labelled at the right
     # end, on the side of its line that the downtime line has left free there, or at the left
-    # end, above it, when the downtime passes it too late for the label to fit after.
+    # end, above it, when the downtime passes it too late for the label to fit after.  Under
+    # the allowance there may be no room (an allowance of 4 minutes in a panel of 3,000): then
+    # above it, where the downtime line runs higher all along the label, else under the panel.
     total_label = y(total) - 6
     if allowance is not None and total <= allowance and y(total) - y(allowance) < 18:
         total_label = y(total) + 14
     allowance_label = None
+    bottom = line_bottom + 8
     if allowance is not None:
+        line_under_label = y(_cumulative(counted, span * (RIGHT - LABEL_ROOM - LEFT) / plot))
         if total <= allowance:
             allowance_label = (RIGHT - 6, "end", y(allowance) - 5)
         elif crossing_x is not None and crossing_x > RIGHT - LABEL_ROOM:
             allowance_label = (LEFT + 6, "start", y(allowance) - 5)
+        elif y(allowance) + LABEL_BELOW <= line_bottom - LABEL_DESCENT:
+            allowance_label = (RIGHT - 6, "end", y(allowance) + LABEL_BELOW)
+        elif line_under_label <= y(allowance) - 5 - LABEL_HEIGHT:
+            allowance_label = (RIGHT - 6, "end", y(allowance) - 5)
         else:
-            allowance_label = (RIGHT - 6, "end", y(allowance) + 13)
+            allowance_label = (RIGHT - 6, "end", line_bottom + LABEL_BELOW)
+            bottom = line_bottom + LABEL_BELOW + LABEL_DESCENT + 2
     ticks = []
     value = Fraction(0)
     while value <= top_value:
@@ -348,7 +362,7 @@ def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, lo
     return Chart(
         objective=timeline.objective, service=timeline.service, metric=timeline.metric, threshold=timeline.threshold,
         width=WIDTH,
-        height=px(line_bottom + 8), left=LEFT, right=RIGHT, days_top=DAYS_TOP, days_bottom=px(days_bottom),
+        height=px(bottom), left=LEFT, right=RIGHT, days_top=DAYS_TOP, days_bottom=px(days_bottom),
         hour_ticks=tuple(Tick(px(DAYS_TOP + h * HOUR_PX), Fraction(h)) for h in (0, 6, 12, 18, 24)),
         days=tuple(columns), marks=tuple(marks), line_top=px(line_top), line_bottom=px(line_bottom),
         minute_ticks=tuple(ticks), line=line, area=area, allowance=allowance,
@@ -427,12 +441,17 @@ def render_report(record: dict[str, Any], format: str = "html", locale: str | No
                               if o["metric"] == "error_rate") if t is not None]
     charts = [chart(t, figures.window, period, figures.timezone, locale) for t in timelines]
     terms = {o["id"]: ticket_terms(rule_set, o["id"]) for o in evaluation["objectives"]}
+    # Objectives are called as the documents call them, and their attainment shown as there.
+    words, named = wording(language, format == "html"), record_titles(evaluation)
     return template(f"report.{format}.j2", language, html=format == "html").render(
         record=record, contract=contract, evaluation=evaluation, figures=figures, charts=charts, terms=terms,
         documents=list(documents) if documents is not None else documents_of(record),
         period=period, days_in_period=(period.last_day - period.first_day).days + 1,
         f=ReportFormats(locale, contract["currency"], contract["timezone"]),
-        lang=language, direction=direction(locale),
+        titles={key: words.objective(title) for key, title in named.items()},
+        headings={key: words.objective(title, heading=True) for key, title in named.items()},
+        measured={o["id"]: shown_attainment(o["attainment"], o["target"], o["met"]) for o in evaluation["objectives"]},
+        lang=language, direction=direction(language),
         ruler=ruler, symbols=SYMBOLS,
     )
 

@@ -402,7 +402,9 @@ def record_of(store, contract):
 def test_explain_a_breach_in_english_and_french(ran):
     english = explain(record_of(ran, "C-1001"), "en_GB")
     assert "Why contract C-1001 received €224.58 for October 2026" in english
-    assert "Measured 99.670246% against a promise of 99.9%: missed." in english
+    # each objective under its display name; 99.670246 % shown to one decimal more than 99.9, rounded down
+    assert "\nManaged hosting availability\n" in english and "\nFirst response to P1 tickets\n" in english
+    assert "Measured 99.67% against a promise of 99.9%: missed." in english
     assert "Downtime that counted: 147.4 min of 44,700 min; excluded: 210 min." in english
     # A span within one day names the day once; the day the clocks go back (25 October in
     # Paris) gives each end its offset: 02:00 summer time to 02:30 winter time is 90 minutes.
@@ -419,7 +421,8 @@ def test_explain_a_breach_in_english_and_french(ran):
     assert "Issued as AV-2026-000001, €269.50 including VAT." in english
     french = explain(record_of(ran, "C-1001"))  # the customer's own locale, fr_FR
     assert "Pourquoi le contrat C-1001 a reçu 224,58\xa0€ pour octobre 2026" in french
-    assert "Mesuré 99,670246\xa0% pour un engagement de 99,9\xa0% : non atteint." in french
+    assert "\nDisponibilité de l'hébergement infogéré\n" in french
+    assert "Mesuré 99,67\xa0% pour un engagement de 99,9\xa0% : non atteint." in french
     assert "Le palier 1 s'applique : 10\xa0% de la redevance mensuelle de 1\u202f245,75\xa0€, soit 124,58\xa0€." in french
     assert "Émis sous le n° AV-2026-000001, 269,50\xa0€ TTC." in french
     # French sets off ":" and ";" with a no-break space, in the incident and ticket lines too
@@ -429,6 +432,22 @@ def test_explain_a_breach_in_english_and_french(ran):
     # p1-response credits a sum per late ticket and has no attainment target to name.
     assert "Mesuré 75\xa0% : non atteint." in french and "engagement de  :" not in french
     assert "Measured 75% against" not in english and "Measured 75%: missed." in english
+
+
+def test_explain_a_threshold_error_rate_objective(ran):
+    """C-4001's api-availability counts downtime (47 intervals of 5 minutes above 5 % errors: 235
+    minutes) but excludes nothing by cause: its record has no excluded minutes, which read 0."""
+    german = explain(record_of(ran, "C-4001"))  # de_DE
+    assert "\nSpeicherverfügbarkeit je 5-Minuten-Intervall\n" in german
+    # 100 x (1 - 47 / 8,940) = 99.474273 %, against 99.5: two decimals, rounded down
+    assert "Gemessen 99,47\xa0% bei zugesagten 99,5\xa0%: nicht erreicht." in german
+    assert "Gezählte Ausfallzeit: 235 Min. von 44.700 Min.; ausgenommen: 0 Min." in german
+
+
+@pytest.mark.parametrize("locale", [None, "en_GB", "fr_FR", "de_DE", "es_ES"])
+def test_every_demo_contract_is_explained(ran, locale):
+    for contract in ("C-1001", "C-1002", "C-2001", "C-3001", "C-4001", "C-5001", "C-6001", "C-7001"):
+        assert contract in explain(record_of(ran, contract), locale)
 
 
 def test_explain_no_breach_in_english_and_french(ran):

@@ -2,7 +2,8 @@
 
 Money is text with exactly the currency's minor-unit digits, percentages are text in
 percent, attainment is rounded half-up to 6 decimals (tiers were matched on the exact
-value), minutes have as few decimals as they need (at most 6).
+value), minutes have as few decimals as they need (at most 6).  An objective the rule
+set names carries its ``name`` as written.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ def objective_json(evaluation: Evaluation) -> list[dict]:
     result = []
     for objective, measure in evaluation.measures:
         line = lines[objective.id]
-        entry: dict[str, object] = {
-            "id": objective.id,
+        entry: dict[str, object] = {"id": objective.id}
+        if objective.name is not None:
+            # What documents, reports and explanations call it: in the record, so that they
+            # word it from the record alone, as it was when the record was made.
+            entry["name"] = objective.name
+        entry.update({
             "service": objective.service,
             "metric": objective.metric.value,
             "period_minutes": plain(measure.period_minutes),
-        }
+        })
         if measure.downtime_minutes is not None:
             entry["downtime_minutes"] = plain(measure.downtime_minutes)
         if measure.excluded_minutes is not None:

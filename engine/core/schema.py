@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from datetime import date, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -29,10 +30,12 @@ from pydantic import (
     PrivateAttr,
     WithJsonSchema,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
 from .errors import KeyedValueError
+from .locales import check_language
 from .money import Rounding, decimal_places
 from .quantities import format_duration, parse_decimal, parse_duration, parse_percent
 
@@ -288,11 +291,85 @@ class ErrorRate(Frozen):
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
+NAME_LENGTH = 80
+"""the longest display name, in characters: it titles a line of a document"""
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def check_name(value: Any) -> Any:
+    """An objective's display name: one text for every language, or texts by language with English.
+
+    >>> check_name("Compute availability")
+    'Compute availability'
+    >>> check_name({"en": "Compute availability", "fr": "Disponibilité du calcul"})
+    {'en': 'Compute availability', 'fr': 'Disponibilité du calcul'}
+    """
+    if isinstance(value, str):
+        return _name_text(value)
+    if not isinstance(value, dict):
+        raise ValueError("a name is a text, or texts by language such as {en: Compute availability, "
+                         "fr: Disponibilité du calcul}")
+    for language, text in value.items():
+        try:
+            check_language(language)
+        except ValueError as exc:
+            raise KeyedValueError((language,), str(exc)) from None
+        if not isinstance(text, str):
+            raise KeyedValueError((language,), "a name is a text")
+        try:
+            _name_text(text)
+        except ValueError as exc:
+            raise KeyedValueError((language,), str(exc)) from None
+    if "en" not in value:
+        # English is what a customer reads whose language the name does not list (and whose
+        # language has no catalog: the document's labels are English then too).
+        raise ValueError("a name given by language needs an English text (en), for the languages it does not list")
+    return value
+
+
+def _name_text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("a name cannot be empty")
+    if text != text.strip():
+        raise ValueError("a name cannot begin or end with spaces")
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in BIDI_CONTROLS for c in text):
+        # Bidi controls in a name would reorder the document around it; layout is the renderer's.
+        raise ValueError("a name is one line of text, without control characters or direction marks")
+    if len(text) > NAME_LENGTH:
+        raise ValueError(f"a name has at most {NAME_LENGTH} characters; it titles a line of a document")
+    return text
+
+
+Name = Annotated[
+    str | dict[str, str],
+    BeforeValidator(check_name),
+    WithJsonSchema({"anyOf": [{"type": "string", "maxLength": NAME_LENGTH},
+                              {"type": "object", "required": ["en"],
+                               "additionalProperties": {"type": "string", "maxLength": NAME_LENGTH}}],
+                    "description": "what documents, reports and explanations call the objective: one text, or "
+                                   "texts by language (ISO 639 codes) with English (en)"}),
+]
+
+
+def name_in(name: str | dict[str, str], language: str) -> str:
+    """The text of a display name in a language: its own, else English.
+
+    >>> name_in({"en": "Compute availability", "fr": "Disponibilité du calcul"}, "fr")
+    'Disponibilité du calcul'
+    >>> name_in({"en": "Compute availability", "fr": "Disponibilité du calcul"}, "de"), name_in("Uptime", "fr")
+    ('Compute availability', 'Uptime')
+    """
+    if isinstance(name, str):
+        return name
+    return name.get(language) or name["en"]
+
 
 class Objective(Frozen):
     """One promise: a metric of one service, a target and a credit."""
 
     id: str
+    name: Name | None = None
+    """what documents, reports and explanations call the objective (without it: its metric and service)"""
     service: str
     """the contract service whose fee is the credit basis, and whose measurements count"""
     metric: Metric
@@ -316,6 +393,15 @@ class Objective(Frozen):
         if not _ID.match(value):
             raise ValueError("an objective id uses lowercase letters, digits and '-'")
         return value
+
+    @model_serializer(mode="wrap")
+    def _without_an_absent_name(self, serialize) -> dict[str, Any]:
+        # A rule set's hash is taken over its canonical JSON: one without names (every rule set
+        # stored before names existed) must keep its hash, so an absent name is not written.
+        data = serialize(self)
+        if self.name is None:
+            data.pop("name", None)
+        return data
 
     @model_validator(mode="after")
     def _fits_metric(self) -> "Objective":
@@ -578,11 +664,26 @@ class RuleSet(Frozen):
                 known = ", ".join(["24x7", *sorted(self.calendars)])
                 raise KeyedValueError(("objectives", index, "clock"),
                                       f"no calendar {objective.clock!r} is defined (known: {known})")
+        self._names_tell_objectives_apart()
         if self.cap is not None and self.cap < 0:
             raise KeyedValueError(("cap",), "cap cannot be negative")
         if self.minimum_credit is not None and self.minimum_credit < 0:
             raise KeyedValueError(("minimum_credit",), "minimum_credit cannot be negative")
         return self
+
+    def _names_tell_objectives_apart(self) -> None:
+        """Two objectives named alike in some language would be two lines a customer cannot tell apart."""
+        named = [(index, o) for index, o in enumerate(self.objectives) if o.name is not None]
+        languages = {"en"} | {language for _, o in named if isinstance(o.name, dict) for language in o.name}
+        for language in sorted(languages):
+            seen: dict[str, str] = {}
+            for index, objective in named:
+                text = name_in(objective.name, language)  # type: ignore[arg-type]
+                other = seen.setdefault(text.casefold(), objective.id)
+                if other != objective.id:
+                    raise KeyedValueError(("objectives", index, "name"),
+                                          f"objective {objective.id!r} has the same name as {other!r} in "
+                                          f"{language!r} ({text!r}): customers could not tell them apart")
 
     def model_post_init(self, __context: Any) -> None:
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
