@@ -443,6 +443,11 @@ def demo(
     server = SmtpServer.parse(smtp_url) if smtp_url else None
     result = run_demo(out, fixtures, issue_date, clock.now, progress_wrapper=_with_progress, smtp=server)
     print_summary(result.summary, console)
+    if result.delivery is None:
+        console.print("Delivery skipped: no SMTP server was given (slabill demo --smtp-url smtp://127.0.0.1:8025 "
+                      "delivers the documents to a local test server).", markup=False, soft_wrap=True)
+    else:
+        print_delivery(result.delivery, console)
     # soft_wrap: paths are printed whole, one a line, however long, so they can be read back.
     console.print(f"Database: {result.database}", markup=False, soft_wrap=True)
     console.print(f"{len(result.files)} documents written to {out.resolve()}/:", markup=False, soft_wrap=True)
@@ -451,13 +456,8 @@ def demo(
     console.print(f"{len(result.reports)} monthly reports written to {out.resolve()}/:", markup=False, soft_wrap=True)
     for path in result.reports:
         console.print(f"  {path}", markup=False, soft_wrap=True)
-    if result.delivery is None:
-        console.print("Delivery skipped: no SMTP server was given (slabill demo --smtp-url smtp://127.0.0.1:8025 "
-                      "delivers the documents to a local test server).", markup=False, soft_wrap=True)
-    else:
-        print_delivery(result.delivery, console)
-        if result.delivery.exit_code:
-            raise typer.Exit(result.delivery.exit_code)
+    if result.delivery is not None and result.delivery.exit_code:
+        raise typer.Exit(result.delivery.exit_code)
 
 
 class ReportFormat(str, Enum):

@@ -68,7 +68,7 @@ def covering_mail(document: Document, files: Sequence[CustomerFile]) -> Covering
         if any(f.stored_as is None and f.name.endswith("-report.html") for f in files):
             intro.append(_("The service-level report for %(month)s is attached too.", month=month))
         bodies[format] = template(f"mail.{format}.j2", language, format == "html").render(
-            customer=document.customer.name, issuer=document.issuer.name, intro=intro,
+            issuer=document.issuer.name, intro=intro,
             files=[f.name for f in files], lang=language, direction=direction(document.locale))
     words = wording(translations(language), False)
     title = (words._("Credit note no. %(number)s", number=document.number) if document.kind == CREDIT_NOTE

@@ -285,7 +285,7 @@ class _Run:
             to = mail_address(customer.email)
         except ValueError as exc:
             return self._settle_email(claim, row, document, None, Reply("permanent", None, str(exc)), [], "[]")
-        recipients = [to, *customer.cc]
+        recipients = list(dict.fromkeys([to, *customer.cc]))  # an address given twice receives one copy
         files = customer_files(document, self._report(row))
         hashes = stored_hashes(row)
         for file in files:

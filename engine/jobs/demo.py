@@ -63,7 +63,7 @@ def run_demo(out: Path, fixtures: Path | None, as_of: date, now: Callable[[], da
     rules = fixtures / "rules" if (fixtures / "rules").is_dir() else ROOT / "rules"
     out.mkdir(parents=True, exist_ok=True)
     database = out / "slabill-demo.db"
-    for stale in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+    for stale in (database, *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-deliver.lock"))):
         stale.unlink(missing_ok=True)
     book = load_book(fixtures / "contracts.yaml")
     measurements = load_measurements(fixtures / "data", book)

@@ -152,10 +152,15 @@ class _AdvisoryLease(Lease):
             raise LeaseLost(f"the connection that holds delivery run {self._held}'s lock broke: {exc}") from None
 
     def release(self) -> None:
+        # Unlocked, then discarded rather than pooled: a session lock outlives a rollback, so a
+        # pooled connection would carry it into whatever used the connection next.
         try:
-            self._connection.close()  # ends the session: its advisory locks go with it
+            if self._held is not None:
+                self._connection.exec_driver_sql("SELECT pg_advisory_unlock(%s, %s)", (_ADVISORY_CLASS, self._held))
+            self._connection.invalidate()
         except Exception:
-            pass
+            pass  # the connection is gone already, and its locks with it
+        self._held = None
 
 
 class _FileLease(Lease):
