@@ -732,3 +732,41 @@ def test_a_store_of_0_2_0_delivers_the_bytes_it_issued(tmp_path, mail_server):
     for received in mail_server.received:
         assert sha(attachments(received)[f"{received.number}.html"]) == rows[received.number].html_sha256
     old.close()
+
+
+# --- contracts.yaml: cc and webhooks ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("replace, field, says", [
+    ("email: billing@customer1.example}", "cc", "'ap at customer1' is not an e-mail address"),
+    ("  credit_note_prefix: AV", "webhooks", "secret_env names an environment variable"),
+    ("  credit_note_prefix: AV", "url", "a webhook url is http:// or https://"),
+    ("  credit_note_prefix: AV", "events", "'invoice.paid' is not an event"),
+])
+def test_bad_delivery_settings_in_contracts_yaml_are_refused_with_file_line_and_field(tmp_path, replace, field, says):
+    from engine.core.errors import InputError
+
+    folder = write_book(tmp_path / "book", 1)
+    contracts = folder / "contracts.yaml"
+    text = contracts.read_text()
+    added = {"cc": "email: billing@customer1.example, cc: [ap at customer1]}",
+             "webhooks": "  credit_note_prefix: AV\n  webhooks:\n    - {url: 'https://erp.example/h', "
+                         "secret_env: 'whsec_abc-def'}",
+             "url": "  credit_note_prefix: AV\n  webhooks:\n    - {url: 'https://user:pw@erp.example/h', secret_env: S}",
+             "events": "  credit_note_prefix: AV\n  webhooks:\n    - {url: 'https://erp.example/h', secret_env: S, "
+                       "events: [invoice.paid]}"}[field]
+    contracts.write_text(text.replace(replace, added))
+    with pytest.raises(InputError) as refused:
+        load_book(contracts)
+    message = str(refused.value)
+    assert message.startswith(f"{contracts}, line ")
+    assert says in message
+    assert "pw@" not in message
+
+
+def test_copies_and_endpoints_change_no_hash_of_what_was_recorded_before(tmp_path):
+    """Without cc or webhooks the stored terms read as before those keys existed, so records keep their digests."""
+    from engine.core.canonical import canonical
+
+    book = load_book(write_book(tmp_path / "book", 1) / "contracts.yaml")
+    assert "cc" not in canonical(book.contracts[0].model_dump(mode="json"))
+    assert "webhooks" not in canonical(book.issuer.model_dump(mode="json"))
