@@ -15,7 +15,7 @@ from typing import Sequence
 
 from .attachments import CustomerFile
 from .documents import CREDIT_NOTE, Document
-from .formats import Formats, direction, language_of, translations
+from .formats import Formats, direction, language_of
 from .present import wording
 from .render import template
 
@@ -47,7 +47,7 @@ def covering_mail(document: Document, files: Sequence[CustomerFile]) -> Covering
     month = formats.month(document.period)
     bodies = {}
     for format in ("txt", "html"):
-        words = wording(translations(language), format == "html")
+        words = wording(language, format == "html")
         _ = words._
         amount = formats.money(abs(document.gross_total))
         if document.kind == CREDIT_NOTE:
@@ -70,7 +70,7 @@ def covering_mail(document: Document, files: Sequence[CustomerFile]) -> Covering
         bodies[format] = template(f"mail.{format}.j2", language, format == "html").render(
             issuer=document.issuer.name, intro=intro,
             files=[f.name for f in files], lang=language, direction=direction(document.locale))
-    words = wording(translations(language), False)
+    words = wording(language, False)
     title = (words._("Credit note no. %(number)s", number=document.number) if document.kind == CREDIT_NOTE
              else words._("Invoice adjustment no. %(number)s", number=document.number))
     subject = words._("%(document)s – %(month)s", document=title, month=month)
