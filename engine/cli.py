@@ -163,6 +163,8 @@ def rules_schema() -> None:
 # --- the store ---------------------------------------------------------------------------------
 
 DB_HELP = "database URL (default: $SLABILL_DATABASE_URL, else sqlite:///slabill.db)"
+SMTP_HELP = ("the SMTP server, smtp://[user[:password]@]host[:port] (smtps:// for TLS, ?starttls=1 to require "
+             "STARTTLS; default: $SLABILL_SMTP_URL)")
 WORKERS_HELP = "worker processes (default: one per core, at most eight)"
 
 
@@ -232,6 +234,9 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", help="also write the run's documents and each contract's "
                                                            "monthly report (HTML and text) into this folder"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
+    deliver: bool = typer.Option(False, "--deliver", help="deliver the period's documents right after issuing them "
+                                                          "(as slabill deliver --period does)"),
+    smtp_url: Optional[str] = typer.Option(None, "--smtp-url", help=SMTP_HELP),
 ) -> None:
     """The monthly run: evaluate every active contract, issue credit notes and adjustments, record it all."""
     from .core.errors import InputError
@@ -243,6 +248,11 @@ def run(
     month = Period.parse(period)
     if out is not None and dry_run:
         raise InputError("a dry run writes nothing, so it takes no --out folder", field="--out")
+    server = None
+    if deliver:
+        if dry_run:
+            raise InputError("a dry run issues nothing, so it delivers nothing: leave out --deliver", field="--deliver")
+        server = _smtp_server(smtp_url)
     issue_date = parse_day(as_of, "--as-of") if as_of else clock.today()
     store = open_store(db)
     try:
@@ -259,6 +269,13 @@ def run(
         console.print(f"{len(files)} files written to {out.resolve()}/:", markup=False, soft_wrap=True)
         for path in files:
             console.print(f"  {path}", markup=False, soft_wrap=True)
+    if server is not None:
+        from .delivery import deliver as deliver_documents
+
+        report = deliver_documents(store, smtp=server, now=clock.now, period=str(month))
+        print_delivery(report, console)
+        if report.exit_code:
+            raise typer.Exit(report.exit_code)
 
 
 def parse_day(text: str, option: str) -> "date":
@@ -413,14 +430,24 @@ def demo(
     out: Path = typer.Option(Path("out"), "--out", help="where the documents are written"),
     fixtures: Path = typer.Option(None, "--fixtures", help="the demo book (default: the shipped fixtures/)"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="issue date, YYYY-MM-DD (default: today)"),
+    smtp_url: Optional[str] = typer.Option(None, "--smtp-url", help="deliver the documents to this SMTP server, "
+                                           "a local test server such as smtp://127.0.0.1:8025 (the demo's addresses "
+                                           "are fictitious; SLABILL_SMTP_URL is not read)"),
 ) -> None:
     """The whole monthly job on the shipped fixtures: a fresh SQLite database, documents in ./out/."""
+    from .delivery import SmtpServer
     from .jobs.demo import run_demo
 
     console = Console(highlight=False)
     issue_date = parse_day(as_of, "--as-of") if as_of else clock.today()
-    result = run_demo(out, fixtures, issue_date, clock.now, progress_wrapper=_with_progress)
+    server = SmtpServer.parse(smtp_url) if smtp_url else None
+    result = run_demo(out, fixtures, issue_date, clock.now, progress_wrapper=_with_progress, smtp=server)
     print_summary(result.summary, console)
+    if result.delivery is None:
+        console.print("Delivery skipped: no SMTP server was given (slabill demo --smtp-url smtp://127.0.0.1:8025 "
+                      "delivers the documents to a local test server).", markup=False, soft_wrap=True)
+    else:
+        print_delivery(result.delivery, console)
     # soft_wrap: paths are printed whole, one a line, however long, so they can be read back.
     console.print(f"Database: {result.database}", markup=False, soft_wrap=True)
     console.print(f"{len(result.files)} documents written to {out.resolve()}/:", markup=False, soft_wrap=True)
@@ -429,6 +456,8 @@ def demo(
     console.print(f"{len(result.reports)} monthly reports written to {out.resolve()}/:", markup=False, soft_wrap=True)
     for path in result.reports:
         console.print(f"  {path}", markup=False, soft_wrap=True)
+    if result.delivery is not None and result.delivery.exit_code:
+        raise typer.Exit(result.delivery.exit_code)
 
 
 class ReportFormat(str, Enum):
@@ -460,6 +489,106 @@ def report(
     console = Console(highlight=False, soft_wrap=True)
     for path in paths:
         console.print(str(path), markup=False)
+
+
+# --- delivery --------------------------------------------------------------------------------------------------
+
+def _smtp_server(smtp_url: Optional[str]):
+    from .core.errors import InputError
+    from .delivery import smtp_server
+
+    server = smtp_server(smtp_url)
+    if server is None:
+        raise InputError("no SMTP server to deliver through: give --smtp-url smtp://host:port or set SLABILL_SMTP_URL",
+                         field="--smtp-url")
+    return server
+
+
+@app.command("deliver")
+@reports_errors
+def deliver_command(
+    period: Optional[str] = typer.Option(None, "--period", help="only the documents of this period, YYYY-MM"),
+    smtp_url: Optional[str] = typer.Option(None, "--smtp-url", help=SMTP_HELP),
+    status: bool = typer.Option(False, "--status", help="list what is pending, delivered and failed; send nothing"),
+    resend: list[str] = typer.Option([], "--resend", metavar="NUMBER",
+                                     help="send a document's e-mail again after it failed or its outcome is unknown "
+                                          "(repeatable)"),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Send every issued document not delivered yet, once: by e-mail to its customer, and its events to the issuer's
+    webhooks. Exit 3 when some wait for a retry, 4 when some failed."""
+    from .core.errors import InputError
+    from .core.period import Period
+
+    month = str(Period.parse(period)) if period else None
+    if status:
+        if resend:
+            raise InputError("--status sends nothing, so it takes no --resend", field="--resend")
+        store = open_store(db)
+        print_delivery_status(store.delivery_states(month), store.delivery_counts(month))
+        return
+    from .delivery import deliver, resend as requeue
+
+    server = _smtp_server(smtp_url)
+    store = open_store(db)
+    for number in resend:
+        requeue(store, number)
+    report = deliver(store, smtp=server, now=clock.now, period=month)
+    print_delivery(report, Console(highlight=False))
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
+def print_delivery(report, console: Console) -> None:
+    """A run's counts on stdout; each document that did not go through on stderr, with why."""
+    console.print(f"Delivery run {report.run_id}: {len(report.delivered):,} document(s) e-mailed, "
+                  f"{report.events:,} webhook event(s) delivered, {report.taken:,} document(s) taken for the first "
+                  f"time.", markup=False, soft_wrap=True)
+    if report.waiting:
+        console.print(f"{report.waiting:,} deliverie(s) wait for a retry: slabill deliver --status lists them.",
+                      markup=False, soft_wrap=True)
+    for problem in report.retrying:
+        when = problem.retry_at.strftime("%Y-%m-%d %H:%M UTC") if problem.retry_at else "the next run"
+        err.print(f"slabill: {problem.number}, {problem.what}: {problem.detail}; retried from {when}.", markup=False)
+    for problem in report.failed:
+        err.print(f"slabill: {problem.number}, {problem.what}, failed: {problem.detail}.", markup=False)
+    for problem in report.unknown:
+        err.print(f"slabill: {problem.number}, {problem.what}, outcome unknown: {problem.detail}.", markup=False)
+    if report.stopped:
+        err.print(f"slabill: e-mailing stopped: {report.stopped}; what is left waits for the next deliver.",
+                  markup=False)
+
+
+def print_delivery_status(states, counts: dict) -> None:
+    from datetime import datetime, timezone
+
+    from rich.table import Table
+
+    def when(micros):
+        if micros is None:
+            return ""
+        return datetime.fromtimestamp(micros / 1_000_000, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+    table = Table(title="Deliveries")
+    for column in ("number", "contract", "period", "channel", "status", "attempts", "when", "detail"):
+        table.add_column(column, justify="right" if column == "attempts" else "left", overflow="fold")
+    for state in states:
+        channel = "e-mail" if state.channel == "email" else f"{state.event} to {state.endpoint}"
+        if state.status == "delivered":
+            moment, detail = when(state.delivered_us), state.message_id if state.channel == "email" else state.last_code
+        elif state.status == "retry":
+            moment, detail = "next " + when(state.next_attempt_us), state.last_detail
+        elif state.status == "unknown":
+            moment, detail = "", f"{state.message_id}: {state.last_detail}"
+        else:
+            moment, detail = "", state.last_detail
+        table.add_row(state.number, state.contract, state.period, channel, state.status, str(state.attempts), moment,
+                      detail or "")
+    print_table(table)
+    order = ("pending", "retry", "sending", "delivered", "failed", "unknown")
+    Console(highlight=False).print(", ".join(f"{status} {counts.get(status, 0):,}" for status in order
+                                             if counts.get(status) or status in ("pending", "delivered", "failed")),
+                                   markup=False, soft_wrap=True)
 
 
 # --- audit ----------------------------------------------------------------------------------------------------

@@ -37,11 +37,11 @@ def run(store, period=OCTOBER, **kwargs):
 def test_each_migration_upgrades_an_empty_database(store_url):
     store = Store(store_url, upgrade=False)
     assert store.revision() is None
-    for revision in ("0001", "0002", "0003", "0004", "0005"):
+    for revision in ("0001", "0002", "0003", "0004", "0005", "0009"):
         store.upgrade(revision)
         assert store.revision() == revision
     store.upgrade()  # head: nothing more to do
-    assert store.revision() == "0005"
+    assert store.revision() == "0009"
     store.close()
 
 
@@ -66,8 +66,10 @@ def test_a_sqlite_store_with_issued_documents_upgrades_from_0004(tmp_path):
     copy = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
     copy.execute("PRAGMA foreign_keys = ON")
     copy.execute("ATTACH DATABASE ? AS head", (str(source),))
+    # the tables 0004 has (later ones, such as the delivery log, are empty in the head store anyway)
     tables = [name for (name,) in copy.execute(
-        "SELECT name FROM head.sqlite_master WHERE type = 'table' AND name NOT IN ('alembic_version')")]
+        "SELECT name FROM head.sqlite_master WHERE type = 'table' AND name NOT IN ('alembic_version') "
+        "AND name IN (SELECT name FROM main.sqlite_master WHERE type = 'table')")]
     copy.execute("BEGIN")
     copy.execute("PRAGMA defer_foreign_keys = ON")
     # (the new store already holds its chain head: the copied one replaces it)
@@ -81,7 +83,7 @@ def test_a_sqlite_store_with_issued_documents_upgrades_from_0004(tmp_path):
     assert before["documents"] == 8 and before["document_lines"] > 8
 
     upgraded = Store(f"sqlite:///{tmp_path / 'old.db'}")  # opening upgrades to head
-    assert upgraded.revision() == "0005"
+    assert upgraded.revision() == "0009"
     with upgraded.engine.connect() as connection:
         after = {t: connection.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in tables}
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1

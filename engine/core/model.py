@@ -17,7 +17,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from pydantic import field_validator, model_validator
+from pydantic import field_validator, model_serializer, model_validator
 
 from .errors import KeyedValueError
 from .locales import check_locale
@@ -30,6 +30,71 @@ from .schema import Amount, Cause, Frozen, Percent, check_timezone
 _CONTRACT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+def mail_address(text: str) -> str:
+    """``text`` if it is one plain e-mail address (``local@domain``, ASCII), else ValueError.
+
+    >>> mail_address("billing@acme.example")
+    'billing@acme.example'
+    >>> mail_address("Billing <billing@acme.example>")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'Billing <billing@acme.example>' is not an e-mail address (write it as name@domain)
+    """
+    from email.headerregistry import Address
+
+    try:
+        parsed = Address(addr_spec=text)
+    except Exception:  # the parser's several defects and errors all mean the same here
+        parsed = None
+    if parsed is None or parsed.addr_spec != text or not parsed.domain:
+        raise ValueError(f"{text!r} is not an e-mail address (write it as name@domain)")
+    return text
+
+
+EVENTS = ("document.issued", "document.delivered", "delivery.failed")
+"""the events a webhook endpoint can receive"""
+
+
+class WebhookEndpoint(Frozen):
+    """An endpoint of the issuer's own systems that receives delivery events (an extension of INTERFACE.md)."""
+
+    url: str
+    """where events are POSTed, http:// or https://"""
+    secret_env: str
+    """the name of the environment variable holding the signing secret: the secret itself is
+    never written in a file or stored"""
+    events: tuple[str, ...] = EVENTS
+    """which events it receives (default: all)"""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+            raise ValueError("a webhook url is http:// or https://, with a host and no user or password in it")
+        return value
+
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_env(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+            raise ValueError("secret_env names an environment variable (letters, digits and '_'), "
+                             "never the secret itself")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for event in value:
+            if event not in EVENTS:
+                raise ValueError(f"{event!r} is not an event; the events are {', '.join(EVENTS)}")
+        if not value:
+            raise ValueError("an endpoint receives at least one event")
+        return value
+
+
 class Issuer(Frozen):
     """The provider that issues credit notes."""
 
@@ -38,9 +103,12 @@ class Issuer(Frozen):
     country: str
     address: str = ""
     email: str | None = None
+    """also the sender of the e-mails that deliver documents"""
     credit_note_prefix: str = "CN"
     adjustment_prefix: str = "ADJ"
     """numbers of invoice-adjustment statements start with this"""
+    webhooks: tuple[WebhookEndpoint, ...] = ()
+    """endpoints that receive delivery events (an extension)"""
 
     @field_validator("credit_note_prefix", "adjustment_prefix")
     @classmethod
@@ -48,6 +116,23 @@ class Issuer(Frozen):
         if not re.match(r"^[A-Z0-9]{1,8}$", value):
             raise ValueError("a number prefix is 1 to 8 capital letters or digits, e.g. AV")
         return value
+
+    @model_validator(mode="after")
+    def _distinct_endpoints(self) -> "Issuer":
+        seen: set[str] = set()
+        for index, endpoint in enumerate(self.webhooks):
+            if endpoint.url in seen:
+                raise KeyedValueError(("webhooks", index, "url"), f"the webhook {endpoint.url} is listed twice")
+            seen.add(endpoint.url)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # Without endpoints the stored terms read as they did before webhooks existed.
+        data = handler(self)
+        if not self.webhooks:
+            data.pop("webhooks", None)
+        return data
 
     @property
     def key(self) -> str:
@@ -66,11 +151,32 @@ class Customer(Frozen):
     vat_id: str | None = None
     address: str = ""
     email: str | None = None
+    """the billing address documents are delivered to"""
+    cc: tuple[str, ...] = ()
+    """more addresses that receive a copy of each document (an extension)"""
 
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str) -> str:
         return check_locale(value)
+
+    @field_validator("cc")
+    @classmethod
+    def _cc(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for address in value:
+            mail_address(address)
+        if len(set(value)) != len(value):
+            raise ValueError("an address is listed twice")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # Without copies the terms, and so the records that hold them and their hashes,
+        # read as they did before cc existed: adding the key re-evaluates nothing.
+        data = handler(self)
+        if not self.cc:
+            data.pop("cc", None)
+        return data
 
 
 class Service(Frozen):

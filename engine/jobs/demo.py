@@ -4,7 +4,8 @@ It loads the rule sets in ``rules/`` and the book in ``fixtures/`` into a fresh 
 database, runs the period the data is about (the UTC month holding most of its incident
 and request rows),
 and writes every issued document and every contract's monthly SLA report, as HTML and
-as text, into the output folder.
+as text, into the output folder.  Given an SMTP server (a local test server: the book's
+addresses are fictitious), it then delivers the documents, as ``slabill deliver`` does.
 
 The files are written by ``engine.jobs.output``, as ``slabill run --out`` writes them.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.model import Measurements
+from ..delivery import DeliveryReport, SmtpServer, deliver
 from ..core.period import Period
 from ..loading.contracts import load_book
 from ..loading.measurements import load_measurements
@@ -38,6 +40,8 @@ class DemoResult:
     """the issued documents"""
     reports: list[Path] = field(default_factory=list)
     """one monthly SLA report per contract, HTML and text"""
+    delivery: DeliveryReport | None = None
+    """what was delivered, when an SMTP server was given"""
 
 
 def period_of(measurements: Measurements) -> Period:
@@ -53,12 +57,13 @@ def period_of(measurements: Measurements) -> Period:
 
 
 def run_demo(out: Path, fixtures: Path | None, as_of: date, now: Callable[[], datetime],
-             progress_wrapper: Callable = lambda work: work(lambda done, total: None)) -> DemoResult:
+             progress_wrapper: Callable = lambda work: work(lambda done, total: None),
+             smtp: SmtpServer | None = None) -> DemoResult:
     fixtures = fixtures or ROOT / "fixtures"
     rules = fixtures / "rules" if (fixtures / "rules").is_dir() else ROOT / "rules"
     out.mkdir(parents=True, exist_ok=True)
     database = out / "slabill-demo.db"
-    for stale in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+    for stale in (database, *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-deliver.lock"))):
         stale.unlink(missing_ok=True)
     book = load_book(fixtures / "contracts.yaml")
     measurements = load_measurements(fixtures / "data", book)
@@ -69,5 +74,6 @@ def run_demo(out: Path, fixtures: Path | None, as_of: date, now: Callable[[], da
     summary = progress_wrapper(lambda progress: monthly_run(store, period, as_of=as_of, now=now, progress=progress))
     files = write_documents(store, out, summary.run_id)
     reports = write_reports(store, str(period), out)
+    delivery = deliver(store, smtp=smtp, now=now, period=str(period)) if smtp is not None else None
     store.close()
-    return DemoResult(summary, database, files, reports)
+    return DemoResult(summary, database, files, reports, delivery)

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..core.errors import InputError
-from ..core.model import Contract, Customer, Issuer, Service
+from ..core.model import Contract, Customer, Issuer, Service, WebhookEndpoint
 from ..core.schema import Frozen
 from .collector import paused_gc
 from .yamlsource import NotSkippable, YamlDocument, read_yaml, translate
@@ -73,7 +73,7 @@ class Book:
 
 def _vocabulary() -> set[str]:
     words: set[str] = set()
-    for model in (ContractsFile, Issuer, Customer, Service, Contract):
+    for model in (ContractsFile, Issuer, Customer, Service, Contract, WebhookEndpoint):
         words.update(model.model_fields)
     return words
 

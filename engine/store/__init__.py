@@ -5,7 +5,8 @@ All of slabill's SQL lives in this package, one module per job:
 * ``database``: the engine, sessions and migrations (SQLite by default, PostgreSQL too);
 * ``loading``: files brought into the store in one transaction;
 * ``reading``: stored rows validated back into the core's values;
-* ``ledger``: the monthly run's issuing transaction, gap-free numbers and the audit chain.
+* ``ledger``: the monthly run's issuing transaction, gap-free numbers and the audit chain;
+* ``delivery``: the delivery log: what is to be sent, which run sends it, every attempt.
 
 ``Store`` joins them: one object per database.
 """
@@ -13,12 +14,13 @@ All of slabill's SQL lives in this package, one module per job:
 import os
 
 from .database import Database, ImmutableRecordError, StoreError, database_url, sqlite_file
+from .delivery import Claim, Delivering, DeliveryState, Lease, LeaseLost, Reconciled, Settlement
 from .ledger import Issuing, Latest, Ledger
 from .loading import Loading, LoadReport
 from .reading import Reading, StoredContract
 
 
-class Store(Database, Loading, Reading, Issuing):
+class Store(Database, Loading, Reading, Issuing, Delivering):
     """A slabill database: open it once, then load, read and issue through it."""
 
     _opened: dict[str, tuple[int, "Store"]] = {}
@@ -33,5 +35,5 @@ class Store(Database, Loading, Reading, Issuing):
         return known[1]
 
 
-__all__ = ["ImmutableRecordError", "Latest", "Ledger", "LoadReport", "Store", "StoreError", "StoredContract",
-           "database_url", "sqlite_file"]
+__all__ = ["Claim", "DeliveryState", "ImmutableRecordError", "Latest", "Lease", "LeaseLost", "Ledger", "LoadReport",
+           "Reconciled", "Settlement", "Store", "StoreError", "StoredContract", "database_url", "sqlite_file"]

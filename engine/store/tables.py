@@ -260,4 +260,91 @@ class ChainHeadRow(SQLModel, table=True):
     length: int
 
 
+# --- delivery ---------------------------------------------------------------------------------------
+
+class DeliveryRunRow(SQLModel, table=True):
+    """One ``slabill deliver`` (or ``run --deliver``): who claims deliveries, and what it did.
+
+    Its id is also the lock a live run holds for as long as it works (an advisory lock
+    on PostgreSQL, a byte-range lock of a file beside a SQLite store): a delivery left
+    ``sending`` by a run whose lock is free belongs to a run that died.
+    """
+
+    __tablename__ = "delivery_runs"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    started_us: int = Field(sa_column=big(nullable=False))
+    finished_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
+    host: str = Field(default="", max_length=200)
+    pid: int = 0
+    summary_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class DeliveryRow(SQLModel, table=True):
+    """A document to deliver once on one channel: its e-mail, or one event to one webhook endpoint.
+
+    ``status`` is pending (never tried, or interrupted before anything was sent), sending
+    (claimed by the run ``owner``), retry (a transient failure; due again at
+    ``next_attempt_us``), delivered, failed (permanent, or retries exhausted) or unknown
+    (a run died while the server may have taken the message: never sent again
+    automatically).  The attempts are its log.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("document_id", "channel", "event", "endpoint"),
+                      Index("ix_deliveries_due", "channel", "status", "next_attempt_us"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(sa_column=Column(Integer, ForeignKey("documents.id"), nullable=False))
+    channel: str = Field(max_length=10)
+    """email | webhook"""
+    event: str = Field(default="", max_length=40)
+    """the webhook event (document.issued, document.delivered, delivery.failed); empty for e-mail"""
+    endpoint: str = Field(default="", max_length=500)
+    """the webhook's url; empty for e-mail"""
+    status: str = Field(max_length=12)
+    owner: Optional[int] = Field(default=None, sa_column=Column(Integer, ForeignKey("delivery_runs.id"),
+                                                                nullable=True))
+    """the run that claimed it, while sending"""
+    attempts: int = 0
+    failures: int = 0
+    """transient failures in a row: the backoff before the next attempt grows with them"""
+    next_attempt_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
+    message_id: str = Field(max_length=300)
+    """the e-mail's Message-ID, or the event's id (its idempotency key), chosen before any attempt"""
+    payload_json: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    """the event's body, fixed when the event is made, so every retry sends the same bytes"""
+    created_us: int = Field(sa_column=big(nullable=False))
+    delivered_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
+    last_code: Optional[str] = Field(default=None, max_length=20)
+    """the SMTP reply code or HTTP status of the last attempt"""
+    last_detail: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class DeliveryAttemptRow(SQLModel, table=True):
+    """One attempt to deliver: written before anything is sent, closed with what came back."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (UniqueConstraint("delivery_id", "number"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    delivery_id: int = Field(sa_column=Column(Integer, ForeignKey("deliveries.id"), nullable=False))
+    run_id: int = Field(sa_column=Column(Integer, ForeignKey("delivery_runs.id"), nullable=False))
+    number: int
+    started_us: int = Field(sa_column=big(nullable=False))
+    phase: str = Field(max_length=12)
+    """claimed (nothing sent yet) | sending (the end of the message, or the request, may reach the server)"""
+    finished_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
+    outcome: Optional[str] = Field(default=None, max_length=12)
+    """None while open; delivered | transient | permanent | interrupted | unknown"""
+    code: Optional[str] = Field(default=None, max_length=20)
+    message_id: str = Field(max_length=300)
+    recipients: str = Field(default="", sa_column=Column(Text, nullable=False))
+    """the addresses (e-mail) or the url (webhook) it went to"""
+    files_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    """what was attached: name, media type, size and sha256 of each file"""
+    detail: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    """the server's reply or the error, never a password or a secret"""
+
+
 IMMUTABLE_TABLES = ("evaluations", "documents", "document_lines")
