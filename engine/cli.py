@@ -134,7 +134,7 @@ class Group(TyperGroup):
             err.print("slabill: stopped.", markup=False)
             code = 130
         except SlabillError as error:  # raised outside a command (there are none); said the same way
-            err.print(f"slabill: {error}", markup=False)
+            err.print(f"slabill: {sentence(error)}", markup=False)
             code = EXIT_BAD_INPUT
         except Exception as error:
             if os.environ.get("SLABILL_TRACEBACK"):
@@ -180,10 +180,16 @@ def reports_errors(work: Callable) -> Callable:
         try:
             return work(*args, **kwargs)
         except SlabillError as exc:
-            err.print(f"slabill: {exc}", markup=False)
+            err.print(f"slabill: {sentence(exc)}", markup=False)
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper
+
+
+def sentence(error: Exception) -> str:
+    """An error as one sentence: on one line, ending with a full stop."""
+    text = " ".join(str(error).split())
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def choice(values: tuple[str, ...] | list[str], default: str, help: str, option: str = "--format") -> Any:
@@ -514,7 +520,7 @@ def run(
             store, month, as_of=issue_date, now=clock.now, dry_run=dry_run, contract_id=contract, progress=progress,
             workers=workers or default_workers()))
     except WorkerDied as exc:
-        err.print(f"slabill: {exc}.", markup=False)
+        err.print(f"slabill: {sentence(exc)}", markup=False)
         raise typer.Exit(EXIT_UNFINISHED) from None
     files: list[Path] = []
     if out is not None:
@@ -546,7 +552,7 @@ def run(
     if delivery is not None:
         print_delivery(delivery, console, counts=format != "json")
     for held in summary.held:
-        err.print(f"slabill: contract {held.contract_id} held back: {held.reason}", markup=False)
+        err.print(f"slabill: contract {held.contract_id} held back: {sentence(held.reason)}", markup=False)
     code = (delivery.exit_code if delivery is not None else 0) or (EXIT_HELD if summary.held else 0)
     if code:
         raise typer.Exit(code)
@@ -715,7 +721,7 @@ def notes_render(
 ) -> None:
     """Write issued documents to files, as the bytes issued: one by its number, or every document of a period.
 
-    Files are <out>/<number>.<format>, or <out>/<number>.<locale>.<format> with --locale.
+    Files are OUT/NUMBER.FORMAT, or OUT/NUMBER.LOCALE.FORMAT with --locale.
     In the customer's own locale each file is checked against the hash stored at issue
     (exit 1, nothing written for it, if it no longer renders to those bytes).
     """
@@ -755,10 +761,10 @@ def _writes_documents(work: Callable[[], None]) -> None:
     try:
         work()
     except IssuedBytesError as exc:
-        err.print(f"slabill: {exc}.", markup=False)
+        err.print(f"slabill: {sentence(exc)}", markup=False)
         raise typer.Exit(1) from None
     except SlabillError as exc:
-        err.print(f"slabill: {exc}", markup=False)
+        err.print(f"slabill: {sentence(exc)}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 

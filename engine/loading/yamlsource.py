@@ -468,6 +468,11 @@ def parse_yaml(text: str, name: str, completed: Callable[[Path_, Any], Any] | No
         problem = (exc.problem or exc.context or "malformed YAML").strip()
         raise InputError(f"malformed YAML: {problem}", file=name,
                          line=mark.line + 1 if mark else None) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, at a position in the text
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        reason = f"unacceptable character #x{exc.character:04x}: {exc.reason}" if isinstance(exc.character, int) \
+            else str(exc.reason)
+        raise InputError(f"malformed YAML: {reason}", file=name, line=line) from None
     except yaml.YAMLError as exc:
         raise InputError(f"malformed YAML: {exc}", file=name) from None
     finally:
@@ -489,7 +494,15 @@ def translate(doc: YamlDocument, error: ValidationError, vocabulary: Iterable[st
     ``vocabulary`` holds every key the schema knows, so a misspelt key gets a
     suggestion wherever it stands.
     """
-    first = error.errors(include_url=False)[0]
+    errors = error.errors(include_url=False)
+    first = errors[0]
+    if first["type"] == "missing":
+        # A misspelt required key is both missing and unknown: the unknown one, beside it, says more.
+        parent = first["loc"][:-1]
+        close = [e for e in errors if e["type"] == "extra_forbidden" and e["loc"][:-1] == parent
+                 and difflib.get_close_matches(str(e["loc"][-1]), [str(first["loc"][-1])], n=1, cutoff=0.6)]
+        if close:
+            first = close[0]
     loc = prefix + tuple(part for part in first["loc"] if isinstance(part, (str, int)))
     kind = first["type"]
     ctx = first.get("ctx") or {}
