@@ -139,7 +139,8 @@ class Group(TyperGroup):
         except Exception as error:
             if os.environ.get("SLABILL_TRACEBACK"):
                 raise
-            err.print(f"slabill: an unexpected error stopped the command ({type(error).__name__}: {error}); "
+            said = " ".join(str(error).split())
+            err.print(f"slabill: an unexpected error stopped the command ({type(error).__name__}: {said}); "
                       "this is a bug in slabill: please report it, with the command, and run it again with "
                       "SLABILL_TRACEBACK=1 to see where it happened.", markup=False)
             code = EXIT_BUG
