@@ -119,6 +119,11 @@ class RunSummary:
             "interrupted_runs": list(self.interrupted),
         }
 
+    def stored(self) -> dict:
+        """What the run's row keeps: the summary but the document numbers (the records name
+        the run that issued each document; a large run issues tens of thousands)."""
+        return {key: value for key, value in self.as_json().items() if key != "numbers"}
+
 
 @dataclass(frozen=True)
 class Held:
@@ -461,7 +466,7 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     except BaseException as stop:
         summary.held = sorted(waiting.values(), key=lambda h: h.contract_id)
         if run_id is not None:
-            store.finish_run(run_id, summary.as_json() | {"stopped_by": f"{type(stop).__name__}: {stop}"}, now(),
+            store.finish_run(run_id, summary.stored() | {"stopped_by": f"{type(stop).__name__}: {stop}"}, now(),
                              "stopped")
         if isinstance(stop, BrokenProcessPool):
             raise WorkerDied(f"a worker process of the run of {period} died; the batches recorded before it stand, "
@@ -469,7 +474,7 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
         raise
     summary.held = sorted(waiting.values(), key=lambda h: h.contract_id)
     if run_id is not None:
-        store.finish_run(run_id, summary.as_json(), now(), summary.status)
+        store.finish_run(run_id, summary.stored(), now(), summary.status)
     return summary
 
 
