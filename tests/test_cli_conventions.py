@@ -58,8 +58,8 @@ ALL = sorted(commands())
 
 
 def test_every_command_is_listed():
-    assert ALL == [("audit", "export"), ("audit", "verify"), ("demo",), ("evaluate",), ("explain",), ("load",),
-                   ("notes", "list"), ("notes", "render"), ("notes", "show"), ("replay",), ("report",),
+    assert ALL == [("audit", "export"), ("audit", "verify"), ("deliver",), ("demo",), ("evaluate",), ("explain",),
+                   ("load",), ("notes", "list"), ("notes", "render"), ("notes", "show"), ("replay",), ("report",),
                    ("rules", "check"), ("rules", "schema"), ("run",), ("runs",)]
 
 
@@ -300,7 +300,7 @@ def test_run_contract_unknown_or_inactive_records_no_run(ran):
 
 BAD = {
     ("audit", "export"): ["--out", "/proc/self/x/audit.jsonl"], ("audit", "verify"): ["--workers", "0"],
-    ("demo",): ["--as-of", "someday"], ("evaluate",): ["--rules", "nowhere", "--contracts", "x", "--data", "y",
+    ("deliver",): ["--period", "2026-13"], ("demo",): ["--as-of", "someday"], ("evaluate",): ["--rules", "nowhere", "--contracts", "x", "--data", "y",
                                                        "--period", "2026-10"],
     ("explain",): ["C-1", "--period", "2026-13"], ("load",): ["--contracts", "nowhere.yaml"],
     ("notes", "list"): ["--format", "xml"], ("notes", "render"): ["--period", "2026-10", "--out", "/proc/self"],
