@@ -120,7 +120,8 @@ class Group(TyperGroup):
         Command.format_options(self, ctx, formatter)  # type: ignore[arg-type]
         self.format_commands(ctx, formatter)
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,  # type: ignore[override]
+             **extra):
         try:
             code = super().main(args=args, prog_name=prog_name or "slabill", complete_var=complete_var,
                                 standalone_mode=False, **extra)
@@ -271,7 +272,8 @@ def root(version: bool = typer.Option(False, "--version", is_eager=True, callbac
 @command(app)
 @reports_errors
 def evaluate(
-    rules: Path = typer.Option(..., "--rules", metavar="DIR|FILE", help="a rule-set file, or a folder of *.yaml rule sets"),
+    rules: Path = typer.Option(..., "--rules", metavar="DIR|FILE",
+                               help="a rule-set file, or a folder of *.yaml rule sets"),
     contracts: Path = typer.Option(..., "--contracts", metavar="FILE", help="contracts.yaml"),
     data: Path = typer.Option(..., "--data", metavar="DIR", help="folder of measurement CSV files"),
     period: str = period_option("the month to evaluate, YYYY-MM"),
@@ -773,7 +775,8 @@ def _writes_documents(work: Callable[[], None]) -> None:
 @reports_errors
 def demo(
     out: Path = typer.Option(Path("out"), "--out", metavar="DIR", help="where the documents are written"),
-    fixtures: Path = typer.Option(None, "--fixtures", metavar="DIR", help="the demo book (default: the shipped fixtures/)"),
+    fixtures: Path = typer.Option(None, "--fixtures", metavar="DIR",
+                                  help="the demo book (default: the shipped fixtures/)"),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="YYYY-MM-DD", help="issue date (default: today)"),
     smtp_url: Optional[str] = typer.Option(None, "--smtp-url", metavar="URL",
                                            help="deliver the documents to this SMTP server, a local test server such "

@@ -300,8 +300,8 @@ def test_run_contract_unknown_or_inactive_records_no_run(ran):
 
 BAD = {
     ("audit", "export"): ["--out", "/proc/self/x/audit.jsonl"], ("audit", "verify"): ["--workers", "0"],
-    ("deliver",): ["--period", "2026-13"], ("demo",): ["--as-of", "someday"], ("evaluate",): ["--rules", "nowhere", "--contracts", "x", "--data", "y",
-                                                       "--period", "2026-10"],
+    ("deliver",): ["--period", "2026-13"], ("demo",): ["--as-of", "someday"],
+    ("evaluate",): ["--rules", "nowhere", "--contracts", "x", "--data", "y", "--period", "2026-10"],
     ("explain",): ["C-1", "--period", "2026-13"], ("load",): ["--contracts", "nowhere.yaml"],
     ("notes", "list"): ["--format", "xml"], ("notes", "render"): ["--period", "2026-10", "--out", "/proc/self"],
     ("notes", "show"): ["X", "--locale", "xx_XX"], ("replay",): ["abc"], ("report",): ["--period", "2026-10"],

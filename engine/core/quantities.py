@@ -94,7 +94,8 @@ def parse_decimal(value: object, what: str = "a number", limit: Decimal = MAX_PE
         raise ValueError(f"{what} must be a finite number, not {value!r}")
     if abs(result) >= limit:
         digits = len(str(int(limit))) - 1
-        raise ValueError(f"{what} must be less than {limit:f} (at most {digits} digits before the point), not {value!r}")
+        raise ValueError(f"{what} must be less than {limit:f} (at most {digits} digits before the point), "
+                         f"not {value!r}")
     return result
 
 

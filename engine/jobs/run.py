@@ -366,7 +366,8 @@ def chosen_contracts(heads: list[ContractHead], period: Period, contract_id: str
     return [head]
 
 
-def rule_set_versions(rules: RuleBook, heads: list[ContractHead], period: Period) -> tuple[dict[str, RuleSet], list[Held]]:
+def rule_set_versions(rules: RuleBook, heads: list[ContractHead],
+                      period: Period) -> tuple[dict[str, RuleSet], list[Held]]:
     """Each contract's rule-set version for the period; a contract without one is held, with the reason."""
     chosen: dict[str, RuleSet] = {}
     held = []
@@ -470,7 +471,8 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
                              "stopped")
         if isinstance(stop, BrokenProcessPool):
             raise WorkerDied(f"a worker process of the run of {period} died; the batches recorded before it stand, "
-                             f"nothing of the lost batch was recorded, and running the period again finishes it") from stop
+                             "nothing of the lost batch was recorded, and running the period again finishes it"
+                             ) from stop
         raise
     summary.held = sorted(waiting.values(), key=lambda h: h.contract_id)
     if run_id is not None:

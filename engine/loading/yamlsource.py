@@ -87,8 +87,8 @@ if yaml.__with_libyaml__:  # libyaml's parser when PyYAML was built with it (it 
             yaml.constructor.SafeConstructor.__init__(self)
             _CoreResolver.__init__(self)
 else:  # pragma: no cover - the pure-Python parser
-    class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer,  # type: ignore[no-redef]
-                  yaml.constructor.SafeConstructor, _CoreResolver):
+    class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,  # type: ignore[no-redef]
+                  yaml.composer.Composer, yaml.constructor.SafeConstructor, _CoreResolver):
         def __init__(self, stream) -> None:
             yaml.reader.Reader.__init__(self, stream)
             yaml.scanner.Scanner.__init__(self)

@@ -206,10 +206,10 @@ class Ledger:
             DocumentRow.issue_date >= date(year, 1, 1), DocumentRow.issue_date <= date(year, 12, 31))).scalar_one()
         if issued != last:
             what = {"credit_note": "credit notes", "adjustment": "adjustment statements"}.get(kind, kind)
-            raise SequenceError(f"the number sequence of {what} of {year} (issuer {issuer_id}) says {last}, but {issued} "
-                                f"are issued: it was changed outside slabill, and numbering from it would "
-                                f"{'give numbers twice' if last < issued else 'leave a gap'}; set its last_number back "
-                                f"to {issued} (nothing was recorded)")
+            harm = "give numbers twice" if last < issued else "leave a gap"
+            raise SequenceError(f"the number sequence of {what} of {year} (issuer {issuer_id}) says {last}, but "
+                                f"{issued} are issued: it was changed outside slabill, and numbering from it would "
+                                f"{harm}; set its last_number back to {issued} (nothing was recorded)")
 
     def check_sequences(self, issuers: set[int], year: int) -> None:
         """Check the sequences of every document kind of these issuers for ``year``, before numbering from them."""
