@@ -15,6 +15,9 @@ the parent closes its pooled connections before forking, so that no connection i
 shared by two processes.  With one worker, or where processes cannot be forked, the
 batches are worked in the calling process on the caller's own store.
 
+A run also says which process runs it (``this_process``), so that a later run can tell
+a run still working from one whose process was killed (``gone``).
+
 This module knows nothing of slabill's domain: the audit and the jobs use it alike.
 """
 
@@ -22,12 +25,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 from collections import deque
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 
-__all__ = ["BrokenProcessPool", "can_fork", "chunked", "default_workers", "in_order"]
+__all__ = ["BrokenProcessPool", "can_fork", "chunked", "default_workers", "gone", "in_order", "this_process"]
 
 B = TypeVar("B")
 R = TypeVar("R")
@@ -62,6 +66,46 @@ def default_workers() -> int:
     """One worker per core this process may run on, at most eight."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cores or 1, 8))
+
+
+def this_process() -> dict:
+    """Which process this is, in a form another process can check later: host, pid, and when it started.
+
+    The start time (Linux's /proc, in clock ticks since boot) tells this process from a
+    later one that was given the same pid.
+    """
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": _started(os.getpid())}
+
+
+def gone(process: dict) -> bool | None:
+    """Whether the process ``this_process`` described has ended: True, False, or None when this
+    machine cannot tell (it ran on another host).
+
+    >>> gone(this_process())
+    False
+    """
+    if not process or process.get("host") != socket.gethostname():
+        return None
+    pid = process.get("pid")
+    if not isinstance(pid, int):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        pass
+    started = process.get("started")
+    return started is not None and _started(pid) not in (None, started)
+
+
+def _started(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            # the command name (field 2) may hold spaces and parentheses: count from its end
+            return int(stat.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def chunked(values: list, size: int) -> list[list]:

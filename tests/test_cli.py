@@ -212,8 +212,9 @@ def test_demo_through_the_cli_writes_every_file_it_lists(tmp_path, monkeypatch):
     assert "Database: out/slabill-demo.db" in lines
     assert (tmp_path / "out" / "slabill-demo.db").is_file()
     out = (tmp_path / "out").resolve()
-    documents = lines.index(f"16 documents written to {out}/:")
-    reports = lines.index(f"16 monthly reports written to {out}/:")
+    # 8 documents issued, each written as HTML and text: 16 files (it once said "16 documents").
+    documents = lines.index(f"8 documents written to {out}/, each in HTML and text (16 files):")
+    reports = lines.index(f"8 monthly reports written to {out}/, each in HTML and text (16 files):")
     listed_documents = [Path(line.strip()) for line in lines[documents + 1:reports]]
     listed_reports = [Path(line.strip()) for line in lines[reports + 1:]]
     # Each issued document in HTML and text; each of the 8 evaluated contracts' report in both.
@@ -224,6 +225,24 @@ def test_demo_through_the_cli_writes_every_file_it_lists(tmp_path, monkeypatch):
         assert path.is_file() and path.stat().st_size > 0, path
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         [p.name for p in listed_documents + listed_reports] + ["slabill-demo.db"])
+
+
+def test_a_second_demo_leaves_no_stale_file_of_the_first(tmp_path, monkeypatch):
+    """Files an earlier demo wrote (here: of another month and a number the new run does not
+    issue) are removed; a file of the user's own in the folder is left alone."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = ["AV-2025-000042.html", "AV-2025-000042.txt", "C-1001-2026-09-report.html", "ADJ-2026-000099.txt"]
+    for name in stale:
+        (out / name).write_text("from an earlier demo")
+    (out / "notes.md").write_text("mine")
+    result = slabill("demo", "--as-of", "2026-11-02")
+    assert result.exit_code == 0, result.output
+    assert f"4 files of an earlier demo removed from {out.resolve()}/." in printed_lines(result)
+    names = sorted(p.name for p in out.iterdir())
+    assert not set(stale) & set(names)
+    assert "notes.md" in names and len(names) == 16 + 16 + 2  # documents, reports, the database and notes.md
 
 
 # --- a store that is not there ------------------------------------------------------------------------------

@@ -253,11 +253,15 @@ def test_a_run_killed_inside_the_ledger_leaves_no_gap(store, store_url, tmp_path
     assert crashed.status == "running" and crashed.finished_at is None
     assert chain_problems(store) == []
 
-    # Running the period again completes it, from number 21 on.
+    # Running the period again completes it, from number 21 on, and finds the killed run's
+    # process gone: that run is marked interrupted, never left running for ever.
     summary = monthly_run(store, OCTOBER, as_of=ISSUED, now=clock, batch_size=BATCH)
     assert (summary.recorded, summary.unchanged) == (CONTRACTS - 2 * BATCH, 2 * BATCH)
     assert sorted(map(sequence_of, summary.numbers)) == list(range(2 * BATCH + 1, CONTRACTS + 1))
     assert_numbered_once(store, contracts)
+    assert summary.interrupted == [crashed.id]
+    assert [(run.id, run.status) for run in store.runs()] == [(crashed.id, "interrupted"), (summary.run_id, "done")]
+    assert json.loads(store.runs()[0].summary_json)["interrupted"]["found_by_run"] == summary.run_id
 
 
 # --- 2. two runs at once on one database ------------------------------------------------------------------

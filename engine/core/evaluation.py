@@ -152,10 +152,6 @@ def resolve_rule_sets(rules: RuleBook, contracts: list[Contract], period: Period
     return chosen
 
 
-def stored_contract_error(contract_id: str, key: str, message: str) -> InputError:
-    return InputError(f"contract {contract_id}: {message}", field=key)
-
-
 def evaluate_book(rules: RuleBook, book: Book, measurements: Measurements, period: Period,
                   contract_id: str | None = None, timer: Timer = no_timer,
                   rates: RateBook | None = None) -> Iterator[Evaluation]:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from .errors import InputError
 
-_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+_PERIOD = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 MICROSECONDS_PER_MINUTE = 60_000_000
 
 
@@ -38,15 +38,22 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> "Period":
-        """Read ``YYYY-MM``.
+        """Read ``YYYY-MM``, a month of the years 1900 to 9998 (whose instants exist in every zone).
 
         >>> Period.parse("2026-10")
         Period(year=2026, month=10)
+        >>> Period.parse("9999-12")
+        Traceback (most recent call last):
+        ...
+        engine.core.errors.InputError: field --period: the period's year must be from 1900 to 9998, not 9999.
         """
         match = _PERIOD.match(text or "")
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise InputError(f"the period must be a month written YYYY-MM, not {text!r}", field="--period")
-        return cls(int(match.group(1)), int(match.group(2)))
+        year = int(match.group(1))
+        if not 1900 <= year <= 9998:
+            raise InputError(f"the period's year must be from 1900 to 9998, not {year}", field="--period")
+        return cls(year, int(match.group(2)))
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"

@@ -11,7 +11,16 @@ import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-_DURATION = re.compile(r"^\s*(-?)(\d+)\s*(s|m|h|d)\s*$")
+_DURATION = re.compile(r"^\s*(-?)([0-9]+)\s*(s|m|h|d)\s*$")
+MAX_DURATION = timedelta(days=3660)
+"""no rule needs a duration longer than ten years; a longer one is a typo (and overflows dates)"""
+MAX_PERCENT = Decimal(10) ** 6
+"""percentages, rates and multiples stay below a million: any credit or interest computed
+from them and an amount below MAX_AMOUNT keeps well inside a decimal's 28 digits"""
+MAX_AMOUNT = Decimal(10) ** 15
+"""amounts users write (fees, invoices, payments, fixed sums) stay below this: fifteen digits
+before the point leave every credit, tax and interest computed from them well inside a
+decimal's 28 significant digits, in every currency"""
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -36,7 +45,10 @@ def parse_duration(value: object) -> timedelta:
         raise ValueError(f"a duration is written like 90s, 5m, 4h or 2d, not {value!r}")
     if match.group(1):
         raise ValueError(f"a duration cannot be negative: {value!r}")
-    return timedelta(seconds=int(match.group(2)) * _UNIT_SECONDS[match.group(3)])
+    seconds = int(match.group(2)) * _UNIT_SECONDS[match.group(3)]
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"a duration is at most {MAX_DURATION.days}d, not {value!r}")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
@@ -54,11 +66,16 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds}s"
 
 
-def parse_decimal(value: object, what: str = "a number") -> Decimal:
-    """An exact decimal from a string, an int or a Decimal; floats are refused.
+def parse_decimal(value: object, what: str = "a number", limit: Decimal = MAX_PERCENT) -> Decimal:
+    """An exact decimal from a string, an int or a Decimal; floats are refused, and so is
+    anything as large as ``limit`` (either sign).
 
     >>> parse_decimal("99.90"), parse_decimal(12), parse_decimal("1e2")
     (Decimal('99.90'), Decimal('12'), Decimal('1E+2'))
+    >>> parse_decimal("1e27", "an amount", MAX_AMOUNT)
+    Traceback (most recent call last):
+    ...
+    ValueError: an amount must be less than 1000000000000000 (at most 15 digits before the point), not '1e27'
     """
     if isinstance(value, bool) or isinstance(value, float):
         raise ValueError(f"{what} must be written exactly, as a string or a plain number")
@@ -75,6 +92,10 @@ def parse_decimal(value: object, what: str = "a number") -> Decimal:
         raise ValueError(f"{what} must be a number, not {value!r}")
     if not result.is_finite():
         raise ValueError(f"{what} must be a finite number, not {value!r}")
+    if abs(result) >= limit:
+        digits = len(str(int(limit))) - 1
+        raise ValueError(f"{what} must be less than {limit:f} (at most {digits} digits before the point), "
+                         f"not {value!r}")
     return result
 
 

@@ -37,7 +37,7 @@ from pydantic import (
 from .errors import KeyedValueError
 from .locales import check_language
 from .money import Rounding, decimal_places
-from .quantities import format_duration, parse_decimal, parse_duration, parse_percent
+from .quantities import MAX_AMOUNT, format_duration, parse_decimal, parse_duration, parse_percent
 
 # Facts cross into the rule engine as 64-bit integers scaled by 10**digits; 100 * 10**15
 # still fits, so bounds may carry at most this many decimals.
@@ -52,7 +52,7 @@ Percent = Annotated[
 ]
 Amount = Annotated[
     Decimal,
-    BeforeValidator(lambda v: parse_decimal(v, "an amount")),
+    BeforeValidator(lambda v: parse_decimal(v, "an amount", MAX_AMOUNT)),
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}],
                     "description": "an exact amount in the contract's currency, e.g. \"50.00\""}),
@@ -72,9 +72,14 @@ Duration = Annotated[
 
 
 class Frozen(BaseModel):
-    """Base of every schema model: immutable, strict about keys."""
+    """Base of every schema model: immutable, strict about keys.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    A text field given a number takes the number's text (``priority: 1``, ``vat_id:
+    12345678901``, ``version: 2026.1``): the YAML reader keeps only plain decimal
+    numbers as numbers, and writes them back as they were written.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True, coerce_numbers_to_str=True)
 
 
 class Cause(str, Enum):

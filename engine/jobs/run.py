@@ -1,8 +1,8 @@
 """The monthly run: evaluate every active contract, issue what is owed, record everything.
 
-The parent reads which contracts are active and checks that each has a rule-set version
-for the period (a contract without one stops the run before anything is written).  The
-contracts are then worked out in batches by worker processes (``workers``): each task
+The parent reads which contracts are active and finds each one's rule-set version for
+the period.  The contracts are then worked out in batches by worker processes
+(``workers``): each task
 reads its own contracts and their measurements from the store, evaluates them, encodes
 their evaluation records, plans the documents owed given what was already issued, and
 renders and encodes those documents.  No process ever holds the whole book.
@@ -18,10 +18,21 @@ hashes.  The number is printed verbatim, so the bytes are exactly those of the n
 document (tests hold this).  At issue the HTML, the document the customer receives, is
 rendered and its sha256 stored; the plain text is a view rendered on demand.
 
+One contract never blocks the book.  A contract that cannot be evaluated because of
+its own input (no rule-set version for the period, a late fee needing a rate the tables
+do not hold yet, stored terms this version refuses) is *held*: nothing of it is
+recorded or numbered, the others are issued, the summary names it with the reason, and
+a later run of the period picks it up once the input is fixed, with no gap in numbers.
+
 Running a period again issues nothing unless its inputs or rules changed; when they
 did, the new record supersedes the old one and only the difference is issued (see
 ``invoices.documents.plan_documents``).  The clock is read by the caller: ``as_of``
 (the issue date) and ``now`` come in as arguments.
+
+A run's row says where it stands (``engine.store.ledger``).  A run that ends on an
+error marks itself ``stopped``; one whose process was killed cannot, so each run first
+looks for runs left ``running`` by a process of this machine that is gone, and marks
+them ``interrupted``.
 """
 
 from __future__ import annotations
@@ -39,20 +50,15 @@ from invoices.render import render
 
 from ..audit.records import inputs_text, record_parts, seal_parts
 from ..core.canonical import canonical, sha256_text
-from ..core.evaluation import (
-    CompiledCache,
-    Timer,
-    evaluate_contract,
-    no_timer,
-    resolve_rule_sets,
-    stored_contract_error,
-)
+from ..core.errors import InputError
+from ..core.evaluation import CompiledCache, Timer, evaluate_contract, no_timer
 from ..core.model import Measurements
 from ..core.money import format_amount
 from ..core.period import Period
 from ..core.rates import RateBook
 from ..core.schema import RuleSet
-from ..processes import BrokenProcessPool, chunked, in_order
+from ..core.rulesets import RuleBook
+from ..processes import BrokenProcessPool, chunked, gone, in_order, this_process
 from ..store import Latest, Store, StoredContract
 
 BATCH = 500
@@ -87,6 +93,15 @@ class RunSummary:
     late_fees_net: dict[str, Decimal] = field(default_factory=dict)
     """per currency, late-payment interest and fixed sums charged (net), after corrections"""
     numbers: list[str] = field(default_factory=list)
+    held: list["Held"] = field(default_factory=list)
+    """the contracts that could not be evaluated, in contract order: nothing of them was recorded"""
+    interrupted: list[int] = field(default_factory=list)
+    """earlier runs this run found left running by a process that is gone, now marked interrupted"""
+
+    @property
+    def status(self) -> str:
+        """What the run's row says once it finished: ``held`` when it held contracts back, else ``done``."""
+        return "held" if self.held else "done"
 
     def as_json(self) -> dict:
         return {
@@ -98,7 +113,25 @@ class RunSummary:
             "issued_gross": {c: str(v) for c, v in sorted(self.issued_gross.items())},
             "credited_net": {c: format_amount(v, c) for c, v in sorted(self.credited_net.items())},
             "late_fees_net": {c: format_amount(v, c) for c, v in sorted(self.late_fees_net.items())},
+            "status": self.status,
+            "numbers": list(self.numbers),
+            "held": [{"contract": h.contract_id, "reason": h.reason} for h in self.held],
+            "interrupted_runs": list(self.interrupted),
         }
+
+    def stored(self) -> dict:
+        """What the run's row keeps: the summary but the document numbers (the records name
+        the run that issued each document; a large run issues tens of thousands)."""
+        return {key: value for key, value in self.as_json().items() if key != "numbers"}
+
+
+@dataclass(frozen=True)
+class Held:
+    """A contract the run could not evaluate because of its own input; nothing of it was recorded."""
+
+    contract_id: str
+    reason: str
+    """one sentence, as the input error said it"""
 
 
 @dataclass(frozen=True)
@@ -186,14 +219,24 @@ class RunJob:
     timer: Timer = no_timer
     """stage clocks, for a benchmark of a run in one process"""
 
-    def __call__(self, batch: list[Planned], store: Store) -> list[Worked]:
-        """Read a batch's contracts and measurements, and work each contract out."""
+    def __call__(self, batch: list[Planned], store: Store) -> list[Worked | Held]:
+        """Read a batch's contracts and measurements, and work each contract out (or hold it)."""
+        refused: dict[str, str] = {}
         with self.timer("read"):
-            stored = {s.contract.id: s for s in store.contracts([planned.contract_id for planned in batch])}
+            stored = {s.contract.id: s for s in store.contracts([planned.contract_id for planned in batch], refused)}
             measurements = store.measurements([s.contract for s in stored.values()], self.period, self.margin)
         compiled = CompiledCache()
-        return [work_out(stored[planned.contract_id], self.rule_sets[planned.ruleset], measurements, planned.basis,
-                         self, compiled) for planned in batch]
+        worked: list[Worked | Held] = []
+        for planned in batch:
+            if planned.contract_id in refused:
+                worked.append(Held(planned.contract_id, refused[planned.contract_id]))
+                continue
+            try:
+                worked.append(work_out(stored[planned.contract_id], self.rule_sets[planned.ruleset], measurements,
+                                       planned.basis, self, compiled))
+            except InputError as problem:  # the contract's own input (a rate the tables lack, say): held
+                worked.append(Held(planned.contract_id, str(problem)))
+        return worked
 
 
 def work_out(stored: StoredContract, rule_set: RuleSet, measurements: Measurements, basis: Basis | None,
@@ -310,18 +353,63 @@ class ContractHead(NamedTuple):
         return self.start <= period.last_day and (self.end is None or self.end >= period.first_day)
 
 
+def chosen_contracts(heads: list[ContractHead], period: Period, contract_id: str | None) -> list[ContractHead]:
+    """The contracts active in the period, or the one asked for, which must be stored and active."""
+    if contract_id is None:
+        return [h for h in heads if h.active_in(period)]
+    head = next((h for h in heads if h.id == contract_id), None)
+    if head is None:
+        raise InputError(f"no contract {contract_id!r} is stored; load it first (slabill load)", field="--contract")
+    if not head.active_in(period):
+        runs = f"from {head.start.isoformat()}" + (f" to {head.end.isoformat()}" if head.end else "")
+        raise InputError(f"contract {contract_id} is not active in {period} (it runs {runs})", field="--contract")
+    return [head]
+
+
+def rule_set_versions(rules: RuleBook, heads: list[ContractHead],
+                      period: Period) -> tuple[dict[str, RuleSet], list[Held]]:
+    """Each contract's rule-set version for the period; a contract without one is held, with the reason."""
+    chosen: dict[str, RuleSet] = {}
+    held = []
+    for head in heads:
+        rule_set = rules.for_period(head.ruleset, period.first_day)
+        if rule_set is not None:
+            chosen[head.id] = rule_set
+        elif head.ruleset not in rules.ids():
+            known = ", ".join(rules.ids()) or "none"
+            held.append(Held(head.id, str(InputError(f"no rule set {head.ruleset!r} is loaded (loaded: {known})",
+                                                     field="ruleset"))))
+        else:
+            held.append(Held(head.id, str(InputError(
+                f"no version of {head.ruleset} applies on {period.first_day.isoformat()}", field="ruleset"))))
+    return chosen, held
+
+
+def interrupt_abandoned_runs(store: Store, now: Callable[[], datetime], by: int | None = None) -> list[int]:
+    """Mark the runs left ``running`` by a process of this machine that is gone as ``interrupted``."""
+    found = []
+    for row in store.runs(status="running"):
+        if row.id == by:
+            continue
+        runner = json.loads(row.summary_json or "{}").get("runner")
+        if gone(runner) and store.mark_interrupted(row.id, now(), by):
+            found.append(row.id)
+    return found
+
+
 def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], datetime], dry_run: bool = False,
                 contract_id: str | None = None, progress: Callable[[int, int], None] = lambda done, total: None,
                 batch_size: int = BATCH, workers: int = 1, timer: Timer = no_timer) -> RunSummary:
     """Evaluate every contract active in ``period``, issue what is owed and record it all.
 
+    A contract that cannot be evaluated is held (``RunSummary.held``) and the others go on.
     ``timer`` names the stages (read, measure, match, price, late fees, record, issue,
     render, persist) for a benchmark; only a run with ``workers=1`` reports them all.
     """
     heads = [ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
                           date.fromisoformat(h["end"]) if h.get("end") else None) for h in store.contract_heads()]
-    active = [h for h in heads if h.active_in(period) and (contract_id is None or h.id == contract_id)]
-    chosen = resolve_rule_sets(store.rule_book(), active, period, stored_contract_error)
+    active = chosen_contracts(heads, period, contract_id)
+    chosen, held = rule_set_versions(store.rule_book(), active, period)
     issuers = store.issuers()
     rule_sets = {rule_set.sha256: rule_set for rule_set in chosen.values()}
     # A worker process times into its own copy of a clock, which nobody reads: only a run
@@ -329,38 +417,66 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     job = RunJob(period, as_of, margin_for(rule_sets.values()), rule_sets, store.rate_book(),
                  timer if workers <= 1 else no_timer)
     summary = RunSummary(period=str(period), dry_run=dry_run, contracts=len(active))
-    run_id = None if dry_run else store.start_run(period, as_of, now())
+    checked: set = set()  # the number sequences found to agree with the documents issued
+    run_id = None
+    if not dry_run:
+        # A sequence changed behind slabill's back is refused before the run is even recorded.
+        store.check_sequences({h.issuer_id for h in active}, as_of.year, checked)
+        run_id = store.start_run(period, as_of, now(), this_process())
+        summary.interrupted = interrupt_abandoned_runs(store, now, run_id)
     summary.run_id = run_id
+    waiting = {h.contract_id: h for h in held}
     batches = chunked([h.id for h in active], batch_size)
 
     def planned_against(batch: list[str]) -> list[Planned]:
         # Read when the batch is handed to a worker, after the batches before it were recorded.
+        batch = [c for c in batch if c not in waiting]
         with timer("read"):
             latest = store.latest(batch, period)
         return [Planned(c, chosen[c].sha256, Basis.of(latest.get(c))) for c in batch]
+
+    def hold(item: Held) -> None:
+        waiting[item.contract_id] = item
 
     try:
         for worked in in_order(job, batches, workers, store=store, prepare=planned_against):
             if dry_run:
                 for item in worked:
-                    _tally(summary, item)
+                    if isinstance(item, Held):
+                        hold(item)
+                    else:
+                        _tally(summary, item)
             else:
-                with timer("persist"), store.ledger() as ledger:
-                    current = ledger.latest([w.contract_id for w in worked], period)
+                with timer("persist"), store.ledger(checked) as ledger:
+                    current = ledger.latest([w.contract_id for w in worked if not isinstance(w, Held)], period)
                     for item in worked:
+                        if isinstance(item, Held):
+                            hold(item)
+                            continue
                         basis = Basis.of(current.get(item.contract_id))
                         if (basis.evaluation_id if basis else None) != item.basis:
                             # Another run recorded this contract since the worker looked.
                             item = job([Planned(item.contract_id, chosen[item.contract_id].sha256, basis)], store)[0]
+                            if isinstance(item, Held):
+                                hold(item)
+                                continue
                         _count_evaluation(summary, item)
                         if not item.unchanged:
                             _record(ledger, run_id, item, basis, as_of, summary, issuers[item.issuer_id])
             progress(len(worked), len(active))
-    except BrokenProcessPool as exc:
-        raise WorkerDied(f"a worker process of the run of {period} died; the batches recorded before it stand, "
-                         f"nothing of the lost batch was recorded, and running the period again finishes it") from exc
+    except BaseException as stop:
+        summary.held = sorted(waiting.values(), key=lambda h: h.contract_id)
+        if run_id is not None:
+            store.finish_run(run_id, summary.stored() | {"stopped_by": f"{type(stop).__name__}: {stop}"}, now(),
+                             "stopped")
+        if isinstance(stop, BrokenProcessPool):
+            raise WorkerDied(f"a worker process of the run of {period} died; the batches recorded before it stand, "
+                             "nothing of the lost batch was recorded, and running the period again finishes it"
+                             ) from stop
+        raise
+    summary.held = sorted(waiting.values(), key=lambda h: h.contract_id)
     if run_id is not None:
-        store.finish_run(run_id, summary.as_json(), now())
+        store.finish_run(run_id, summary.stored(), now(), summary.status)
     return summary
 
 

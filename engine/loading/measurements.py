@@ -18,9 +18,15 @@ from typing import AbstractSet, Iterator
 from ..core.errors import InputError
 from ..core.model import Incident, Invoice, Key, Measurements, Payment, RequestCount, Ticket, TicketPause
 from ..core.money import decimal_places, minor_digits
+from ..core.quantities import MAX_AMOUNT
 from ..core.schema import Cause
 from .collector import paused_gc
 from .contracts import Book
+from .encoding import first_failure, not_utf8
+
+MAX_COUNT = 2**63 - 1
+"""the most requests or errors one row may count: what the store keeps in a 64-bit column"""
+_AMOUNT = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
 
 class CsvRows:
@@ -67,10 +73,24 @@ class CsvRows:
                     if by_contract is not None and row[by_contract].strip() in skipped:
                         continue
                     yield reader.line_num, dict(zip(header, row))
-            except UnicodeDecodeError as exc:
-                raise InputError(f"the file is not UTF-8 ({exc.reason})", file=self.file) from None
+            except UnicodeDecodeError:
+                raise self._not_utf8() from None
             except csv.Error as exc:
                 raise self.error(reader.line_num, None, f"malformed CSV ({exc})") from None
+
+    def _not_utf8(self) -> InputError:
+        """The file's first byte that is not UTF-8, at its line and column."""
+        raw = self.path.read_bytes()
+        failure = first_failure(raw)
+        if failure is None:  # the decoder failed on what the file held then; it changed since
+            return InputError("the file is not UTF-8", file=self.file)
+        column = None
+        line_start = raw.rfind(b"\n", 0, failure.start) + 1
+        header = next(csv.reader([raw[:raw.find(b"\n")].decode("utf-8-sig", errors="replace")]), [])
+        cells = next(csv.reader([raw[line_start:failure.start].decode("utf-8")]), [""])
+        if line_start and len(cells) <= len(header):
+            column = header[len(cells) - 1].strip()
+        return not_utf8(self.file, raw, failure, column)
 
     def _check_header(self, header: list[str]) -> None:
         import difflib
@@ -91,15 +111,28 @@ class CsvRows:
     # -- cell readers --------------------------------------------------------------------------------
 
     def instant(self, line: int, column: str, text: str) -> datetime:
-        """An ISO 8601 timestamp that states its offset (or Z), as a UTC instant."""
+        """An ISO 8601 timestamp that states its offset (or Z), as a UTC instant.
+
+        Python reads any character between the date and the time (a NUL byte, a letter);
+        ISO 8601 and RFC 3339 write ``T`` (or a space), so nothing else is let through.
+        """
         text = text.strip()
+        # Only the separator can hide junk from the parser; "...-DDT..." (nearly every row) skips the checks.
+        if text[10:11] != "T":
+            if not (text.isascii() and text.isprintable()):
+                raise self.error(line, column, f"the timestamp {text!r} holds a character that is not printable ASCII")
+            if len(text) > 10 and text[4] == "-" and text[10] not in "t ":
+                raise self.error(line, column, f"{text!r} is not an ISO 8601 timestamp: write T between date and time")
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
             raise self.error(line, column, f"{text!r} is not an ISO 8601 timestamp") from None
         if value.tzinfo is None:
             raise self.error(line, column, f"the timestamp {text!r} has no offset; add Z or +01:00")
-        return value.astimezone(timezone.utc)
+        try:
+            return value.astimezone(timezone.utc)
+        except OverflowError:
+            raise self.error(line, column, f"the timestamp {text!r} is out of range") from None
 
     def day(self, line: int, column: str, text: str) -> date:
         text = text.strip()
@@ -110,16 +143,21 @@ class CsvRows:
 
     def count(self, line: int, column: str, text: str) -> int:
         text = text.strip()
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise self.error(line, column, f"{text!r} is not a whole number of zero or more")
-        return int(text)
+        value = int(text)
+        if value > MAX_COUNT:
+            raise self.error(line, column, f"{text} is more than a row can count (at most {MAX_COUNT:,})")
+        return value
 
     def amount(self, line: int, column: str, text: str, currency: str | None = None) -> Decimal:
         """An exact decimal amount, with no more decimals than the currency's minor unit."""
         text = text.strip()
-        if not re.match(r"^-?\d+(\.\d+)?$", text):
+        if not _AMOUNT.match(text):
             raise self.error(line, column, f"{text!r} is not an exact amount such as 1200.00")
         value = Decimal(text)
+        if abs(value) >= MAX_AMOUNT:
+            raise self.error(line, column, f"{text} is too large an amount (at most 15 digits before the point)")
         if currency is not None and decimal_places(value) > minor_digits(currency):
             raise self.error(line, column, f"{text} has more decimals than {currency} has ({minor_digits(currency)})")
         return value

@@ -13,9 +13,9 @@ All of slabill's SQL lives in this package, one module per job:
 
 import os
 
-from .database import Database, ImmutableRecordError, StoreError, database_url, sqlite_file
+from .database import Database, ImmutableRecordError, StoreError, database_url, schema_head, sqlite_file
 from .delivery import Claim, Delivering, DeliveryState, Lease, LeaseLost, Reconciled, Settlement
-from .ledger import Issuing, Latest, Ledger
+from .ledger import FINISHED, Issuing, Latest, Ledger, SequenceError
 from .loading import Loading, LoadReport
 from .reading import Reading, StoredContract
 
@@ -35,5 +35,6 @@ class Store(Database, Loading, Reading, Issuing, Delivering):
         return known[1]
 
 
-__all__ = ["Claim", "DeliveryState", "ImmutableRecordError", "Latest", "Lease", "LeaseLost", "Ledger", "LoadReport",
-           "Reconciled", "Settlement", "Store", "StoreError", "StoredContract", "database_url", "sqlite_file"]
+__all__ = ["FINISHED", "Claim", "DeliveryState", "ImmutableRecordError", "Latest", "Lease", "LeaseLost", "Ledger",
+           "LoadReport", "Reconciled", "SequenceError", "Settlement", "Store", "StoreError", "StoredContract",
+           "database_url", "schema_head", "sqlite_file"]

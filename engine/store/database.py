@@ -59,6 +59,13 @@ def sqlite_file(url: str) -> Path | None:
     return None if name in ("", ":memory:") else Path(name)
 
 
+def schema_head() -> str:
+    """The schema revision this version of slabill creates and upgrades stores to (its newest migration)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(Path(__file__).parent / "migrations")).get_current_head()
+
+
 # --- the engine and its sessions ---------------------------------------------------------------------
 
 def _make_engine(url: str) -> Engine:

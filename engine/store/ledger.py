@@ -5,21 +5,40 @@ the audit chain (``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on
 SQLite), so writers append one after the other, then reads what was already evaluated
 and issued, allocates document numbers from gap-free sequences, and writes records and
 documents.  A crash rolls everything back: no number is burned.
+
+A sequence is gap-free, so it must say exactly how many documents of its kind the
+issuer issued that year.  Before a ledger first numbers from a sequence it counts them:
+a sequence changed behind slabill's back (reset, or moved on) is refused in one sentence
+that says what it should say, before any number is given twice or skipped.
+
+A run's row says where it stands: ``running`` while it works (with the host and process
+that run it), then ``done``, ``held`` (finished, but held back contracts it could not
+evaluate), ``stopped`` (ended by an error it reported; its batches before stand) or
+``interrupted`` (its process was killed: the next run finds it gone and says so).
 """
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterator
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..core.canonical import canonical, latest_revisions
 from ..core.period import Period
+from .database import StoreError
 from .tables import ChainHeadRow, DocumentLineRow, DocumentRow, EvaluationRow, NumberSequenceRow, RunRow
+
+FINISHED = ("done", "held", "stopped", "interrupted")
+
+
+class SequenceError(StoreError):
+    """A number sequence disagrees with the documents issued: it was changed outside slabill."""
 
 
 @dataclass(frozen=True)
@@ -39,33 +58,89 @@ class Issuing:
 
     # -- runs -------------------------------------------------------------------------------------------------------
 
-    def start_run(self, period: Period, as_of: date, started_at: datetime) -> int:
+    def start_run(self, period: Period, as_of: date, started_at: datetime, runner: dict | None = None) -> int:
+        """A new run's row, ``running``; ``runner`` says which process runs it (``engine.processes.this_process``)."""
         with self.atomic() as session:
-            row = RunRow(period=str(period), as_of=as_of, started_at=started_at.isoformat(timespec="seconds"))
+            row = RunRow(period=str(period), as_of=as_of, started_at=started_at.isoformat(timespec="seconds"),
+                         summary_json=canonical({"runner": runner} if runner else {}))
             session.add(row)
             session.flush()
             return row.id
 
-    def finish_run(self, run_id: int, summary: dict, finished_at: datetime) -> None:
+    def finish_run(self, run_id: int, summary: dict, finished_at: datetime, status: str = "done") -> None:
+        """The run's row once it ended: ``status`` is one of ``FINISHED``; the summary replaces what it said."""
+        assert status in FINISHED, status
         with self.atomic() as session:
             session.execute(update(RunRow).where(RunRow.id == run_id).values(
-                status="done", finished_at=finished_at.isoformat(timespec="seconds"), summary_json=canonical(summary)))
+                status=status, finished_at=finished_at.isoformat(timespec="seconds"), summary_json=canonical(summary)))
 
-    @contextmanager
-    def ledger(self) -> Iterator["Ledger"]:
-        """The issuing transaction, with the audit chain's head locked."""
+    def runs(self, period: str | None = None, status: str | None = None) -> list[RunRow]:
+        """The runs, oldest first, of a period and with a status where given."""
+        with self.reading() as session:
+            query = select(RunRow).order_by(RunRow.id)
+            if period is not None:
+                query = query.where(RunRow.period == period)
+            if status is not None:
+                query = query.where(RunRow.status == status)
+            return list(session.exec(query))
+
+    def mark_interrupted(self, run_id: int, found_at: datetime, found_by: int | None) -> bool:
+        """Say that a run still ``running`` was interrupted (its process is gone); False if it ended meanwhile."""
+        with self.atomic() as session:
+            row = session.get(RunRow, run_id)
+            if row is None or row.status != "running":
+                return False
+            summary = json.loads(row.summary_json or "{}")
+            summary["interrupted"] = {"found_at": found_at.isoformat(timespec="seconds"), "found_by_run": found_by}
+            session.execute(update(RunRow).where(RunRow.id == run_id, RunRow.status == "running").values(
+                status="interrupted", summary_json=canonical(summary)))
+            return True
+
+    def check_sequences(self, issuers: set[int], year: int, checked: set) -> None:
+        """Before a run starts: the number sequences it will number from agree with the documents issued.
+
+        Checked with the chain's head locked, as a ledger would, so no run issues meanwhile;
+        ``checked`` gets each sequence that agrees (``SequenceError`` if one does not).
+        """
         with self.atomic() as session:
             query = select(ChainHeadRow).where(ChainHeadRow.id == 1)
             if self.dialect == "postgresql":
                 query = query.with_for_update()
-            head = session.exec(query).one()
-            ledger = Ledger(session, head.last_sha256, head.length)
-            yield ledger
-            ledger.write()
-            if ledger.length != head.length:
-                session.execute(update(ChainHeadRow).where(ChainHeadRow.id == 1).values(
-                    last_sha256=ledger.head, length=ledger.length))
-            ledger.flush_numbers()
+            session.exec(query).one()
+            Ledger(session, "", 0, checked).check_sequences(issuers, year)
+
+    @contextmanager
+    def ledger(self, checked: set | None = None) -> Iterator["Ledger"]:
+        """The issuing transaction, with the audit chain's head locked.
+
+        ``checked`` holds the sequences already found to agree with the documents issued
+        (a run passes the same set to each of its ledgers, so each is counted once a run).
+        """
+        numbers: list[str] = []
+        try:
+            with self.atomic() as session:
+                query = select(ChainHeadRow).where(ChainHeadRow.id == 1)
+                if self.dialect == "postgresql":
+                    query = query.with_for_update()
+                head = session.exec(query).one()
+                ledger = Ledger(session, head.last_sha256, head.length, set() if checked is None else checked)
+                yield ledger
+                numbers = ledger.numbers()
+                ledger.write()
+                if ledger.length != head.length:
+                    session.execute(update(ChainHeadRow).where(ChainHeadRow.id == 1).values(
+                        last_sha256=ledger.head, length=ledger.length))
+                ledger.flush_numbers()
+        except IntegrityError:
+            # The sequences were checked when first used; a number can still clash if one was
+            # changed since, behind slabill's back (the batch is rolled back: nothing recorded).
+            with self.reading() as session:
+                taken = session.exec(select(DocumentRow.number).where(DocumentRow.number.in_(numbers))).first() \
+                    if numbers else None
+            if taken is None:
+                raise
+            raise SequenceError(f"document number {taken} is already issued: a number sequence was changed outside "
+                                "slabill while the run was issuing; nothing of this batch was recorded") from None
 
     def latest(self, contract_ids: list[str], period: Period) -> dict[str, Latest]:
         """Outside a ledger: the latest evaluation per contract (for dry runs and summaries)."""
@@ -76,12 +151,13 @@ class Issuing:
 class Ledger:
     """The issuing transaction: numbers, records and documents, appended to the chain in order."""
 
-    def __init__(self, session: Session, head: str, length: int) -> None:
+    def __init__(self, session: Session, head: str, length: int, checked: set | None = None) -> None:
         self.session = session
         self.head = head
         self.length = length
         self._sequences: dict[tuple[int, str, int], list[int]] = {}
         self._pending: list[tuple[dict, list[dict], int]] = []
+        self._checked = set() if checked is None else checked
 
     def latest(self, contract_ids: list[str], period: Period) -> dict[str, Latest]:
         result: dict[str, Latest] = {}
@@ -112,14 +188,44 @@ class Ledger:
             if self.session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update()
             row = self.session.exec(query).first()
+            last = 0 if row is None else row.last_number
+            if key not in self._checked:
+                self._check_sequence(issuer_id, kind, year, last)
+                self._checked.add(key)
             if row is None:
                 self.session.add(NumberSequenceRow(issuer_id=issuer_id, kind=kind, year=year, last_number=0))
                 self.session.flush()
-                self._sequences[key] = [0, 0]
-            else:
-                self._sequences[key] = [row.last_number, row.last_number]
+            self._sequences[key] = [last, last]
         self._sequences[key][1] += 1
         return self._sequences[key][1]
+
+    def _check_sequence(self, issuer_id: int, kind: str, year: int, last: int) -> None:
+        """A gap-free sequence's last number is how many documents of its kind the issuer issued that year."""
+        issued = self.session.execute(select(func.count()).select_from(DocumentRow).where(
+            DocumentRow.issuer_id == issuer_id, DocumentRow.kind == kind,
+            DocumentRow.issue_date >= date(year, 1, 1), DocumentRow.issue_date <= date(year, 12, 31))).scalar_one()
+        if issued != last:
+            what = {"credit_note": "credit notes", "adjustment": "adjustment statements"}.get(kind, kind)
+            harm = "give numbers twice" if last < issued else "leave a gap"
+            raise SequenceError(f"the number sequence of {what} of {year} (issuer {issuer_id}) says {last}, but "
+                                f"{issued} are issued: it was changed outside slabill, and numbering from it would "
+                                f"{harm}; set its last_number back to {issued} (nothing was recorded)")
+
+    def check_sequences(self, issuers: set[int], year: int) -> None:
+        """Check the sequences of every document kind of these issuers for ``year``, before numbering from them."""
+        for issuer_id in sorted(issuers):
+            for kind in ("credit_note", "adjustment"):
+                if (issuer_id, kind, year) in self._checked:
+                    continue
+                last = self.session.exec(select(NumberSequenceRow.last_number).where(
+                    NumberSequenceRow.issuer_id == issuer_id, NumberSequenceRow.kind == kind,
+                    NumberSequenceRow.year == year)).first()
+                self._check_sequence(issuer_id, kind, year, last or 0)
+                self._checked.add((issuer_id, kind, year))
+
+    def numbers(self) -> list[str]:
+        """The numbers of the documents waiting to be written."""
+        return [document["number"] for _, documents, _ in self._pending for document in documents]
 
     def flush_numbers(self) -> None:
         for (issuer_id, kind, year), (first, last) in self._sequences.items():

@@ -189,11 +189,14 @@ class Loading:
         report.count("rule sets", 1, 1)
 
     def _check_rule_versions(self, session: Session, loaded: list[LoadedRuleSet]) -> None:
+        """Two versions of a rule set must not apply on one day, stored or loaded; a problem is
+        said at the loaded file's line (the rows of this load are in the session already)."""
         if not loaded:
             return
+        files = {item.rules.sha256 for item in loaded}
         stored = [LoadedRuleSet(RuleSet.model_validate_json(row.canonical_json), f"the store ({row.ruleset} {row.version})")
-                  for row in session.exec(select(RuleSetRow))]
-        RuleBook(stored + [item for item in loaded if not any(s.rules.sha256 == item.rules.sha256 for s in stored)])
+                  for row in session.exec(select(RuleSetRow)) if row.sha256 not in files]
+        RuleBook(stored + list(loaded))
 
     def _load_book(self, session: Session, book: Book, report: LoadReport) -> None:
         issuer = book.issuer

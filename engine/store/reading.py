@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Iterator
 
+from pydantic import ValidationError
 from sqlmodel import select
 
 from ..core.canonical import from_micros, latest_revisions, to_micros
@@ -75,11 +76,28 @@ class Reading:
         with self.reading() as session:
             return {row.id: Issuer.model_validate_json(row.terms_json) for row in session.exec(select(IssuerRow))}
 
-    def contracts(self, ids: list[str] | None = None) -> list[StoredContract]:
-        """The terms in force (the last loaded) of every contract, or of those named, in id order."""
+    def contracts(self, ids: list[str] | None = None, refused: dict[str, str] | None = None) -> list[StoredContract]:
+        """The terms in force (the last loaded) of every contract, or of those named, in id order.
+
+        Terms are validated again as they are read.  Terms an earlier version of slabill
+        stored and this one refuses (a fee beyond what an amount may be, say) raise, unless
+        ``refused`` is given: each such contract's id is then put there with the reason.
+        """
         issuers = self.issuers()
-        return [StoredContract(Contract.model_validate_json(terms), issuer_id, issuers[issuer_id])
-                for issuer_id, terms in self._terms(ids)]
+        stored = []
+        for issuer_id, terms in self._terms(ids):
+            try:
+                contract = Contract.model_validate_json(terms)
+            except ValidationError as exc:
+                if refused is None:
+                    raise
+                problem = exc.errors(include_url=False)[0]
+                where = ".".join(str(part) for part in problem["loc"])
+                refused[json.loads(terms).get("id", "?")] = (f"its stored terms are refused: {where}: "
+                                                             f"{problem['msg'].removeprefix('Value error, ')}")
+                continue
+            stored.append(StoredContract(contract, issuer_id, issuers[issuer_id]))
+        return stored
 
     def contract_heads(self) -> list[dict]:
         """Every contract's terms in force as plain data, without validating them all into models:
