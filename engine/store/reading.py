@@ -173,7 +173,7 @@ class Reading:
                                         .order_by(InvoiceRow.id)):
                     invoices.setdefault(row.contract_id, []).append(Invoice(
                         row.contract_id, row.number, row.issued, row.due, Decimal(row.net), Decimal(row.tax),
-                        Decimal(row.gross), row.currency, _line_of(row.source)))
+                        Decimal(row.gross), row.currency, _line_of(row.source), row.period))
                 # Tickets created before the period's end and not answered and resolved before
                 # it began are the ones a period can judge.
                 for row in session.exec(select(TicketRow).where(TicketRow.contract_id.in_(chunk),
