@@ -213,7 +213,8 @@ def work_out(stored: StoredContract, rule_set: RuleSet, measurements: Measuremen
     if basis is not None and basis.input_digest == digest and basis.ruleset_sha256 == rule_set.sha256:
         return Worked(unchanged=True, parts={}, documents=(), **common)
     with timer("issue"):
-        planned = plan_documents(owed_by(evaluation, stored.issuer), job.as_of, basis.issued if basis else None)
+        owed = owed_by(evaluation, stored.issuer, measurements.invoices_of(stored.contract.id))
+        planned = plan_documents(owed, job.as_of, basis.issued if basis else None)
     documents = []
     for document in planned:
         with timer("issue"):
