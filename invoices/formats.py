@@ -100,6 +100,12 @@ class Formats:
         return self._remembered("money", amount, lambda value: self._currency_pattern.apply(
             Decimal(value), self.locale, currency=self.currency))
 
+    def money_in(self, amount: str | Decimal, currency: str | None) -> str:
+        """An amount in another currency than the document's (a share capital in EUR, say)."""
+        if currency is None or currency == self.currency:
+            return self.money(amount)
+        return Formats.of(str(self.locale), currency).money(amount)
+
     def number(self, value: str | Decimal | int | None) -> str:
         if value is None or value == "":
             return ""

@@ -63,6 +63,7 @@ class Wording:
         self.html = html
         self.language = language
         """the language of the labels, which picks a display name's text"""
+        self.catalog = catalog
         lookup = catalog.gettext
         if html:
             # escape() turns a value into Markup as Markup's % would, without its helper objects.
@@ -177,20 +178,24 @@ class Wording:
             "rate": f.percent(segment["rate_percent"]), "amount": f.money(segment["outstanding"]),
             "interest": f.money(segment["interest"])})
 
-    def late_payment_terms(self, f, terms: dict[str, Any]) -> Text:
-        """The penalty terms; for customers in France, the mention L441-10 and D441-5 require."""
+    def penalty_rate(self, f, terms: dict[str, Any]) -> Text:
+        """The late-payment interest rate of a regime, in words."""
         _ = self._
         regime = terms["regime"]
         if regime in ("fr", "eu"):
-            rate = _("the ECB main refinancing rate plus %(points)s points", points=f.number(terms["margin_points"]))
-        elif regime == "de":
-            rate = _("the German base rate (Basiszinssatz) plus %(points)s points",
+            return _("the ECB main refinancing rate plus %(points)s points", points=f.number(terms["margin_points"]))
+        if regime == "de":
+            return _("the German base rate (Basiszinssatz) plus %(points)s points",
                      points=f.number(terms["margin_points"]))
-        elif regime == "uk":
-            rate = _("the Bank of England Bank Rate plus %(points)s points, fixed when interest starts",
+        if regime == "uk":
+            return _("the Bank of England Bank Rate plus %(points)s points, fixed when interest starts",
                      points=f.number(terms["margin_points"]))
-        else:
-            rate = _("%(rate)s a year", rate=f.percent(terms["annual_rate"]))
+        return _("%(rate)s a year", rate=f.percent(terms["annual_rate"]))
+
+    def late_payment_terms(self, f, terms: dict[str, Any]) -> Text:
+        """The penalty terms; for customers in France, the mention L441-10 and D441-5 require."""
+        _ = self._
+        rate = self.penalty_rate(f, terms)
         if "compensation" in terms:
             amount = f.money(terms["compensation"])
         elif "compensation_bands" in terms:
@@ -443,3 +448,81 @@ def _text_line(f, words: Wording, line: dict[str, Any], legacy: bool = True) -> 
     return {"head": kv(words.line_label(f, line, legacy), f.money(line["net"])) + " (" + _("VAT") + " "
                     + f.percent(line["vat_rate"]) + ")",
             "rows": rows}
+
+
+# --- legal content (INTERFACE.md 6.4): on documents issued since, and in their e-invoices ---------------
+
+STATUTORY_FR = {"regime": "fr", "margin_points": "10", "compensation": "40.00"}
+"""The late-payment terms French law sets when a contract says nothing (L441-10, D441-5)"""
+
+
+def legal_identity(f, words: Wording, party: dict[str, Any]) -> Text:
+    """"SAS with a share capital of 50,000.00 €, RCS Paris 832 476 915" (BT-33), or "" when unknown."""
+    _ = words._
+    parts = []
+    if party.get("legal_form") and party.get("share_capital"):
+        parts.append(_("%(form)s with a share capital of %(capital)s", form=party["legal_form"],
+                       capital=f.money_in(party["share_capital"], "EUR" if party["country"] == "FR" else None)))
+    elif party.get("legal_form"):
+        parts.append(words.text(party["legal_form"]))
+    if party.get("trade_register"):
+        parts.append(words.text(party["trade_register"]))
+    return words.joined(parts) if parts else ""
+
+
+def identifiers(words: Wording, party: dict[str, Any]) -> list[Text]:
+    """The party's registration, SIRET, VAT number and electronic address, each labelled."""
+    _, kv = words._, words.kv
+    shown = []
+    registration = party.get("registration")
+    if registration:
+        label = _("SIREN") if registration["scheme"] == "0002" else _("Registration")
+        shown.append(kv(label, registration["id"]))
+    if party.get("siret"):
+        shown.append(kv(_("SIRET"), party["siret"]))
+    if party.get("vat_id"):
+        shown.append(kv(_("VAT number"), party["vat_id"]))
+    endpoint = party.get("endpoint")
+    if endpoint:
+        shown.append(kv(_("Electronic address"), endpoint["scheme"] + ":" + endpoint["id"]))
+    return shown
+
+
+def line_description(f, words: Wording, line: dict[str, Any]) -> str:
+    """A line's figures on one line of text (BT-154 of its e-invoice)."""
+    plain = wording(words.language, False)
+    return " / ".join(str(row) for row in _text_line(f, plain, line, legacy=False)["rows"])
+
+
+def settlement_terms(words: Wording, doc: dict[str, Any], owes: bool) -> Text:
+    """How the document is settled: a credit note is refunded; an adjustment is applied to the next invoice."""
+    _ = words._
+    if doc["kind"] == "credit_note":
+        return _("Settlement: this credit is refunded to you by bank transfer within 30 days.")
+    if owes:
+        return _("Settlement: the amounts below are added to your next invoice and paid with it.")
+    return _("Settlement: the amounts below are deducted from your next invoice.")
+
+
+def statutory_notes(f, words: Wording, doc: dict[str, Any]) -> list[tuple[str, Text]]:
+    """The late-payment mentions of a French issuer's documents (PMT, PMD) and the discount (AAB):
+    the contract's terms, else those French law sets."""
+    _ = words._
+    terms = doc["notes"].get("late_payment") or STATUTORY_FR
+    rate = words.penalty_rate(f, terms)
+    if "compensation" in terms:
+        currency = doc["currency"] if "late_payment" in doc["notes"] else "EUR"
+        amount = f.money_in(terms["compensation"], currency)
+    elif "compensation_bands" in terms:
+        bands = terms["compensation_bands"]
+        amount = _("%(small)s, %(medium)s or %(large)s according to the amount owed",
+                   small=f.money(bands[0]), medium=f.money(bands[1]), large=f.money(bands[2]))
+    else:
+        amount = f.money_in("40.00", "EUR")
+    return [
+        ("PMT", _("Fixed compensation for recovery costs in case of late payment: %(amount)s (French Commercial "
+                  "Code, article D441-5).", amount=amount)),
+        ("PMD", _("Late-payment penalties: %(rate)s, due from the day after the due date (French Commercial Code, "
+                  "article L441-10).", rate=rate)),
+        ("AAB", _("No discount for early payment.")),
+    ]
