@@ -450,7 +450,9 @@ def demo(
         print_delivery(result.delivery, console)
     # soft_wrap: paths are printed whole, one a line, however long, so they can be read back.
     console.print(f"Database: {result.database}", markup=False, soft_wrap=True)
-    console.print(f"{len(result.files)} documents written to {out.resolve()}/:", markup=False, soft_wrap=True)
+    documents = sum(result.summary.documents.values())
+    console.print(f"{len(result.files)} files of {documents} documents written to {out.resolve()}/:", markup=False,
+                  soft_wrap=True)
     for path in result.files:
         console.print(f"  {path}", markup=False, soft_wrap=True)
     console.print(f"{len(result.reports)} monthly reports written to {out.resolve()}/:", markup=False, soft_wrap=True)

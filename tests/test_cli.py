@@ -129,7 +129,8 @@ def test_notes_list_shows_whole_document_numbers_for_the_period(ran):
     assert [cell.strip() for cell in rows[0].split("│")[1:-1]] == [
         "AV-2026-000001", "credit_note", "C-1001", "2026-10", "2026-11-02", "224.58", "44.92", "269.50", "EUR"]
     assert [cell.strip() for cell in rows[-1].split("│")[1:-1]] == [
-        "ADJ-2026-000004", "adjustment", "C-6001", "2026-10", "2026-11-02", "-59.188", "-5.919", "-65.107", "BHD"]
+        # Outside the scope of French VAT (O): -59.188 + 0.000 (it was -5.919 at the customer's 10 %).
+        "ADJ-2026-000004", "adjustment", "C-6001", "2026-10", "2026-11-02", "-59.188", "0.000", "-59.188", "BHD"]
     september = slabill("notes", "list", "--period", "2026-09", db=ran)
     assert september.exit_code == 0 and not any(line.startswith("│") for line in printed_lines(september))
 
@@ -212,12 +213,16 @@ def test_demo_through_the_cli_writes_every_file_it_lists(tmp_path, monkeypatch):
     assert "Database: out/slabill-demo.db" in lines
     assert (tmp_path / "out" / "slabill-demo.db").is_file()
     out = (tmp_path / "out").resolve()
-    documents = lines.index(f"16 documents written to {out}/:")
+    documents = lines.index(f"32 files of 8 documents written to {out}/:")
     reports = lines.index(f"16 monthly reports written to {out}/:")
     listed_documents = [Path(line.strip()) for line in lines[documents + 1:reports]]
     listed_reports = [Path(line.strip()) for line in lines[reports + 1:]]
-    # Each issued document in HTML and text; each of the 8 evaluated contracts' report in both.
-    assert sorted(p.name for p in listed_documents) == sorted(f"{n}.{f}" for n in ISSUED for f in ("html", "txt"))
+    # Each issued document in HTML, text and PDF/A, and the e-invoice of its customer's channel
+    # (C-1002 French CTC UBL, C-3001 Peppol, C-6001 plain UBL in dinars, the others Factur-X CII);
+    # each of the 8 evaluated contracts' report in HTML and text.
+    channels = dict(zip(ISSUED, ["cii", "fr-ctc", "cii", "cii", "peppol", "cii", "cii", "ubl"]))
+    assert sorted(p.name for p in listed_documents) == sorted(
+        [f"{n}.{f}" for n in ISSUED for f in ("html", "txt", "pdf")] + [f"{n}.{channels[n]}.xml" for n in ISSUED])
     assert len(listed_reports) == 16 and all(p.name.endswith(("-2026-10-report.html", "-2026-10-report.txt"))
                                              for p in listed_reports)
     for path in listed_documents + listed_reports:

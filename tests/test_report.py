@@ -512,5 +512,7 @@ def test_run_writes_its_documents_and_reports_with_out(tmp_path):
     result = CliRunner().invoke(app, ["run", "--period", "2026-10", "--as-of", "2026-11-02", "--contract", "C-1001",
                                       "--out", str(tmp_path / "out"), "--db", db])
     assert result.exit_code == 0, result.output
+    # The credit note in every format its customer receives (HTML, text, PDF/A-3 and Factur-X CII), and the report.
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "AV-2026-000001.html", "AV-2026-000001.txt", "C-1001-2026-10-report.html", "C-1001-2026-10-report.txt"]
+        "AV-2026-000001.cii.xml", "AV-2026-000001.html", "AV-2026-000001.pdf", "AV-2026-000001.txt",
+        "C-1001-2026-10-report.html", "C-1001-2026-10-report.txt"]

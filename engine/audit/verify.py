@@ -129,7 +129,7 @@ def _check_record(row, rule_sets: Mapping[str, str], documents: list[tuple[Any, 
 def _check_document(document, lines: list, listed: dict[str, Any]) -> str | None:
     if sha256_text(document.content_json) != document.content_sha256 or document.content_sha256 != listed["content_sha256"]:
         return "its content was edited after it was issued"
-    for column in ("html_sha256", "text_sha256"):
+    for column in ("html_sha256", "text_sha256", "e_invoice", "xml_sha256"):
         if getattr(document, column) != listed.get(column):
             return f"its {column} differs from the one recorded at issue"
     content = json.loads(document.content_json)

@@ -1,9 +1,17 @@
 """Writing a period's issued documents and monthly reports into a folder.
 
-``slabill run --out``, ``slabill report`` and the demo read the store and write files;
-the rendering is ``invoices``'.  A document's HTML, the document the customer received,
-is written only as the bytes it was issued with: it is checked against the hash stored
-at issue (and so is the text, for documents issued when its hash was stored too).
+``slabill run --out``, ``slabill notes render``, ``slabill report`` and the demo read the
+store and write files; the rendering is ``invoices``'.  A document is written only as the
+bytes it was issued with:
+
+* its HTML, and its e-invoice XML, are checked against the hashes stored at issue (the
+  XML is validated too: its schema and every schematron its channel needs);
+* its PDF/A-3 is rendered on demand and deterministic: the sha256 of the first one handed
+  out is kept (sealed to the document's content), and a later rendering must match it;
+* its text is a view, checked where a hash was kept (documents issued before it became one).
+
+Documents issued before e-invoices (no ``e_invoice`` in their content) are written as
+they were issued, HTML and text; their PDF is rendered on demand like any other.
 """
 
 from __future__ import annotations
@@ -13,29 +21,122 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..core.canonical import canonical, sha256_text
+from ..core.errors import SlabillError
 from ..store import Store
+
+FORMATS = ("html", "txt", "pdf", "xml")
+
+
+class DocumentMismatch(SlabillError):
+    """A rendering differs from what was issued, or an e-invoice breaks the rules it must pass."""
+
+
+def formats_of(document) -> tuple[str, ...]:
+    """What the customer of a document receives: HTML and text, and since e-invoices the PDF/A
+    and the XML of its channel."""
+    from invoices.einvoice import CHANNELS
+
+    if document.e_invoice is None:
+        return ("html", "txt")
+    return ("html", "txt", "pdf") + (("xml",) if document.e_invoice in CHANNELS else ())
+
+
+def file_name(document, format: str, locale: str | None = None) -> str:
+    from invoices.einvoice import SUFFIX
+
+    if format == "xml":
+        return f"{document.number}.{SUFFIX[document.e_invoice]}"
+    suffix = f".{locale}" if locale else ""
+    return f"{document.number}{suffix}.{format}"
+
+
+def issued_bytes(store: Store, row, document, format: str, locale: str | None = None) -> bytes:
+    """One rendering of an issued document, checked against what was issued (see the module)."""
+    from invoices.render import render
+
+    if format in ("html", "txt"):
+        data = render(document, format, locale).encode("utf-8")
+        expected = None if locale else (row.html_sha256 if format == "html" else row.text_sha256)
+        if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+            raise DocumentMismatch(f"{row.number} does not render to the bytes that were issued ({format})")
+        return data
+    if locale:
+        raise DocumentMismatch(f"a {format.upper()} is rendered as issued, in the customer's language: "
+                               "--locale applies to html and txt", )
+    if format == "xml":
+        return issued_xml(row, document)
+    if format == "pdf":
+        return issued_pdf(store, row, document)
+    raise ValueError(f"no format {format!r}")
+
+
+def issued_xml(row, document) -> bytes:
+    """The e-invoice as issued: the bytes hashed at issue, which pass every rule of their channel."""
+    from invoices.einvoice import CHANNELS, render_xml, validate_document
+
+    if document.e_invoice not in CHANNELS or row.xml_sha256 is None:
+        raise DocumentMismatch(f"{row.number} was issued without an e-invoice (its customer's channel is "
+                               f"{document.e_invoice or 'none: it was issued before e-invoices'})")
+    data = render_xml(document, document.e_invoice)
+    if hashlib.sha256(data).hexdigest() != row.xml_sha256:
+        raise DocumentMismatch(f"{row.number} does not render to the e-invoice that was issued")
+    report = validate_document(document, data)
+    if not report.ok:
+        first = report.errors[0]
+        raise DocumentMismatch(f"the {document.e_invoice} e-invoice of {row.number} breaks "
+                               f"{', '.join(sorted(report.rules()))}: {first}")
+    return data
+
+
+def issued_pdf(store: Store, row, document) -> bytes:
+    """The PDF/A-3b (with its Factur-X XML for a facturx customer); its hash is kept the first time."""
+    from invoices.pdf import producer, render_pdf
+
+    xml = issued_xml(row, document) if document.e_invoice == "facturx" else None
+    data = render_pdf(document, xml)
+    digest = hashlib.sha256(data).hexdigest()
+    kept = store.rendition(row.id, "pdf")
+    if kept is None:
+        made_by = producer()
+        store.record_rendition(row.id, "pdf", digest, len(data), made_by,
+                               rendition_seal(row.content_sha256, "pdf", digest, made_by))
+    elif kept.sha256 != digest:
+        raise DocumentMismatch(f"the PDF of {row.number} renders to other bytes than the one first handed out "
+                               f"(sha256 {kept.sha256[:12]}, made by {kept.producer}): the renderer or its fonts "
+                               "changed; hand out the PDF kept from then")
+    return data
+
+
+def rendition_seal(content_sha256: str, format: str, sha256: str, producer: str) -> str:
+    """What ties a kept rendition's hash to its document: edit either and the seal no longer holds."""
+    return sha256_text(canonical({"document": content_sha256, "format": format, "sha256": sha256,
+                                  "producer": producer}))
+
+
+def write_document(store: Store, row, out: Path, formats: tuple[str, ...] | None = None,
+                   locale: str | None = None) -> list[Path]:
+    """An issued document's files in ``out`` (every format its customer receives, or those asked)."""
+    from invoices.documents import Document
+
+    document = Document.from_json(json.loads(row.content_json))
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for format in formats or formats_of(document):
+        data = issued_bytes(store, row, document, format, locale)
+        path = out / file_name(document, format, locale)
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
 
 
 def write_documents(store: Store, out: Path, run_id: int | None) -> list[Path]:
-    """Every document a run issued, as HTML and text, checked against the bytes recorded at issue."""
-    from invoices.documents import Document
-    from invoices.render import render
-
-    files = []
+    """Every document a run issued, in every format its customer receives, checked against what was issued."""
+    files: list[Path] = []
     if run_id is None:
         return files
-    out.mkdir(parents=True, exist_ok=True)
     for row in store.documents(run_id=run_id):
-        document = Document.from_json(json.loads(row.content_json))
-        for format, expected in (("html", row.html_sha256), ("txt", row.text_sha256)):
-            data = render(document, format).encode("utf-8")
-            # The HTML's hash was stored at issue (the text's too, for documents issued
-            # before text became a view made on demand): what is written must be those bytes.
-            if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-                raise RuntimeError(f"{row.number} does not render to the bytes that were issued")
-            path = out / f"{row.number}.{format}"
-            path.write_bytes(data)
-            files.append(path)
+        files += write_document(store, row, out)
     return files
 
 

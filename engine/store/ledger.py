@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from ..core.canonical import canonical, latest_revisions
 from ..core.period import Period
-from .tables import ChainHeadRow, DocumentLineRow, DocumentRow, EvaluationRow, NumberSequenceRow, RunRow
+from .tables import ChainHeadRow, DocumentLineRow, DocumentRow, EvaluationRow, NumberSequenceRow, RenditionRow, RunRow
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,13 @@ class Issuing:
                 session.execute(update(ChainHeadRow).where(ChainHeadRow.id == 1).values(
                     last_sha256=ledger.head, length=ledger.length))
             ledger.flush_numbers()
+
+    def record_rendition(self, document_id: int, format: str, sha256: str, size: int, producer: str,
+                         seal: str) -> None:
+        """Keep the hash of a rendering first handed out (a PDF); once kept, never changed."""
+        with self.atomic() as session:
+            session.add(RenditionRow(document_id=document_id, format=format, sha256=sha256, size=size,
+                                     producer=producer, seal=seal))
 
     def latest(self, contract_ids: list[str], period: Period) -> dict[str, Latest]:
         """Outside a ledger: the latest evaluation per contract (for dry runs and summaries)."""

@@ -35,6 +35,7 @@ from .tables import (
     IssuerRow,
     PaymentRow,
     RateTableRow,
+    RenditionRow,
     RequestCountRow,
     RuleSetRow,
     TicketPauseRow,
@@ -211,6 +212,19 @@ class Reading:
         with self.reading() as session:
             return session.exec(select(DocumentRow).where(DocumentRow.number == number)).first()
 
+    def rendition(self, document_id: int, format: str) -> RenditionRow | None:
+        """The sha256 of a document's rendering handed out earlier (a PDF), if any."""
+        with self.reading() as session:
+            return session.exec(select(RenditionRow).where(RenditionRow.document_id == document_id,
+                                                           RenditionRow.format == format)).first()
+
+    def renditions(self) -> list[tuple[RenditionRow, str, str]]:
+        """Every rendition kept, with its document's number and content hash, for verify."""
+        with self.reading() as session:
+            return [(row, number, content) for row, number, content in session.execute(
+                select(RenditionRow, DocumentRow.number, DocumentRow.content_sha256)
+                .join(DocumentRow, DocumentRow.id == RenditionRow.document_id).order_by(RenditionRow.id)).all()]
+
     def document_lines(self, document_id: int) -> list[DocumentLineRow]:
         with self.reading() as session:
             return list(session.exec(select(DocumentLineRow).where(DocumentLineRow.document_id == document_id)
@@ -337,7 +351,7 @@ _RECORD_COLUMNS = (EvaluationRow.id, EvaluationRow.contract_id, EvaluationRow.pe
 _DOCUMENT_COLUMNS = (DocumentRow.id, DocumentRow.evaluation_id, DocumentRow.number, DocumentRow.kind,
                      DocumentRow.currency, DocumentRow.net_total, DocumentRow.tax_total, DocumentRow.gross_total,
                      DocumentRow.content_json, DocumentRow.content_sha256, DocumentRow.html_sha256,
-                     DocumentRow.text_sha256)
+                     DocumentRow.text_sha256, DocumentRow.e_invoice, DocumentRow.xml_sha256)
 _LINE_COLUMNS = (DocumentLineRow.document_id, DocumentLineRow.position, DocumentLineRow.kind,
                  DocumentLineRow.objective, DocumentLineRow.net_amount, DocumentLineRow.vat_rate,
                  DocumentLineRow.detail_json)

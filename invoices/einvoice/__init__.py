@@ -15,6 +15,16 @@ SUFFIX = {"facturx": "cii.xml", "ubl": "ubl.xml", "peppol": "peppol.xml", "fr_ct
 """the file name a channel's XML is written under: ``<number>.<suffix>``"""
 
 
+def validate_document(document: Document, xml: bytes):
+    """Every schema and rule the document's e-invoice must pass (a ``validation.Report``); the French
+    CTC rules join in for a document of the French flow in a French channel."""
+    from .model import in_french_flow
+    from .validation import validate
+
+    channel = document.e_invoice
+    return validate(xml, channel, french=in_french_flow(document) and channel in ("facturx", "fr_ctc"))
+
+
 def render_xml(document: Document, channel: str) -> bytes:
     """The document's e-invoice for ``channel`` (facturx, ubl, peppol, fr_ctc), UTF-8 bytes."""
     from . import cii, ubl
@@ -23,4 +33,4 @@ def render_xml(document: Document, channel: str) -> bytes:
     return cii.render(invoice) if channel == "facturx" else ubl.render(invoice)
 
 
-__all__ = ["CHANNELS", "SUFFIX", "render_xml"]
+__all__ = ["CHANNELS", "SUFFIX", "render_xml", "validate_document"]
