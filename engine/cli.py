@@ -396,18 +396,17 @@ def notes_show(
 @reports_errors
 def notes_render(
     number: str = typer.Argument(..., help="e.g. AV-2026-000001"),
-    format: str = typer.Option("html", "--format", help="html or txt"),
-    locale: Optional[str] = typer.Option(None, "--locale", help="default: the customer's locale"),
+    format: str = typer.Option("html", "--format", help="html, txt, pdf (PDF/A-3b) or xml (the customer's e-invoice)"),
+    locale: Optional[str] = typer.Option(None, "--locale", help="default: the customer's locale (html and txt)"),
     out: Path = typer.Option(Path("out"), "--out", help="folder to write into"),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
-    """Write an issued document to a file."""
-    from invoices.render import render
-
+    """Write an issued document to a file, checked against what was issued."""
     from .core.errors import InputError
+    from .jobs.output import FORMATS, write_document
 
-    if format not in ("html", "txt"):
-        raise InputError(f"--format must be html or txt, not {format!r}", field="--format")
+    if format not in FORMATS:
+        raise InputError(f"--format must be html, txt, pdf or xml, not {format!r}", field="--format")
     if locale is not None:
         from .core.locales import check_locale
 
@@ -415,13 +414,14 @@ def notes_render(
             check_locale(locale)
         except ValueError as exc:
             raise InputError(str(exc), field="--locale") from None
-    document = _document(db, number)
-    out.mkdir(parents=True, exist_ok=True)
-    suffix = f".{locale}" if locale else ""
-    path = out / f"{number}{suffix}.{format}"
-    path.write_text(render(document, format, locale), encoding="utf-8")
+    store = open_store(db)
+    row = store.document(number)
+    if row is None:
+        raise InputError(f"no document numbered {number!r} in the store", field="NUMBER")
+    paths = write_document(store, row, out, (format,), locale)
     # soft_wrap: a long path is printed whole on one line, so a script can read it back.
-    Console(highlight=False).print(str(path), markup=False, soft_wrap=True)
+    for path in paths:
+        Console(highlight=False).print(str(path), markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -604,16 +604,20 @@ app.add_typer(audit_app, name="audit")
 def audit_verify(
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help=WORKERS_HELP),
+    files: Optional[Path] = typer.Option(None, "--files", help="also check the documents' files in this folder "
+                                                               "(HTML, PDF, XML) against the hashes issued"),
 ) -> None:
     """Walk the chain of evaluation records; report the first broken link (exit 1)."""
     from .audit.verify import verify
     from .processes import default_workers
 
-    report = verify(open_store(db), workers=workers or default_workers())
+    report = verify(open_store(db), workers=workers or default_workers(), files=files)
     console = Console(highlight=False, soft_wrap=True)
     if report.ok:
         console.print(f"The audit chain holds: {report.records:,} records and {report.documents:,} documents verified.",
                       markup=False)
+        if files is not None:
+            console.print(f"{report.files:,} document files in {files} are the ones issued.", markup=False)
         return
     err.print(f"slabill: the audit chain is broken at {report.problem}.", markup=False)
     raise typer.Exit(1)

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..core.canonical import canonical, sha256_text
+from ..core.canonical import rendition_seal
 from ..core.errors import SlabillError
 from ..store import Store
 
@@ -106,12 +106,6 @@ def issued_pdf(store: Store, row, document) -> bytes:
                                f"(sha256 {kept.sha256[:12]}, made by {kept.producer}): the renderer or its fonts "
                                "changed; hand out the PDF kept from then")
     return data
-
-
-def rendition_seal(content_sha256: str, format: str, sha256: str, producer: str) -> str:
-    """What ties a kept rendition's hash to its document: edit either and the seal no longer holds."""
-    return sha256_text(canonical({"document": content_sha256, "format": format, "sha256": sha256,
-                                  "producer": producer}))
 
 
 def write_document(store: Store, row, out: Path, formats: tuple[str, ...] | None = None,
