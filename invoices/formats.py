@@ -40,7 +40,10 @@ from engine.core.money import Rounding, decimal_places, plain, round_fraction
 from engine.core.period import minutes
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-LANGUAGES = ("en", "fr", "de", "es")
+LANGUAGES = ("en", "fr", "de", "es", "ja", "ar")
+BEFORE_E_INVOICES = ("en", "fr", "de", "es")
+"""the catalogs slabill had when it issued documents without e-invoices: those documents render
+with them still, so that their bytes stay the ones hashed at issue"""
 
 
 @lru_cache(maxsize=None)
@@ -200,14 +203,16 @@ def shown_attainment(attainment: str, target: str | None, met: bool) -> str:
 
 
 @lru_cache(maxsize=None)
-def language_of(locale: str) -> str:
+def language_of(locale: str, languages: tuple[str, ...] = LANGUAGES) -> str:
     """The catalog language for a locale, English when we have none.
 
-    >>> language_of("fr_FR"), language_of("de_DE"), language_of("ja_JP")
-    ('fr', 'de', 'en')
+    >>> language_of("fr_FR"), language_of("ja_JP"), language_of("ar_BH"), language_of("pt_BR")
+    ('fr', 'ja', 'ar', 'en')
+    >>> language_of("ja_JP", BEFORE_E_INVOICES)
+    'en'
     """
     language = Locale.parse(locale).language
-    return language if language in LANGUAGES else "en"
+    return language if language in languages else "en"
 
 
 @lru_cache(maxsize=None)

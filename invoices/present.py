@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gettext
 from collections import Counter
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Iterable
 
@@ -43,8 +44,11 @@ from .formats import shown_attainment, translations
 Text = str
 """a finished string: ``Markup`` in HTML, plain ``str`` in text"""
 
-PRESENTATION = 2
-"""how documents issued now are worded (1: before display names, when the key is absent)"""
+PRESENTATION = 3
+"""how documents issued now are worded (1: before display names, when the key is absent; 2: before
+e-invoices, without legal content and with the catalogs of then, en fr de es)"""
+LEGAL = 3
+"""the first presentation that states the legal content of INTERFACE.md 6.4 and has ja and ar"""
 
 # The tier bounds as a document prints them.
 BOUNDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
@@ -287,12 +291,20 @@ def present(doc: dict[str, Any], is_credit_note: bool, f, words: Wording) -> dic
             (_("Contract"), iso(doc["contract"]))]
     if doc["corrects"]:
         meta.append((_("Corrects"), iso(doc["corrects"])))
+    # Documents issued since e-invoices (INTERFACE.md 6.4) state more; those issued before render as they did.
+    legal = doc.get("presentation", 1) >= LEGAL
+    for billed in doc.get("invoices", ()):
+        meta.append((_("Invoice for this period"), iso(_("%(number)s of %(date)s", number=billed["number"],
+                                                         date=f.day(billed["issue_date"])))))
     view: dict[str, Any] = {
         "title": words.title(doc, is_credit_note),
         "intro": (_("We did not meet the service levels below during this period. This credit was issued "
                     "automatically; you do not need to claim it.") if is_credit_note
                   else _("The amounts below will be applied to your next invoice.")),
         "footer": footer,
+        "issuer_legal": [iso(item) for item in _issuer_legal(f, words, doc["issuer"])] if legal else [],
+        "customer_legal": [iso(item) for item in identifiers(words, doc["customer"], vat=False)] if legal else [],
+        "mentions": [iso(item) for item in mentions(f, words, doc)] if legal else [],
     }
     issuer, customer = doc["issuer"], doc["customer"]
     if words.html:
@@ -303,8 +315,7 @@ def present(doc: dict[str, Any], is_credit_note: bool, f, words: Wording) -> dic
             issuer=_html_party(words, issuer), customer=_html_party(words, customer),
             lines=[_html_line(f, words, line, legacy) for line in doc["lines"]],
             net_total=iso(f.money(doc["net_total"])),
-            vat=[(_("VAT %(rate)s on %(base)s", rate=iso(f.percent(vat["rate"])), base=iso(f.money(vat["base"]))),
-                  iso(f.money(vat["tax"]))) for vat in doc["vat"]],
+            vat=[(vat_label(f, words, vat), iso(f.money(vat["tax"]))) for vat in doc["vat"]],
             gross_total=iso(f.money(doc["gross_total"])),
         )
     else:
@@ -320,8 +331,7 @@ def present(doc: dict[str, Any], is_credit_note: bool, f, words: Wording) -> dic
             issuer=issuer_line, customer=customer_line,
             lines=[_text_line(f, words, line, legacy) for line in doc["lines"]],
             net_total=kv(_("Total excl. VAT"), f.money(doc["net_total"])),
-            vat=[kv(_("VAT %(rate)s on %(base)s", rate=f.percent(vat["rate"]), base=f.money(vat["base"])),
-                    f.money(vat["tax"])) for vat in doc["vat"]],
+            vat=[kv(vat_label(f, words, vat), f.money(vat["tax"])) for vat in doc["vat"]],
             gross_total=kv(_("Total incl. VAT"), f.money(doc["gross_total"])),
         )
     return view
@@ -470,8 +480,65 @@ def legal_identity(f, words: Wording, party: dict[str, Any]) -> Text:
     return words.joined(parts) if parts else ""
 
 
-def identifiers(words: Wording, party: dict[str, Any]) -> list[Text]:
-    """The party's registration, SIRET, VAT number and electronic address, each labelled."""
+def vat_label(f, words: Wording, vat: dict[str, Any]) -> Text:
+    """"VAT 20 % on 124.58 €", or, for a category without VAT, its name: "Reverse charge on 360.00 €"."""
+    _, iso = words._, words.iso
+    category = vat.get("category")
+    if category in (None, "S"):
+        return _("VAT %(rate)s on %(base)s", rate=iso(f.percent(vat["rate"])), base=iso(f.money(vat["base"])))
+    return _("%(category)s on %(base)s", category=category_name(words, category), base=iso(f.money(vat["base"])))
+
+
+def category_name(words: Wording, category: str) -> Text:
+    """A VAT category (UNCL5305) as a customer reads it."""
+    _ = words._
+    if category == "AE":
+        return _("Reverse charge")
+    if category == "E":
+        return _("Exempt from VAT")
+    if category == "O":
+        return _("Outside the scope of VAT")
+    if category == "G":
+        return _("Export outside the EU, exempt")
+    if category == "K":
+        return _("Intra-EU supply, exempt")
+    if category == "Z":
+        return _("Zero-rated (VAT 0 %%)")
+    return _("VAT")
+
+
+def mentions(f, words: Wording, doc: dict[str, Any]) -> list[Text]:
+    """What the law has a document say: why a category carries no VAT (and the article), how the
+    document is settled, and for a French issuer the mentions of September 2026 (the nature of the
+    supply, VAT on debits) and the late-payment terms (L441-10, D441-5)."""
+    _ = words._
+    said = []
+    for vat in doc["vat"]:
+        if vat.get("category") not in (None, "S", "Z") and (vat.get("exemption_reason") or vat.get("exemption_code")):
+            reason = vat.get("exemption_reason") or vat["exemption_code"]
+            said.append(_("%(category)s: %(reason)s", category=category_name(words, vat["category"]), reason=reason))
+    owes = doc["kind"] != "credit_note" and Decimal(doc["gross_total"]) > 0
+    said.append(settlement_terms(words, doc, owes))
+    issuer = doc["issuer"]
+    if issuer["country"] == "FR":
+        said.append(_("Nature of the supply: services."))
+        if issuer.get("vat_on_debits"):
+            said.append(_("The issuer has opted to pay VAT on debits."))
+        notes = dict(statutory_notes(f, words, doc))
+        if "late_payment" not in doc["notes"]:  # an adjustment already states the contract's terms
+            said += [notes["PMD"], notes["PMT"]]
+        said.append(notes["AAB"])
+    return said
+
+
+def _issuer_legal(f, words: Wording, issuer: dict[str, Any]) -> list[Text]:
+    identity = legal_identity(f, words, issuer)
+    return ([identity] if identity else []) + identifiers(words, issuer, vat=False)
+
+
+def identifiers(words: Wording, party: dict[str, Any], vat: bool = True) -> list[Text]:
+    """The party's registration, SIRET, VAT number (unless ``vat`` is False: shown apart) and
+    electronic address, each labelled."""
     _, kv = words._, words.kv
     shown = []
     registration = party.get("registration")
@@ -480,7 +547,7 @@ def identifiers(words: Wording, party: dict[str, Any]) -> list[Text]:
         shown.append(kv(label, registration["id"]))
     if party.get("siret"):
         shown.append(kv(_("SIRET"), party["siret"]))
-    if party.get("vat_id"):
+    if vat and party.get("vat_id"):
         shown.append(kv(_("VAT number"), party["vat_id"]))
     endpoint = party.get("endpoint")
     if endpoint:

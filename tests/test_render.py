@@ -8,6 +8,7 @@ Arabic (Bahrain) wraps an amount in U+200F (right-to-left marks).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import replace
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 
 from engine.core.money import Rounding, minor_digits
 from invoices.documents import ADJUSTMENT, CREDIT_NOTE, Document, Line, Party, vat_breakdown
-from invoices.formats import language_of
+from invoices.formats import BEFORE_E_INVOICES, language_of
 from invoices.present import PRESENTATION
 from invoices.render import render, rendered_sha256
 
@@ -305,7 +306,8 @@ def test_labels_are_translated(presentation, locale, format):
 
 @pytest.mark.parametrize("locale, currency", [("ja_JP", "JPY"), ("ar_BH", "BHD"), ("en_US", "USD")])
 @pytest.mark.parametrize("format", ["html", "txt"])
-@pytest.mark.parametrize("presentation", [1, PRESENTATION])
+# Documents of presentations 1 and 2 were issued before the Japanese and Arabic catalogs.
+@pytest.mark.parametrize("presentation", [1, 2])
 def test_a_locale_without_a_catalog_falls_back_to_english_labels(presentation, locale, currency, format):
     output = render(document(locale, currency, [credit("100")], presentation=presentation), format)
     output = visible(output) if format == "html" else output
@@ -313,12 +315,35 @@ def test_a_locale_without_a_catalog_falls_back_to_english_labels(presentation, l
     for label in ("Credit note no. AV-2026-000001", "Issue date", "Service period", "Total excl. VAT",
                   "Total incl. VAT", line, "Monthly fee"):
         assert label in output, label
-    assert language_of(locale) == "en"
+    # Issued before e-invoices, a document keeps the labels of the catalogs slabill had then
+    # (English for ja and ar): the bytes hashed at issue.
+    assert language_of(locale, BEFORE_E_INVOICES) == "en"
 
 
 def test_the_language_of_a_locale():
-    assert [language_of(loc) for loc in ("fr_FR", "fr_BE", "de_AT", "es_MX", "en_GB", "ja_JP", "ar_BH")] == [
-        "fr", "fr", "de", "es", "en", "en", "en"]
+    assert [language_of(loc) for loc in ("fr_FR", "fr_BE", "de_AT", "es_MX", "en_GB", "ja_JP", "ar_BH", "pt_BR")] == [
+        "fr", "fr", "de", "es", "en", "ja", "ar", "en"]
+
+
+@pytest.mark.parametrize("locale, currency, labels", [
+    ("ja_JP", "JPY", ("クレジットノート 番号 AV-2026-000001", "発行日", "サービス期間", "合計（税抜）", "合計（税込）",
+                      "サービスクレジット：availability", "月額料金")),
+    ("ar_BH", "BHD", ("إشعار دائن رقم AV-2026-000001", "تاريخ الإصدار", "فترة الخدمة", "المجموع دون ضريبة القيمة المضافة",
+                      "المجموع شاملاً ضريبة القيمة المضافة", "رصيد الخدمة: availability", "الرسم الشهري")),
+])
+@pytest.mark.parametrize("format", ["html", "txt"])
+def test_a_document_of_today_is_entirely_in_japanese_or_arabic(locale, currency, labels, format):
+    doc = dataclasses.replace(document(locale, currency, [credit("100")]), e_invoice="none")
+    output = render(doc, format)
+    output = visible(output) if format == "html" else output
+    for label in labels:
+        assert label in output, label
+    for english in ("Credit note no.", "Total excl. VAT", "Total incl. VAT", "Issue date", "Monthly fee",
+                    "Settlement", "Service period"):
+        assert english not in output, english
+    if format == "html":
+        language = locale[:2]
+        assert f'<html lang="{language}" dir="{"rtl" if language == "ar" else "ltr"}">' in render(doc, "html")
 
 
 def test_a_rendering_in_another_locale_than_the_customers():

@@ -305,11 +305,18 @@ def test_german_and_spanish_labels_and_formats(ran):
 
 
 def test_a_locale_without_a_catalog_gets_english_labels_and_its_own_formats(ran):
+    brazilian = report(ran, "C-5001", "txt", locale="pt_BR")
+    assert "Service-level report: outubro de 2026" in brazilian and "Counted downtime: 2.396 min" in brazilian
+
+
+def test_japanese_and_arabic_reports_are_in_their_language(ran):
+    # ja and ar have catalogs since December 2026: no English label is left.
     japanese = report(ran, "C-5001", "txt")
-    assert "Service-level report: 2026年10月" in japanese and "Counted downtime: 2,396 min" in japanese
+    assert "サービスレベル報告書：2026年10月" in japanese and "算入された停止時間：2,396分" in japanese
+    assert "Service-level report" not in japanese and "Counted downtime" not in japanese
     arabic = report(ran, "C-6001", "html")
-    # English labels read left to right, whatever the locale's script (no Arabic catalog yet)
-    assert '<html lang="en" dir="ltr">' in arabic
+    assert '<html lang="ar" dir="rtl">' in arabic and "تقرير مستوى الخدمة" in arabic
+    assert "Service-level report" not in arabic
 
 
 # --- the chart ----------------------------------------------------------------------------------------------
