@@ -39,7 +39,9 @@ PRINT_CSS = """
 @page { size: A4; margin: 14mm 14mm 16mm 14mm; }
 html { font-size: 9pt; }
 body { font-family: %(fonts)s; margin: 0; max-width: none; }
-h1 { white-space: normal; }
+h1 { white-space: normal; font-size: 1.45em; }
+header > div:first-child { flex: 1 1 auto; }
+header .issuer { flex: 0 0 40%%; }
 """
 
 
@@ -61,7 +63,11 @@ def render_pdf(document: Document, xml: bytes | None = None) -> bytes:
     from weasyprint import CSS, HTML
 
     language = language_of(document.locale)
-    html = render(document, "html")
+    # WeasyPrint lays text out with Pango, which knows Unicode's isolates but not <bdi>, and orders
+    # an element's boxes itself: each <bdi> becomes a first-strong isolate (FSI ... PDI) in the text,
+    # so that on a right-to-left page "27 quai de la Seine" and "SIREN: 832476915" keep their order.
+    # The HTML issued is not changed.
+    html = render(document, "html").replace("<bdi>", "\u2068").replace("</bdi>", "\u2069")
     css = CSS(string=PRINT_CSS % {"fonts": FONTS.get(language, LATIN)}, font_config=_fonts())
     pdf = HTML(string=html).write_pdf(stylesheets=[css], font_config=_fonts(), pdf_variant="pdf/a-3b",
                                       pdf_identifier=b"slabill " + document.number.encode("utf-8"))

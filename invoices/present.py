@@ -302,8 +302,9 @@ def present(doc: dict[str, Any], is_credit_note: bool, f, words: Wording) -> dic
                     "automatically; you do not need to claim it.") if is_credit_note
                   else _("The amounts below will be applied to your next invoice.")),
         "footer": footer,
-        "issuer_legal": [iso(item) for item in _issuer_legal(f, words, doc["issuer"])] if legal else [],
-        "customer_legal": [iso(item) for item in identifiers(words, doc["customer"], vat=False)] if legal else [],
+        # Identifiers come isolated from kv(); isolating them again would nest isolates for nothing.
+        "issuer_legal": _issuer_legal(f, words, doc["issuer"]) if legal else [],
+        "customer_legal": identifiers(words, doc["customer"], vat=False) if legal else [],
         "mentions": [iso(item) for item in mentions(f, words, doc)] if legal else [],
     }
     issuer, customer = doc["issuer"], doc["customer"]
@@ -468,15 +469,15 @@ STATUTORY_FR = {"regime": "fr", "margin_points": "10", "compensation": "40.00"}
 
 def legal_identity(f, words: Wording, party: dict[str, Any]) -> Text:
     """"SAS with a share capital of 50,000.00 €, RCS Paris 832 476 915" (BT-33), or "" when unknown."""
-    _ = words._
+    _, iso = words._, words.iso
     parts = []
     if party.get("legal_form") and party.get("share_capital"):
-        parts.append(_("%(form)s with a share capital of %(capital)s", form=party["legal_form"],
-                       capital=f.money_in(party["share_capital"], "EUR" if party["country"] == "FR" else None)))
+        parts.append(_("%(form)s with a share capital of %(capital)s", form=iso(party["legal_form"]),
+                       capital=iso(f.money_in(party["share_capital"], "EUR" if party["country"] == "FR" else None))))
     elif party.get("legal_form"):
-        parts.append(words.text(party["legal_form"]))
+        parts.append(iso(party["legal_form"]))
     if party.get("trade_register"):
-        parts.append(words.text(party["trade_register"]))
+        parts.append(iso(party["trade_register"]))
     return words.joined(parts) if parts else ""
 
 
@@ -516,7 +517,10 @@ def mentions(f, words: Wording, doc: dict[str, Any]) -> list[Text]:
     for vat in doc["vat"]:
         if vat.get("category") not in (None, "S", "Z") and (vat.get("exemption_reason") or vat.get("exemption_code")):
             reason = vat.get("exemption_reason") or vat["exemption_code"]
-            said.append(_("%(category)s: %(reason)s", category=category_name(words, vat["category"]), reason=reason))
+            name = category_name(words, vat["category"])
+            # A reason that already names the category ("Autoliquidation...") is said alone.
+            said.append(words.text(reason) if str(name).lower() in reason.lower()
+                        else _("%(category)s: %(reason)s", category=name, reason=reason))
     owes = doc["kind"] != "credit_note" and Decimal(doc["gross_total"]) > 0
     said.append(settlement_terms(words, doc, owes))
     issuer = doc["issuer"]

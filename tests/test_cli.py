@@ -180,8 +180,10 @@ def test_an_unknown_document_number_is_refused(ran, tmp_path):
     refused(slabill("notes", "render", "AV-2026-999999", "--out", tmp_path / "none", db=ran),
             "no document numbered 'AV-2026-999999' in the store")
     assert not (tmp_path / "none").exists()  # refused before anything is written
-    refused(slabill("notes", "render", "AV-2026-000001", "--format", "pdf", "--out", tmp_path / "none", db=ran),
-            "field --format: --format must be html or txt, not 'pdf'")
+    # pdf and xml are formats since e-invoices (INTERFACE.md 6.5); docx is not one.
+    refused(slabill("notes", "render", "AV-2026-000001", "--format", "docx", "--out", tmp_path / "none", db=ran),
+            "field --format: --format must be html, txt, pdf or xml, not 'docx'")
+    assert not (tmp_path / "none").exists()
 
 
 # --- explain -----------------------------------------------------------------------------------------------------------
