@@ -611,13 +611,22 @@ def audit_verify(
     from .audit.verify import verify
     from .processes import default_workers
 
-    report = verify(open_store(db), workers=workers or default_workers(), files=files)
+    store = open_store(db)
+    report = verify(store, workers=workers or default_workers())
+    checked, edited = 0, None
+    if report.ok and files is not None:
+        from .jobs.output import check_files
+
+        checked, edited = check_files(store, files)
+    if edited:
+        err.print(f"slabill: the chain holds, but {edited}.", markup=False)
+        raise typer.Exit(1)
     console = Console(highlight=False, soft_wrap=True)
     if report.ok:
         console.print(f"The audit chain holds: {report.records:,} records and {report.documents:,} documents verified.",
                       markup=False)
         if files is not None:
-            console.print(f"{report.files:,} document files in {files} are the ones issued.", markup=False)
+            console.print(f"{checked:,} document files in {files} are the ones issued.", markup=False)
         return
     err.print(f"slabill: the audit chain is broken at {report.problem}.", markup=False)
     raise typer.Exit(1)

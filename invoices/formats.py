@@ -203,8 +203,9 @@ def shown_attainment(attainment: str, target: str | None, met: bool) -> str:
 
 
 @lru_cache(maxsize=None)
-def language_of(locale: str, languages: tuple[str, ...] = LANGUAGES) -> str:
-    """The catalog language for a locale, English when we have none.
+def language_of(locale: str, languages: tuple[str, ...] | None = None) -> str:
+    """The catalog language for a locale, English when we have none (among ``languages``,
+    by default every catalog: ``LANGUAGES``).
 
     >>> language_of("fr_FR"), language_of("ja_JP"), language_of("ar_BH"), language_of("pt_BR")
     ('fr', 'ja', 'ar', 'en')
@@ -212,7 +213,7 @@ def language_of(locale: str, languages: tuple[str, ...] = LANGUAGES) -> str:
     'en'
     """
     language = Locale.parse(locale).language
-    return language if language in languages else "en"
+    return language if language in (languages or LANGUAGES) else "en"
 
 
 @lru_cache(maxsize=None)
@@ -220,11 +221,13 @@ def direction(locale: str) -> str:
     """The direction of a locale's script: "rtl" for ar_BH, "ltr" for fr_FR.
 
     Pages are laid out in the direction of the language they are written in
-    (``language_of``), so an ar_BH document worded in English reads left to right until
-    there is an Arabic catalog.
+    (``language_of``): an ar_BH document reads right to left in Arabic, and left to right
+    when it was issued in English, before the Arabic catalog.
 
-    >>> direction("ar_BH"), direction(language_of("ar_BH")), direction("fr_FR")
-    ('rtl', 'ltr', 'ltr')
+    >>> direction("ar_BH"), direction(language_of("ar_BH")), direction(language_of("ar_BH", BEFORE_E_INVOICES))
+    ('rtl', 'rtl', 'ltr')
+    >>> direction("fr_FR")
+    'ltr'
     """
     return "rtl" if Locale.parse(locale).character_order == "right-to-left" else "ltr"
 

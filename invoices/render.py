@@ -19,7 +19,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from .documents import CREDIT_NOTE, Document
-from .formats import BEFORE_E_INVOICES, LANGUAGES, Formats, direction, language_of, translations
+from .formats import BEFORE_E_INVOICES, Formats, direction, language_of, translations
 from .present import LEGAL, present, wording
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -68,7 +68,7 @@ def render(document: Document, format: str = "html", locale: str | None = None) 
         raise ValueError(f"format must be html or txt, not {format!r}")
     locale = locale or document.locale
     # A document issued before e-invoices keeps the catalogs it was worded with (and hashed).
-    language = language_of(locale, LANGUAGES if document.presentation >= LEGAL else BEFORE_E_INVOICES)
+    language = language_of(locale, None if document.presentation >= LEGAL else BEFORE_E_INVOICES)
     html = format == "html"
     legacy = document.presentation < 2
     view = present(document.to_json(), document.kind == CREDIT_NOTE, Formats.of(locale, document.currency, legacy),

@@ -10,10 +10,8 @@ of records at a time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping
 
 from ..core.canonical import canonical, rendition_seal, sha256_text
@@ -29,8 +27,6 @@ CHUNK = 1000
 class VerifyReport:
     records: int = 0
     documents: int = 0
-    files: int = 0
-    """document files checked against the hashes issued (``--files``)"""
     problem: str | None = None
     """the first broken link, in one sentence, or None when the chain holds"""
 
@@ -43,9 +39,9 @@ def _describe(row) -> str:
     return f"record {row.id} ({row.contract_id} {row.period} revision {row.revision})"
 
 
-def verify(store: Store, workers: int = 1, files: Path | None = None) -> VerifyReport:
-    """Check every record, document and line against the chain, every kept rendition against its
-    seal, and the files in ``files`` against the hashes issued; stop at the first break."""
+def verify(store: Store, workers: int = 1) -> VerifyReport:
+    """Check every record, document and line against the chain, and every kept rendition against
+    its seal; stop at the first break."""
     report = VerifyReport()
     rule_sets = _check_rule_sets(store)
     if isinstance(rule_sets, str):
@@ -76,8 +72,6 @@ def verify(store: Store, workers: int = 1, files: Path | None = None) -> VerifyR
                           "records at the end were deleted")
         return report
     report.problem = _check_renditions(store)
-    if report.problem is None and files is not None:
-        report.problem = _check_files(store, files, report)
     return report
 
 
@@ -90,26 +84,6 @@ def _check_renditions(store: Store) -> str | None:
     return None
 
 
-def _check_files(store: Store, folder: Path, report: VerifyReport) -> str | None:
-    """Each file named after an issued document (``<number>.html``, ``.pdf``, ``.<channel>.xml``)
-    must hash to what was issued; a file slabill has no hash for is left alone."""
-    from invoices.einvoice import SUFFIX
-
-    kept = {(number, r.format): r.sha256 for r, number, _ in store.renditions()}
-    for row in store.documents():
-        expected = {f"{row.number}.html": row.html_sha256, f"{row.number}.pdf": kept.get((row.number, "pdf"))}
-        if row.text_sha256:
-            expected[f"{row.number}.txt"] = row.text_sha256
-        if row.e_invoice in SUFFIX and row.xml_sha256:
-            expected[f"{row.number}.{SUFFIX[row.e_invoice]}"] = row.xml_sha256
-        for name, digest in expected.items():
-            path = folder / name
-            if digest is None or not path.is_file():
-                continue
-            if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-                return f"{path}: it is not the file issued as {row.number} (its sha256 differs): it was edited"
-            report.files += 1
-    return None
 
 
 def _check_rule_sets(store: Store) -> dict[str, str] | str:

@@ -108,6 +108,31 @@ def issued_pdf(store: Store, row, document) -> bytes:
     return data
 
 
+def check_files(store: Store, folder: Path) -> tuple[int, str | None]:
+    """``audit verify --files``: each file named after an issued document (``<number>.html``,
+    ``.pdf``, ``.<channel>.xml``, ``.txt`` where its hash was kept) must hash to what was issued.
+    Returns the files checked, and the first that is not what was issued; a file slabill has no
+    hash for is left alone."""
+    from invoices.einvoice import SUFFIX
+
+    kept = {(number, r.format): r.sha256 for r, number, _ in store.renditions()}
+    checked = 0
+    for row in store.documents():
+        expected = {f"{row.number}.html": row.html_sha256, f"{row.number}.pdf": kept.get((row.number, "pdf"))}
+        if row.text_sha256:
+            expected[f"{row.number}.txt"] = row.text_sha256
+        if row.e_invoice in SUFFIX and row.xml_sha256:
+            expected[f"{row.number}.{SUFFIX[row.e_invoice]}"] = row.xml_sha256
+        for name, digest in expected.items():
+            path = folder / name
+            if digest is None or not path.is_file():
+                continue
+            if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                return checked, f"{path}: it is not the file issued as {row.number} (its sha256 differs): it was edited"
+            checked += 1
+    return checked, None
+
+
 def write_document(store: Store, row, out: Path, formats: tuple[str, ...] | None = None,
                    locale: str | None = None) -> list[Path]:
     """An issued document's files in ``out`` (every format its customer receives, or those asked)."""

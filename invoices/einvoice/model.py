@@ -38,7 +38,7 @@ from engine.core.money import minor_digits
 from engine.core.tax import is_eu_vat_number
 
 from ..documents import ADJUSTMENT, CREDIT_NOTE, Document, Party
-from ..formats import Formats, language_of, translations
+from ..formats import Formats, language_of
 from ..present import legal_identity, line_description, settlement_terms, statutory_notes, wording
 
 CHANNELS = ("facturx", "ubl", "peppol", "fr_ctc")
@@ -224,7 +224,7 @@ def en16931(document: Document, channel: str, locale: str | None = None) -> EnIn
     if document.number is None:
         raise ValueError("a document is rendered as an e-invoice once it has its number")
     locale = locale or document.locale
-    words = wording(translations(language_of(locale)), False)
+    words = wording(language_of(locale), False)
     f = Formats.of(locale, document.currency)
     if document.kind == CREDIT_NOTE:
         type_code, sign = "381", 1
@@ -238,7 +238,7 @@ def en16931(document: Document, channel: str, locale: str | None = None) -> EnIn
     for index, (line, data) in enumerate(zip(document.lines, doc["lines"]), start=1):
         net = line.net * sign
         lines.append(EnLine(str(index), Decimal(1) if net >= 0 else Decimal(-1), abs(net), net,
-                            str(words.line_label(f, data)), line_description(f, words, data) or None,
+                            str(words.line_label(f, data, legacy=False)), line_description(f, words, data) or None,
                             line.vat_category or "S", line.vat_rate))
     vat = [EnVat(v.category or "S", v.rate, v.base * sign, v.tax * sign,
                  v.exemption_reason if v.category not in ("S", "Z") else None,
