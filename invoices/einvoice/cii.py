@@ -22,7 +22,8 @@ def ram(parent: Element, tag: str, text: str | None = None, **attributes: str | 
 
 
 def _date(parent: Element, tag: str, value: date, qualified: bool = False) -> None:
-    sub(ram(parent, tag), QDT if qualified else UDT, "DateTimeString", value.strftime("%Y%m%d"), format="102")
+    text = f"{value.year:04d}{value.month:02d}{value.day:02d}"  # format 102, CCYYMMDD (strftime is slower)
+    sub(ram(parent, tag), QDT if qualified else UDT, "DateTimeString", text, format="102")
 
 
 def _party(parent: Element, tag: str, party: EnParty) -> None:
@@ -98,9 +99,7 @@ def render(invoice: EnInvoice) -> bytes:
         ram(tax, "CategoryCode", line.category)                       # BT-151
         if line.category != "O":  # BR-O-05: no rate on a line not subject to VAT
             ram(tax, "RateApplicablePercent", rate_text(line.rate))   # BT-152
-        period = ram(settlement, "BillingSpecifiedPeriod")            # BG-26
-        _date(period, "StartDateTime", invoice.period[0])             # BT-134
-        _date(period, "EndDateTime", invoice.period[1])               # BT-135
+        # BG-26 (the line's period) is left out: every line bills the document's period, BG-14.
         ram(ram(settlement, "SpecifiedTradeSettlementLineMonetarySummation"), "LineTotalAmount",
             amount(line.net))                                         # BT-131
 

@@ -125,9 +125,7 @@ def render(invoice: EnInvoice) -> bytes:
         cbc(element, "CreditedQuantity" if credit else "InvoicedQuantity", f"{line.quantity:f}",
             unitCode=line.unit)                                       # BT-129, BT-130
         cbc(element, "LineExtensionAmount", amount(line.net), currencyID=currency)  # BT-131
-        period = cac(element, "InvoicePeriod")                        # BG-26
-        cbc(period, "StartDate", invoice.period[0].isoformat())       # BT-134
-        cbc(period, "EndDate", invoice.period[1].isoformat())         # BT-135
+        # BG-26 (the line's period) is left out: every line bills the document's period, BG-14.
         item = cac(element, "Item")
         if line.description:
             cbc(item, "Description", line.description)                # BT-154

@@ -21,10 +21,17 @@ def root(namespace: str, tag: str, nsmap: dict[str | None, str]) -> Element:
     return etree.Element(f"{{{namespace}}}{tag}", nsmap=nsmap)
 
 
+_SubElement = etree.SubElement
+
+
 def sub(parent: Element, namespace: str, tag: str, text: str | None = None, **attributes: str | None) -> Element:
     """A child element; attributes given as None are left out."""
-    element = etree.SubElement(parent, f"{{{namespace}}}{tag}",
-                               {key: value for key, value in attributes.items() if value is not None})
+    # Called about a hundred times per document at issue: no work for attributes it has not.
+    element = _SubElement(parent, "{" + namespace + "}" + tag)
+    if attributes:
+        for key, value in attributes.items():
+            if value is not None:
+                element.set(key, value)
     if text is not None:
         element.text = text
     return element
