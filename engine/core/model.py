@@ -387,6 +387,8 @@ class Invoice(NamedTuple):
     gross: Decimal
     currency: str
     line: int
+    period: str | None = None
+    """the service period the invoice bills (YYYY-MM): a credit note for it names this invoice"""
 
 
 class Payment(NamedTuple):
