@@ -546,9 +546,14 @@ def identifiers(words: Wording, party: dict[str, Any], vat: bool = True) -> list
     _, kv = words._, words.kv
     shown = []
     registration = party.get("registration")
+    vat_id = (party.get("vat_id") or "").replace(" ", "")
     if registration:
         label = _("SIREN") if registration["scheme"] == "0002" else _("Registration")
         shown.append(kv(label, registration["id"]))
+    elif party["country"] == "FR" and len(vat_id) == 13 and vat_id.startswith("FR") and vat_id[4:].isdigit():
+        # A French business's SIREN is in its VAT number (FR, a key, the SIREN): French invoices
+        # name the customer's SIREN since September 2026.
+        shown.append(kv(_("SIREN"), vat_id[4:]))
     if party.get("siret"):
         shown.append(kv(_("SIRET"), party["siret"]))
     if vat and party.get("vat_id"):

@@ -447,3 +447,25 @@ def test_verify_catches_an_edited_hash_in_the_store(demo_copy, table, column):
     result = verify(demo_copy, files=False)
     assert result.exit_code == 1, result.output
     assert "differs from the one recorded at issue" in result.stderr or "no longer matches its seal" in result.stderr
+
+
+def test_a_peppol_customer_needs_the_issuers_electronic_address(tmp_path):
+    text = (ROOT / "fixtures" / "contracts.yaml").read_text(encoding="utf-8")
+    text = text.replace('  siret: "83247691500017"\n', "").replace('  endpoint: {scheme: "0225", id: "832476915"}\n', "", 1)
+    (tmp_path / "contracts.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as refused:
+        load_book(tmp_path / "contracts.yaml")
+    # C-3001 (the fourth contract) takes Peppol: its line, its field, what to give
+    assert "field contracts[3].customer.e_invoice" in str(refused.value)
+    assert "issuer's electronic address" in str(refused.value)
+
+
+def test_the_french_flow_needs_the_customers_siren(tmp_path):
+    text = (ROOT / "fixtures" / "contracts.yaml").read_text(encoding="utf-8")
+    start = text.index("  - id: C-1002")
+    changed = text[:start] + (text[start:].replace("      vat_id: FR29891234567\n", "", 1)
+                              .replace('      registration: {scheme: "0002", id: "891234567"}\n', "", 1)
+                              .replace('      siret: "89123456700021"\n', "", 1))
+    (tmp_path / "contracts.yaml").write_text(changed, encoding="utf-8")
+    with pytest.raises(InputError, match="fr_ctc needs the customer's SIREN"):
+        load_book(tmp_path / "contracts.yaml")
