@@ -725,15 +725,17 @@ def notes_render(
     """Write issued documents to files, as the bytes issued: one by its number, or every document of a period.
 
     Files are OUT/NUMBER.FORMAT, or OUT/NUMBER.LOCALE.FORMAT with --locale.
-    In the customer's own locale each file is checked against the hash stored at issue
-    (exit 1, nothing written for it, if it no longer renders to those bytes).
+    Formats: html, txt, pdf (PDF/A-3b, with the Factur-X XML inside for a facturx customer)
+    and xml (the customer's e-invoice; with --period, of the documents issued with one).
+    Each file is checked against what was issued (exit 1, nothing written for it, if it no
+    longer renders to those bytes).
     """
     _writes_documents(lambda: _render_documents(number, period, contract, format, locale, out, db))
 
 
 def _render_documents(number, period, contract, format, locale, out, db) -> None:
     from .core.period import Period
-    from .jobs.output import check_folder, document_file, rendered, write_documents, write_file
+    from .jobs.output import check_folder, write_document, write_documents
 
     if (number is None) == (period is None):
         raise InputError("name a document NUMBER, or every document of a --period, not both", field="NUMBER"
@@ -745,10 +747,11 @@ def _render_documents(number, period, contract, format, locale, out, db) -> None
     store = open_store(db)
     row = _document_row(store, number) if number is not None else None
     check_folder(out)
+    if locale is not None and format in ("pdf", "xml"):
+        raise InputError(f"a {format.upper()} is written as issued, in the customer's language: --locale applies "
+                         "to html and txt", field="--locale")
     if row is not None:
-        path = document_file(out, row.number, format, locale)
-        write_file(path, rendered(row, format, locale))
-        paths = [path]
+        paths = write_document(store, row, out, (format,), locale)
     else:
         paths = write_documents(store, out, period=month, contract=contract, formats=(format,), locale=locale)
     # soft_wrap: a long path is printed whole on one line, so a script can read it back.
@@ -790,7 +793,6 @@ def demo(
     """
     from .delivery import SmtpServer
     from .jobs.demo import run_demo
-    from .jobs.formats import OUT_FORMATS
 
     console = Console(highlight=False)
     issue_date = parse_day(as_of, "--as-of") if as_of else clock.today()
@@ -802,17 +804,16 @@ def demo(
                       "delivers the documents to a local test server).", markup=False, soft_wrap=True)
     else:
         print_delivery(result.delivery, console)
-    kinds = " and ".join({"html": "HTML", "txt": "text"}.get(f, f) for f in OUT_FORMATS)
     # soft_wrap: paths are printed whole, one a line, however long, so they can be read back.
     console.print(f"Database: {result.database}", markup=False, soft_wrap=True)
     if result.removed:
         console.print(f"{len(result.removed)} files of an earlier demo removed from {out.resolve()}/.", markup=False,
                       soft_wrap=True)
-    console.print(f"{result.documents} documents written to {out.resolve()}/, each in {kinds} "
-                  f"({len(result.files)} files):", markup=False, soft_wrap=True)
+    console.print(f"{result.documents} documents written to {out.resolve()}/, each in the formats its customer "
+                  f"takes ({len(result.files)} files):", markup=False, soft_wrap=True)
     for path in result.files:
         console.print(f"  {path}", markup=False, soft_wrap=True)
-    console.print(f"{result.contracts_reported} monthly reports written to {out.resolve()}/, each in {kinds} "
+    console.print(f"{result.contracts_reported} monthly reports written to {out.resolve()}/, each in HTML and text "
                   f"({len(result.reports)} files):", markup=False, soft_wrap=True)
     for path in result.reports:
         console.print(f"  {path}", markup=False, soft_wrap=True)
@@ -955,16 +956,30 @@ def print_delivery_status(states, counts: dict) -> None:
 def audit_verify(
     db: Optional[str] = db_option(),
     workers: Optional[str] = workers_option(),
+    files: Optional[Path] = typer.Option(None, "--files", metavar="DIR",
+                                         help="also check the documents' files in this folder (HTML, PDF, XML) "
+                                              "against the hashes issued"),
 ) -> None:
     """Walk the chain of evaluation records; report the first broken link (exit 1)."""
     from .audit.verify import verify
     from .processes import default_workers
 
-    report = verify(open_store(db), workers=workers or default_workers())
+    store = open_store(db)
+    report = verify(store, workers=workers or default_workers())
+    checked, edited = 0, None
+    if report.ok and files is not None:
+        from .jobs.output import check_files
+
+        checked, edited = check_files(store, files)
+    if edited:
+        err.print(f"slabill: the chain holds, but {edited}.", markup=False)
+        raise typer.Exit(1)
     console = Console(highlight=False, soft_wrap=True)
     if report.ok:
         console.print(f"The audit chain holds: {report.records:,} records and {report.documents:,} documents verified.",
                       markup=False)
+        if files is not None:
+            console.print(f"{checked:,} document files in {files} are the ones issued.", markup=False)
         return
     err.print(f"slabill: the audit chain is broken at {report.problem}.", markup=False)
     raise typer.Exit(1)

@@ -1,11 +1,12 @@
 """The files a customer takes for a document: what the e-mail that delivers it attaches.
 
-``customer_files`` is the one place that says which files go with a document.  Today
-they are the document's HTML, the very bytes issued (the store keeps their sha256 as
-``html_sha256``), and, for a period with a monthly report, that report.  The e-invoice
-formats a customer takes (PDF/A-3 with Factur-X, PDF plus UBL XML...) are added here,
-each naming the stored hash it must match, and nowhere else: delivery attaches what
-this returns and refuses to send a file whose bytes differ from the hash stored at issue.
+``customer_files`` is the one place that says which files go with a document: the
+document's HTML, the very bytes issued (the store keeps their sha256 as ``html_sha256``);
+since e-invoices its PDF/A-3 (with the Factur-X XML inside for a facturx customer) and
+the XML of its channel (``xml_sha256``); and, for a period with a monthly report, that
+report.  Each names the stored hash it must match: delivery attaches what this returns
+and refuses to send a file whose bytes differ from the hash stored at issue (or, for the
+PDF, kept when it was first handed out).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .documents import Document
+from .einvoice import SUFFIX
 from .render import render
 from .report import report_name
 
@@ -25,11 +27,13 @@ class CustomerFile:
     media_type: str
     data: bytes
     stored_as: str | None
-    """the format whose sha256 the store kept at issue ("html"), or None when it keeps none (the report)"""
+    """the format whose sha256 the store kept ("html", "xml", "pdf"), or None when it keeps none (the report)"""
 
 
-def customer_files(document: Document, report_html: str | None = None) -> tuple[CustomerFile, ...]:
-    """The files a customer takes for ``document``: its HTML, then the period's monthly report when given.
+def customer_files(document: Document, report_html: str | None = None, pdf: bytes | None = None,
+                   xml: bytes | None = None) -> tuple[CustomerFile, ...]:
+    """The files a customer takes for ``document``: its HTML, its PDF/A and its e-invoice XML when
+    given (rendered and checked by the caller, who holds the store), then the period's monthly report.
 
     >>> from engine.core.money import Rounding
     >>> from invoices.documents import Party, vat_breakdown
@@ -43,6 +47,10 @@ def customer_files(document: Document, report_html: str | None = None) -> tuple[
     """
     files = [CustomerFile(f"{document.number}.html", "text/html; charset=utf-8",
                           render(document, "html").encode("utf-8"), "html")]
+    if pdf is not None:
+        files.append(CustomerFile(f"{document.number}.pdf", "application/pdf", pdf, "pdf"))
+    if xml is not None:
+        files.append(CustomerFile(f"{document.number}.{SUFFIX[document.e_invoice]}", "application/xml", xml, "xml"))
     if report_html is not None:
         files.append(CustomerFile(report_name(document.contract, document.period, "html"), "text/html; charset=utf-8",
                                   report_html.encode("utf-8"), None))

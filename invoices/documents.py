@@ -10,9 +10,16 @@ credits settled there (negative lines), late-payment fees (positive lines), and
 corrections when a re-evaluation finds that less was owed than was credited.
 
 Totals add up by construction: lines are rounded amounts, tax is rounded once per VAT
-rate on the sum of that rate's lines, and the total is their sum.  A document is
+category and rate on the sum of their lines, and the total is their sum.  A document is
 immutable; ``numbered`` returns a copy carrying its number.  It says how it is worded
 (``presentation``, see ``invoices.present``), so that it renders as it was issued.
+
+Since December 2026 (INTERFACE.md 6.4) a document also carries what accounting systems
+and tax law read: each line's VAT category (UNCL5305) and each category's exemption
+reason, the parties' legal identity and electronic addresses, the invoices it credits
+(EN 16931 BT-25/BT-26), how it is settled, and the customer's e-invoice channel.  These
+keys are written only when set, so a document issued before keeps its content, and its
+hashes, as they were.
 """
 
 from __future__ import annotations
@@ -23,13 +30,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from engine.core.evaluation import Evaluation
 from engine.core.latefees import margin_of, stated_compensation
-from engine.core.model import Contract, Customer, Issuer
+from engine.core.model import Contract, Customer, Invoice, Issuer
 from engine.core.money import Money, Rounding, fixed, format_amount, plain
 
+from .formats import language_of, translations
 from .present import PRESENTATION, titles, wording_of
 
 CREDIT_NOTE = "credit_note"
@@ -38,17 +46,47 @@ ADJUSTMENT = "adjustment"
 
 @dataclass(frozen=True)
 class Party:
-    """Who issues or receives a document, as printed on it."""
+    """Who issues or receives a document, as printed on it, with the identity e-invoices carry."""
 
     name: str
     address: str
     country: str
     vat_id: str | None
     email: str | None = None
+    legal_form: str | None = None
+    share_capital: str | None = None
+    registration: dict[str, str] | None = field(default=None, compare=False)
+    """{scheme, id}: ISO 6523, e.g. 0002 and a SIREN (BT-30 / BT-47)"""
+    siret: str | None = None
+    trade_register: str | None = None
+    endpoint: dict[str, str] | None = field(default=None, compare=False)
+    """{scheme, id}: the electronic address (BT-34 / BT-49)"""
+    iban: str | None = None
+    bic: str | None = None
+    vat_on_debits: bool = False
+    postal: dict[str, str] | None = field(default=None, compare=False)
+    """street, additional, city, postcode, region (BT-35..BT-39 / BT-50..BT-54)"""
+
+    FIRST = ("name", "address", "country", "vat_id", "email")
+    """the keys every document has; the others are written only when set"""
 
     @classmethod
     def of(cls, who: Issuer | Customer) -> "Party":
-        return cls(who.name, who.address, who.country, who.vat_id, who.email)
+        def scheme(identifier) -> dict[str, str] | None:
+            return {"scheme": identifier.scheme, "id": identifier.id} if identifier is not None else None
+
+        postal = who.postal.model_dump(exclude_none=True) if who.postal is not None else None
+        if isinstance(who, Issuer):
+            return cls(who.name, who.address, who.country, who.vat_id, who.email, who.legal_form,
+                       str(who.share_capital) if who.share_capital is not None else None, scheme(who.registration),
+                       who.siret, who.trade_register, scheme(who.endpoint), who.iban, who.bic, who.vat_on_debits,
+                       postal)
+        return cls(who.name, who.address, who.country, who.vat_id, who.email, registration=scheme(who.registration),
+                   siret=who.siret, endpoint=scheme(who.endpoint), postal=postal)
+
+    def to_json(self) -> dict[str, Any]:
+        data = vars(self)
+        return {key: value for key, value in data.items() if key in self.FIRST or value not in (None, False)}
 
 
 @dataclass(frozen=True)
@@ -61,6 +99,8 @@ class Line:
     vat_rate: Decimal
     objective: str | None = None
     detail: dict[str, Any] = field(default_factory=dict, compare=False)
+    vat_category: str | None = None
+    """UNCL5305 (S, AE, E, O, Z...); None on documents issued before categories"""
 
 
 @dataclass(frozen=True)
@@ -68,6 +108,26 @@ class VatLine:
     rate: Decimal
     base: Decimal
     tax: Decimal
+    category: str | None = None
+    exemption_reason: str | None = None
+    """the mention printed for a category other than S (BT-120)"""
+    exemption_code: str | None = None
+    """its VATEX code (BT-121)"""
+
+    def to_json(self, money) -> dict[str, Any]:
+        data = {"rate": str(self.rate), "base": money(self.base), "tax": money(self.tax)}
+        for key in ("category", "exemption_reason", "exemption_code"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+
+@dataclass(frozen=True)
+class Billed:
+    """An invoice a document credits or adjusts: the one that billed its period (BT-25, BT-26)."""
+
+    number: str
+    issue_date: date
 
 
 @dataclass(frozen=True)
@@ -93,6 +153,10 @@ class Document:
     """the number of the document this one corrects, if any"""
     presentation: int = PRESENTATION
     """how the document is worded (``invoices.present``); 1 for documents issued before it was said"""
+    invoices: tuple[Billed, ...] = ()
+    """the invoices that billed the period (BT-25, BT-26); empty when invoices.csv names none"""
+    e_invoice: str | None = None
+    """the customer's channel: facturx | ubl | peppol | fr_ctc | none; None on documents issued before"""
 
     def numbered(self, number: str) -> "Document":
         return replace(self, number=number)
@@ -103,10 +167,9 @@ class Document:
         data = {
             "kind": self.kind, "number": self.number, "issue_date": self.issue_date.isoformat(),
             "period": self.period, "contract": self.contract, "currency": self.currency, "locale": self.locale,
-            "issuer": vars(self.issuer), "customer": vars(self.customer),
-            "lines": [{"kind": l.kind, "objective": l.objective, "net": money(l.net), "vat_rate": str(l.vat_rate),
-                       "detail": l.detail} for l in self.lines],
-            "vat": [{"rate": str(v.rate), "base": money(v.base), "tax": money(v.tax)} for v in self.vat],
+            "issuer": self.issuer.to_json(), "customer": self.customer.to_json(),
+            "lines": [_line_json(l, money) for l in self.lines],
+            "vat": [v.to_json(money) for v in self.vat],
             "net_total": money(self.net_total), "tax_total": money(self.tax_total),
             "gross_total": money(self.gross_total), "notes": self.notes, "corrects": self.corrects,
         }
@@ -114,6 +177,10 @@ class Document:
         # and so its hash, stays as it was.
         if self.presentation != 1:
             data["presentation"] = self.presentation
+        # Written only when set: a document issued before them keeps its content, and its hash.
+        if self.e_invoice is not None:
+            data["e_invoice"] = self.e_invoice
+            data["invoices"] = [{"number": b.number, "issue_date": b.issue_date.isoformat()} for b in self.invoices]
         return data
 
     @classmethod
@@ -122,12 +189,15 @@ class Document:
             kind=data["kind"], number=data["number"], issue_date=date.fromisoformat(data["issue_date"]),
             period=data["period"], contract=data["contract"], currency=data["currency"], locale=data["locale"],
             issuer=Party(**data["issuer"]), customer=Party(**data["customer"]),
-            lines=tuple(Line(l["kind"], Decimal(l["net"]), Decimal(l["vat_rate"]), l["objective"], l["detail"])
-                        for l in data["lines"]),
-            vat=tuple(VatLine(Decimal(v["rate"]), Decimal(v["base"]), Decimal(v["tax"])) for v in data["vat"]),
+            lines=tuple(Line(l["kind"], Decimal(l["net"]), Decimal(l["vat_rate"]), l["objective"], l["detail"],
+                             l.get("vat_category")) for l in data["lines"]),
+            vat=tuple(VatLine(Decimal(v["rate"]), Decimal(v["base"]), Decimal(v["tax"]), v.get("category"),
+                              v.get("exemption_reason"), v.get("exemption_code")) for v in data["vat"]),
             net_total=Decimal(data["net_total"]), tax_total=Decimal(data["tax_total"]),
             gross_total=Decimal(data["gross_total"]), notes=data["notes"], corrects=data["corrects"],
             presentation=data.get("presentation", 1),
+            invoices=tuple(Billed(b["number"], date.fromisoformat(b["issue_date"])) for b in data.get("invoices", ())),
+            e_invoice=data.get("e_invoice"),
         )
 
     def canonical_json(self) -> str:
@@ -137,42 +207,69 @@ class Document:
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
 
 
+def _line_json(line: Line, money) -> dict[str, Any]:
+    data = {"kind": line.kind, "objective": line.objective, "net": money(line.net), "vat_rate": str(line.vat_rate),
+            "detail": line.detail}
+    if line.vat_category is not None:
+        data["vat_category"] = line.vat_category
+    return data
+
+
 def canonical(data: Any) -> str:
     """Sorted keys, no spaces, UTF-8 text: the form every hash in slabill is taken over."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def vat_breakdown(lines: Iterable[Line], currency: str, rounding: Rounding) -> tuple[tuple[VatLine, ...], Decimal, Decimal, Decimal]:
-    """VAT per rate (rounded once per rate), and the net, tax and gross totals.
+def vat_breakdown(lines: Iterable[Line], currency: str, rounding: Rounding,
+                  reasons: Mapping[str, tuple[str | None, str | None]] | None = None,
+                  ) -> tuple[tuple[VatLine, ...], Decimal, Decimal, Decimal]:
+    """VAT per category and rate (rounded once each), and the net, tax and gross totals.
+
+    ``reasons`` gives each category but S its exemption reason and VATEX code.
 
     >>> lines = [Line("sla_credit", Decimal("120.00"), Decimal("20")), Line("sla_credit", Decimal("0.05"), Decimal("20"))]
     >>> vat, net, tax, gross = vat_breakdown(lines, "EUR", Rounding.half_up)
     >>> [(str(v.base), str(v.tax)) for v in vat], str(net), str(tax), str(gross)
     ([('120.05', '24.01')], '120.05', '24.01', '144.06')
+    >>> lines = [Line("sla_credit", Decimal("-12.50"), Decimal("20"), vat_category="S"),
+    ...          Line("late_interest", Decimal("18.37"), Decimal("0"), vat_category="E")]
+    >>> vat, net, tax, gross = vat_breakdown(lines, "EUR", Rounding.half_up, {"E": ("no VAT", None)})
+    >>> [(v.category, str(v.base), str(v.tax), v.exemption_reason) for v in vat], str(gross)
+    ([('S', '-12.50', '-2.50', None), ('E', '18.37', '0.00', 'no VAT')], '3.37')
     """
     zero = Money.zero(currency).amount
-    bases: dict[Decimal, Decimal] = {}
+    reasons = reasons or {}
+    bases: dict[tuple[Decimal, str], Decimal] = {}
+    categories: dict[tuple[Decimal, str], str | None] = {}
     for line in lines:
-        bases[line.vat_rate] = bases.get(line.vat_rate, zero) + line.net
-    vat = tuple(VatLine(rate, base, Money.round(Fraction(base) * Fraction(rate) / 100, currency, rounding).amount)
-                for rate, base in sorted(bases.items(), reverse=True))
+        key = (line.vat_rate, line.vat_category or "")
+        bases[key] = bases.get(key, zero) + line.net
+        categories[key] = line.vat_category
+    # Highest rate first, as documents always listed them; a category only on documents that have them.
+    vat = tuple(VatLine(rate, base, Money.round(Fraction(base) * Fraction(rate) / 100, currency, rounding).amount,
+                        categories[(rate, category)], *reasons.get(category, (None, None)))
+                for (rate, category), base in sorted(bases.items(), reverse=True))
     net = sum((v.base for v in vat), zero)
     tax = sum((v.tax for v in vat), zero)
     return vat, net, tax, net + tax
 
 
-def _assemble(kind: str, contract: Contract, issuer: Issuer, period: str, issue_date: date, lines: list[Line],
-              rounding: Rounding, notes: dict[str, Any], corrects: str | None = None) -> Document:
-    vat, net, tax, gross = vat_breakdown(lines, contract.currency, rounding)
+def _assemble(kind: str, owed: "Owed", issue_date: date, lines: list[Line], notes: dict[str, Any],
+              corrects: str | None = None) -> Document:
+    contract, issuer, period = owed.contract, owed.issuer, owed.period
+    vat, net, tax, gross = vat_breakdown(lines, contract.currency, owed.rounding, owed.reasons)
     # The minimum credit governs a period's SLA credit total; on a document without an SLA credit
     # line (late fees only, or a correction, which is issued whatever its size) the note
     # "Credits below ... are not issued" would state a rule that does not apply to it.
     if not any(line.kind == "sla_credit" for line in lines):
         notes = {key: value for key, value in notes.items() if key != "minimum_credit"}
+    # How the document is settled (refunded, or on the next invoice), for the customer's books.
+    notes = {**notes, "settlement": "refund" if kind == CREDIT_NOTE else "next_invoice"}
     return Document(kind=kind, number=None, issue_date=issue_date, period=period, contract=contract.id,
                     currency=contract.currency, locale=contract.customer.locale, issuer=Party.of(issuer),
                     customer=Party.of(contract.customer), lines=tuple(lines), vat=vat, net_total=net,
-                    tax_total=tax, gross_total=gross, notes=notes, corrects=corrects)
+                    tax_total=tax, gross_total=gross, notes=notes, corrects=corrects, invoices=owed.billed,
+                    e_invoice=contract.e_invoice)
 
 
 # --- what an evaluation says is owed ----------------------------------------------------------------
@@ -232,11 +329,12 @@ def credit_lines(evaluation: Evaluation) -> list[Line]:
             detail["name"] = objective.name
         elif named[objective.id].with_id:
             detail["with_id"] = True
-        lines.append(Line("sla_credit", priced.amount.amount, vat_rate, objective.id, detail))
+        lines.append(Line("sla_credit", priced.amount.amount, vat_rate, objective.id, detail, contract.vat_category))
     if pricing.cap_applied and pricing.cap is not None:
         cut = pricing.cap.amount - pricing.subtotal.amount
         lines.append(Line("cap", cut, vat_rate, None, {
-            "cap_percent": str(evaluation.rule_set.cap), "cap": str(pricing.cap), "subtotal": str(pricing.subtotal)}))
+            "cap_percent": str(evaluation.rule_set.cap), "cap": str(pricing.cap), "subtotal": str(pricing.subtotal)},
+            contract.vat_category))
     return lines
 
 
@@ -301,13 +399,39 @@ def sla_credit_due(evaluation: Evaluation) -> Decimal:
     return pricing.total.amount if pricing.status == "issued" else Money.zero(evaluation.currency).amount
 
 
+def without_vat(contract: Contract) -> str:
+    """The VAT category of late-payment charges that carry no VAT: they are not the price of a
+    supply, so outside the scope of VAT; but EN 16931 allows O only on a document that is O
+    throughout (BR-O-11), so beside other categories they are E, exempt, with the reason."""
+    return "O" if contract.vat_category == "O" else "E"
+
+
+def late_fee_reason(locale: str) -> str:
+    """Why late-payment interest and the fixed sum carry no VAT, in the customer's language."""
+    _ = translations(language_of(locale)).gettext
+    return _("Late-payment interest and the fixed compensation for recovery costs are not the price of a "
+             "supply: no VAT is charged on them.")
+
+
+def exemption_reasons(contract: Contract) -> dict[str, tuple[str | None, str | None]]:
+    """Each category a contract's documents may hold, but S, with its exemption reason and VATEX code."""
+    reasons: dict[str, tuple[str | None, str | None]] = {}
+    if without_vat(contract) == "E":
+        reasons["E"] = (late_fee_reason(contract.customer.locale), None)
+    if contract.vat is not None and contract.vat.category not in ("S", "Z"):
+        reasons[contract.vat.category] = (contract.vat.exemption_reason, contract.vat.exemption_code)
+    return reasons
+
+
 def late_lines(evaluation: Evaluation) -> list[Line]:
     """Per late invoice: the interest (VAT as the rule set says) and the fixed sum (never VAT)."""
     fees, terms = evaluation.late_fees, evaluation.rule_set.late_payment
     if fees is None or terms is None:
         return []
     currency, rounding = evaluation.currency, evaluation.rule_set.rounding
-    interest_vat = evaluation.contract.vat_rate if terms.vat_on_interest else Decimal(0)
+    contract = evaluation.contract
+    interest_vat = contract.vat_rate if terms.vat_on_interest else Decimal(0)
+    interest_category = contract.vat_category if terms.vat_on_interest else without_vat(contract)
     lines = []
     for fee in fees.fees:
         if fee.interest.amount:
@@ -319,10 +443,11 @@ def late_lines(evaluation: Evaluation) -> list[Line]:
                               "rate_percent": str(seg.rate_percent),
                               "outstanding": str(Money.round(seg.outstanding, currency, rounding)),
                               "interest": str(Money.round(seg.interest, currency, rounding))} for seg in fee.segments],
-            }))
+            }, interest_category))
         if fee.compensation.amount:
             lines.append(Line("late_compensation", fee.compensation.amount, Decimal(0), None, {
-                "invoice": fee.invoice, "regime": terms.regime, "base": format_amount(fee.base, currency)}))
+                "invoice": fee.invoice, "regime": terms.regime, "base": format_amount(fee.base, currency)},
+                without_vat(contract)))
     return lines
 
 
@@ -348,16 +473,31 @@ class Owed:
     """late-payment lines (positive: the customer owes them)"""
     late_terms: dict[str, Any] | None
     interest_vat: Decimal
+    interest_category: str = "E"
+    """the VAT category of late-payment interest (the contract's when ``vat_on_interest``)"""
+    billed: tuple[Billed, ...] = ()
+    """the invoices that billed the period (invoices.csv's ``period``): BT-25 and BT-26"""
+    reasons: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    """exemption reason and VATEX code per VAT category (``exemption_reasons``)"""
 
 
-def owed_by(evaluation: Evaluation, issuer: Issuer) -> Owed:
+def owed_by(evaluation: Evaluation, issuer: Issuer, invoices: Iterable[Invoice] = ()) -> Owed:
+    """What an evaluation says is owed; ``invoices`` are the contract's, of which those that
+    billed the evaluated period are named on its documents."""
     terms = evaluation.rule_set.late_payment
+    contract = evaluation.contract
+    on_interest = terms is not None and terms.vat_on_interest
+    period = str(evaluation.period)
+    billed = tuple(Billed(i.number, i.issued) for i in sorted(invoices, key=lambda i: (i.issued, i.number))
+                   if i.period == period)
     return Owed(
-        contract=evaluation.contract, issuer=issuer, period=str(evaluation.period),
+        contract=contract, issuer=issuer, period=period,
         settlement=evaluation.rule_set.settlement, rounding=evaluation.rule_set.rounding,
         notes=_notes(evaluation), due=sla_credit_due(evaluation), credit=tuple(credit_lines(evaluation)),
         late=tuple(late_lines(evaluation)), late_terms=late_payment_terms(evaluation),
-        interest_vat=evaluation.contract.vat_rate if terms is not None and terms.vat_on_interest else Decimal(0),
+        interest_vat=contract.vat_rate if on_interest else Decimal(0),
+        interest_category=contract.vat_category if on_interest else without_vat(contract),
+        billed=billed, reasons=exemption_reasons(contract),
     )
 
 
@@ -371,7 +511,7 @@ def plan_documents(owed: Owed, issue_date: date, issued: Issued | None = None) -
     owed gives an additional credit note (or adjustment credit); less owed, or a change
     in late fees, gives an adjustment, never an edit of what was issued.
     """
-    contract, issuer, period, rounding = owed.contract, owed.issuer, owed.period, owed.rounding
+    contract = owed.contract
     settle_on_invoice = owed.settlement == "next_invoice"
     currency = contract.currency
     note_lines: list[Line] = []
@@ -390,23 +530,23 @@ def plan_documents(owed: Owed, issue_date: date, issued: Issued | None = None) -
                       "now_due": format_amount(owed.due, currency), "documents": list(issued.documents),
                       "lines": [vars_of(line) for line in owed.credit]}
             if difference > 0 and not settle_on_invoice:
-                note_lines.append(Line("sla_correction", difference, contract.vat_rate, None, detail))
+                note_lines.append(Line("sla_correction", difference, contract.vat_rate, None, detail,
+                                       contract.vat_category))
             else:
                 # On the next invoice a further credit is a negative line; credit given back a positive one.
-                adjustment_lines.append(Line("sla_correction", -difference, contract.vat_rate, None, detail))
+                adjustment_lines.append(Line("sla_correction", -difference, contract.vat_rate, None, detail,
+                                             contract.vat_category))
         adjustment_lines += _late_corrections(owed, issued)
     documents: list[Document] = []
     if note_lines:
         corrects = issued.credit_notes[-1] if issued and issued.credit_notes else None
-        documents.append(_assemble(CREDIT_NOTE, contract, issuer, period, issue_date, note_lines, rounding,
-                                   owed.notes, corrects))
+        documents.append(_assemble(CREDIT_NOTE, owed, issue_date, note_lines, owed.notes, corrects))
     if adjustment_lines:
         corrects = None
         if issued is not None:
             corrects = (issued.adjustments or issued.credit_notes or (None,))[-1]
         notes = {**owed.notes, **({"late_payment": owed.late_terms} if owed.late_terms else {})}
-        documents.append(_assemble(ADJUSTMENT, contract, issuer, period, issue_date, adjustment_lines, rounding,
-                                   notes, corrects))
+        documents.append(_assemble(ADJUSTMENT, owed, issue_date, adjustment_lines, notes, corrects))
     return documents
 
 
@@ -415,12 +555,13 @@ def _late_corrections(owed: Owed, issued: Issued) -> list[Line]:
     due_compensation = sum((l.net for l in owed.late if l.kind == "late_compensation"), Decimal(0))
     currency = owed.contract.currency
     corrections = []
-    for of, due, before, vat in (("interest", due_interest, issued.late_interest, owed.interest_vat),
-                                 ("compensation", due_compensation, issued.late_compensation, Decimal(0))):
+    for of, due, before, vat, category in (
+            ("interest", due_interest, issued.late_interest, owed.interest_vat, owed.interest_category),
+            ("compensation", due_compensation, issued.late_compensation, Decimal(0), without_vat(owed.contract))):
         if due != before:
             corrections.append(Line("late_correction", due - before, vat, None, {
                 "of": of, "previously_charged": format_amount(before, currency), "now_due": format_amount(due, currency),
-                "documents": list(issued.documents)}))
+                "documents": list(issued.documents)}, category))
     return corrections
 
 

@@ -40,7 +40,10 @@ from engine.core.money import Rounding, decimal_places, plain, round_fraction
 from engine.core.period import minutes
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-LANGUAGES = ("en", "fr", "de", "es")
+LANGUAGES = ("en", "fr", "de", "es", "ja", "ar")
+BEFORE_E_INVOICES = ("en", "fr", "de", "es")
+"""the catalogs slabill had when it issued documents without e-invoices: those documents render
+with them still, so that their bytes stay the ones hashed at issue"""
 
 
 @lru_cache(maxsize=None)
@@ -99,6 +102,12 @@ class Formats:
         # the pattern with the symbol in place does what format_currency does, minus its lookups.
         return self._remembered("money", amount, lambda value: self._currency_pattern.apply(
             Decimal(value), self.locale, currency=self.currency))
+
+    def money_in(self, amount: str | Decimal, currency: str | None) -> str:
+        """An amount in another currency than the document's (a share capital in EUR, say)."""
+        if currency is None or currency == self.currency:
+            return self.money(amount)
+        return Formats.of(str(self.locale), currency).money(amount)
 
     def number(self, value: str | Decimal | int | None) -> str:
         if value is None or value == "":
@@ -194,14 +203,17 @@ def shown_attainment(attainment: str, target: str | None, met: bool) -> str:
 
 
 @lru_cache(maxsize=None)
-def language_of(locale: str) -> str:
-    """The catalog language for a locale, English when we have none.
+def language_of(locale: str, languages: tuple[str, ...] | None = None) -> str:
+    """The catalog language for a locale, English when we have none (among ``languages``,
+    by default every catalog: ``LANGUAGES``).
 
-    >>> language_of("fr_FR"), language_of("de_DE"), language_of("ja_JP")
-    ('fr', 'de', 'en')
+    >>> language_of("fr_FR"), language_of("ja_JP"), language_of("ar_BH"), language_of("pt_BR")
+    ('fr', 'ja', 'ar', 'en')
+    >>> language_of("ja_JP", BEFORE_E_INVOICES)
+    'en'
     """
     language = Locale.parse(locale).language
-    return language if language in LANGUAGES else "en"
+    return language if language in (languages or LANGUAGES) else "en"
 
 
 @lru_cache(maxsize=None)
@@ -209,11 +221,13 @@ def direction(locale: str) -> str:
     """The direction of a locale's script: "rtl" for ar_BH, "ltr" for fr_FR.
 
     Pages are laid out in the direction of the language they are written in
-    (``language_of``), so an ar_BH document worded in English reads left to right until
-    there is an Arabic catalog.
+    (``language_of``): an ar_BH document reads right to left in Arabic, and left to right
+    when it was issued in English, before the Arabic catalog.
 
-    >>> direction("ar_BH"), direction(language_of("ar_BH")), direction("fr_FR")
-    ('rtl', 'ltr', 'ltr')
+    >>> direction("ar_BH"), direction(language_of("ar_BH")), direction(language_of("ar_BH", BEFORE_E_INVOICES))
+    ('rtl', 'rtl', 'ltr')
+    >>> direction("fr_FR")
+    'ltr'
     """
     return "rtl" if Locale.parse(locale).character_order == "right-to-left" else "ltr"
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gettext
 from collections import Counter
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Iterable
 
@@ -43,8 +44,11 @@ from .formats import shown_attainment, translations
 Text = str
 """a finished string: ``Markup`` in HTML, plain ``str`` in text"""
 
-PRESENTATION = 2
-"""how documents issued now are worded (1: before display names, when the key is absent)"""
+PRESENTATION = 3
+"""how documents issued now are worded (1: before display names, when the key is absent; 2: before
+e-invoices, without legal content and with the catalogs of then, en fr de es)"""
+LEGAL = 3
+"""the first presentation that states the legal content of INTERFACE.md 6.4 and has ja and ar"""
 
 # The tier bounds as a document prints them.
 BOUNDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
@@ -63,6 +67,7 @@ class Wording:
         self.html = html
         self.language = language
         """the language of the labels, which picks a display name's text"""
+        self.catalog = catalog
         lookup = catalog.gettext
         if html:
             # escape() turns a value into Markup as Markup's % would, without its helper objects.
@@ -177,20 +182,24 @@ class Wording:
             "rate": f.percent(segment["rate_percent"]), "amount": f.money(segment["outstanding"]),
             "interest": f.money(segment["interest"])})
 
-    def late_payment_terms(self, f, terms: dict[str, Any]) -> Text:
-        """The penalty terms; for customers in France, the mention L441-10 and D441-5 require."""
+    def penalty_rate(self, f, terms: dict[str, Any]) -> Text:
+        """The late-payment interest rate of a regime, in words."""
         _ = self._
         regime = terms["regime"]
         if regime in ("fr", "eu"):
-            rate = _("the ECB main refinancing rate plus %(points)s points", points=f.number(terms["margin_points"]))
-        elif regime == "de":
-            rate = _("the German base rate (Basiszinssatz) plus %(points)s points",
+            return _("the ECB main refinancing rate plus %(points)s points", points=f.number(terms["margin_points"]))
+        if regime == "de":
+            return _("the German base rate (Basiszinssatz) plus %(points)s points",
                      points=f.number(terms["margin_points"]))
-        elif regime == "uk":
-            rate = _("the Bank of England Bank Rate plus %(points)s points, fixed when interest starts",
+        if regime == "uk":
+            return _("the Bank of England Bank Rate plus %(points)s points, fixed when interest starts",
                      points=f.number(terms["margin_points"]))
-        else:
-            rate = _("%(rate)s a year", rate=f.percent(terms["annual_rate"]))
+        return _("%(rate)s a year", rate=f.percent(terms["annual_rate"]))
+
+    def late_payment_terms(self, f, terms: dict[str, Any]) -> Text:
+        """The penalty terms; for customers in France, the mention L441-10 and D441-5 require."""
+        _ = self._
+        rate = self.penalty_rate(f, terms)
         if "compensation" in terms:
             amount = f.money(terms["compensation"])
         elif "compensation_bands" in terms:
@@ -282,12 +291,21 @@ def present(doc: dict[str, Any], is_credit_note: bool, f, words: Wording) -> dic
             (_("Contract"), iso(doc["contract"]))]
     if doc["corrects"]:
         meta.append((_("Corrects"), iso(doc["corrects"])))
+    # Documents issued since e-invoices (INTERFACE.md 6.4) state more; those issued before render as they did.
+    legal = doc.get("presentation", 1) >= LEGAL
+    for billed in doc.get("invoices", ()):
+        meta.append((_("Invoice for this period"), iso(_("%(number)s of %(date)s", number=billed["number"],
+                                                         date=f.day(billed["issue_date"])))))
     view: dict[str, Any] = {
         "title": words.title(doc, is_credit_note),
         "intro": (_("We did not meet the service levels below during this period. This credit was issued "
                     "automatically; you do not need to claim it.") if is_credit_note
                   else _("The amounts below will be applied to your next invoice.")),
         "footer": footer,
+        # Identifiers come isolated from kv(); isolating them again would nest isolates for nothing.
+        "issuer_legal": _issuer_legal(f, words, doc["issuer"]) if legal else [],
+        "customer_legal": identifiers(words, doc["customer"], vat=False) if legal else [],
+        "mentions": [iso(item) for item in mentions(f, words, doc)] if legal else [],
     }
     issuer, customer = doc["issuer"], doc["customer"]
     if words.html:
@@ -298,8 +316,7 @@ def present(doc: dict[str, Any], is_credit_note: bool, f, words: Wording) -> dic
             issuer=_html_party(words, issuer), customer=_html_party(words, customer),
             lines=[_html_line(f, words, line, legacy) for line in doc["lines"]],
             net_total=iso(f.money(doc["net_total"])),
-            vat=[(_("VAT %(rate)s on %(base)s", rate=iso(f.percent(vat["rate"])), base=iso(f.money(vat["base"]))),
-                  iso(f.money(vat["tax"]))) for vat in doc["vat"]],
+            vat=[(vat_label(f, words, vat), iso(f.money(vat["tax"]))) for vat in doc["vat"]],
             gross_total=iso(f.money(doc["gross_total"])),
         )
     else:
@@ -315,8 +332,7 @@ def present(doc: dict[str, Any], is_credit_note: bool, f, words: Wording) -> dic
             issuer=issuer_line, customer=customer_line,
             lines=[_text_line(f, words, line, legacy) for line in doc["lines"]],
             net_total=kv(_("Total excl. VAT"), f.money(doc["net_total"])),
-            vat=[kv(_("VAT %(rate)s on %(base)s", rate=f.percent(vat["rate"]), base=f.money(vat["base"])),
-                    f.money(vat["tax"])) for vat in doc["vat"]],
+            vat=[kv(vat_label(f, words, vat), f.money(vat["tax"])) for vat in doc["vat"]],
             gross_total=kv(_("Total incl. VAT"), f.money(doc["gross_total"])),
         )
     return view
@@ -443,3 +459,146 @@ def _text_line(f, words: Wording, line: dict[str, Any], legacy: bool = True) -> 
     return {"head": kv(words.line_label(f, line, legacy), f.money(line["net"])) + " (" + _("VAT") + " "
                     + f.percent(line["vat_rate"]) + ")",
             "rows": rows}
+
+
+# --- legal content (INTERFACE.md 6.4): on documents issued since, and in their e-invoices ---------------
+
+STATUTORY_FR = {"regime": "fr", "margin_points": "10", "compensation": "40.00"}
+"""The late-payment terms French law sets when a contract says nothing (L441-10, D441-5)"""
+
+
+def legal_identity(f, words: Wording, party: dict[str, Any]) -> Text:
+    """"SAS with a share capital of 50,000.00 €, RCS Paris 832 476 915" (BT-33), or "" when unknown."""
+    _, iso = words._, words.iso
+    parts = []
+    if party.get("legal_form") and party.get("share_capital"):
+        parts.append(_("%(form)s with a share capital of %(capital)s", form=iso(party["legal_form"]),
+                       capital=iso(f.money_in(party["share_capital"], "EUR" if party["country"] == "FR" else None))))
+    elif party.get("legal_form"):
+        parts.append(iso(party["legal_form"]))
+    if party.get("trade_register"):
+        parts.append(iso(party["trade_register"]))
+    return words.joined(parts) if parts else ""
+
+
+def vat_label(f, words: Wording, vat: dict[str, Any]) -> Text:
+    """"VAT 20 % on 124.58 €", or, for a category without VAT, its name: "Reverse charge on 360.00 €"."""
+    _, iso = words._, words.iso
+    category = vat.get("category")
+    if category in (None, "S"):
+        return _("VAT %(rate)s on %(base)s", rate=iso(f.percent(vat["rate"])), base=iso(f.money(vat["base"])))
+    return _("%(category)s on %(base)s", category=category_name(words, category), base=iso(f.money(vat["base"])))
+
+
+def category_name(words: Wording, category: str) -> Text:
+    """A VAT category (UNCL5305) as a customer reads it."""
+    _ = words._
+    if category == "AE":
+        return _("Reverse charge")
+    if category == "E":
+        return _("Exempt from VAT")
+    if category == "O":
+        return _("Outside the scope of VAT")
+    if category == "G":
+        return _("Export outside the EU, exempt")
+    if category == "K":
+        return _("Intra-EU supply, exempt")
+    if category == "Z":
+        return _("Zero-rated (VAT 0 %%)")
+    return _("VAT")
+
+
+def mentions(f, words: Wording, doc: dict[str, Any]) -> list[Text]:
+    """What the law has a document say: why a category carries no VAT (and the article), how the
+    document is settled, and for a French issuer the mentions of September 2026 (the nature of the
+    supply, VAT on debits) and the late-payment terms (L441-10, D441-5)."""
+    _ = words._
+    said = []
+    for vat in doc["vat"]:
+        if vat.get("category") not in (None, "S", "Z") and (vat.get("exemption_reason") or vat.get("exemption_code")):
+            reason = vat.get("exemption_reason") or vat["exemption_code"]
+            name = category_name(words, vat["category"])
+            # A reason that already names the category ("Autoliquidation...") is said alone.
+            said.append(words.text(reason) if str(name).lower() in reason.lower()
+                        else _("%(category)s: %(reason)s", category=name, reason=reason))
+    owes = doc["kind"] != "credit_note" and Decimal(doc["gross_total"]) > 0
+    said.append(settlement_terms(words, doc, owes))
+    issuer = doc["issuer"]
+    if issuer["country"] == "FR":
+        said.append(_("Nature of the supply: services."))
+        if issuer.get("vat_on_debits"):
+            said.append(_("The issuer has opted to pay VAT on debits."))
+        notes = dict(statutory_notes(f, words, doc))
+        if "late_payment" not in doc["notes"]:  # an adjustment already states the contract's terms
+            said += [notes["PMD"], notes["PMT"]]
+        said.append(notes["AAB"])
+    return said
+
+
+def _issuer_legal(f, words: Wording, issuer: dict[str, Any]) -> list[Text]:
+    identity = legal_identity(f, words, issuer)
+    return ([identity] if identity else []) + identifiers(words, issuer, vat=False)
+
+
+def identifiers(words: Wording, party: dict[str, Any], vat: bool = True) -> list[Text]:
+    """The party's registration, SIRET, VAT number (unless ``vat`` is False: shown apart) and
+    electronic address, each labelled."""
+    _, kv = words._, words.kv
+    shown = []
+    registration = party.get("registration")
+    vat_id = (party.get("vat_id") or "").replace(" ", "")
+    if registration:
+        label = _("SIREN") if registration["scheme"] == "0002" else _("Registration")
+        shown.append(kv(label, registration["id"]))
+    elif party["country"] == "FR" and len(vat_id) == 13 and vat_id.startswith("FR") and vat_id[4:].isdigit():
+        # A French business's SIREN is in its VAT number (FR, a key, the SIREN): French invoices
+        # name the customer's SIREN since September 2026.
+        shown.append(kv(_("SIREN"), vat_id[4:]))
+    if party.get("siret"):
+        shown.append(kv(_("SIRET"), party["siret"]))
+    if vat and party.get("vat_id"):
+        shown.append(kv(_("VAT number"), party["vat_id"]))
+    endpoint = party.get("endpoint")
+    if endpoint:
+        shown.append(kv(_("Electronic address"), endpoint["scheme"] + ":" + endpoint["id"]))
+    return shown
+
+
+def line_description(f, words: Wording, line: dict[str, Any]) -> str:
+    """A line's figures on one line of text (BT-154 of its e-invoice)."""
+    plain = wording(words.language, False)
+    return " / ".join(str(row) for row in _text_line(f, plain, line, legacy=False)["rows"])
+
+
+def settlement_terms(words: Wording, doc: dict[str, Any], owes: bool) -> Text:
+    """How the document is settled: a credit note is refunded; an adjustment is applied to the next invoice."""
+    _ = words._
+    if doc["kind"] == "credit_note":
+        return _("Settlement: this credit is refunded to you by bank transfer within 30 days.")
+    if owes:
+        return _("Settlement: the amounts below are added to your next invoice and paid with it.")
+    return _("Settlement: the amounts below are deducted from your next invoice.")
+
+
+def statutory_notes(f, words: Wording, doc: dict[str, Any]) -> list[tuple[str, Text]]:
+    """The late-payment mentions of a French issuer's documents (PMT, PMD) and the discount (AAB):
+    the contract's terms, else those French law sets."""
+    _ = words._
+    terms = doc["notes"].get("late_payment") or STATUTORY_FR
+    rate = words.penalty_rate(f, terms)
+    if "compensation" in terms:
+        currency = doc["currency"] if "late_payment" in doc["notes"] else "EUR"
+        amount = f.money_in(terms["compensation"], currency)
+    elif "compensation_bands" in terms:
+        bands = terms["compensation_bands"]
+        amount = _("%(small)s, %(medium)s or %(large)s according to the amount owed",
+                   small=f.money(bands[0]), medium=f.money(bands[1]), large=f.money(bands[2]))
+    else:
+        amount = f.money_in("40.00", "EUR")
+    return [
+        ("PMT", _("Fixed compensation for recovery costs in case of late payment: %(amount)s (French Commercial "
+                  "Code, article D441-5).", amount=amount)),
+        ("PMD", _("Late-payment penalties: %(rate)s, due from the day after the due date (French Commercial Code, "
+                  "article L441-10).", rate=rate)),
+        ("AAB", _("No discount for early payment.")),
+    ]

@@ -19,8 +19,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from .documents import CREDIT_NOTE, Document
-from .formats import Formats, direction, language_of, translations
-from .present import present, wording
+from .formats import BEFORE_E_INVOICES, Formats, direction, language_of, translations
+from .present import LEGAL, present, wording
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FORMATS = ("html", "txt")
@@ -67,7 +67,8 @@ def render(document: Document, format: str = "html", locale: str | None = None) 
     if format not in FORMATS:
         raise ValueError(f"format must be html or txt, not {format!r}")
     locale = locale or document.locale
-    language = language_of(locale)
+    # A document issued before e-invoices keeps the catalogs it was worded with (and hashed).
+    language = language_of(locale, None if document.presentation >= LEGAL else BEFORE_E_INVOICES)
     html = format == "html"
     legacy = document.presentation < 2
     view = present(document.to_json(), document.kind == CREDIT_NOTE, Formats.of(locale, document.currency, legacy),

@@ -265,8 +265,12 @@ def test_a_record_holds_everything_an_auditor_needs(ran):
         (15, "2026-10-13T10:12:00.000000Z", "2026-10-13T22:49:30.000000Z", "outage"),
         (16, "2026-10-13T22:30:00.000000Z", "2026-10-13T23:10:00.000000Z", "customer"),
         (17, "2026-10-27T15:20:00.000000Z", "2026-10-27T15:23:00.000000Z", "outage")]
-    assert inputs["invoices"] == [{"number": "BA-2026-0098", "issued": "2026-09-01", "due": "2026-10-01",
-                                   "net": "2750.00", "tax": "0.00", "gross": "2750.00", "currency": "USD", "line": 4}]
+    # Every invoice of the contract, with the period it bills (invoices.csv lines 5 and 6).
+    assert inputs["invoices"] == [
+        {"number": "BA-2026-0098", "issued": "2026-09-01", "due": "2026-10-01", "net": "2750.00", "tax": "0.00",
+         "gross": "2750.00", "currency": "USD", "line": 5, "period": "2026-09"},
+        {"number": "BA-2026-0110", "issued": "2026-10-01", "due": "2026-11-15", "net": "2750.00", "tax": "0.00",
+         "gross": "2750.00", "currency": "USD", "line": 6, "period": "2026-10"}]
     assert inputs["payments"] == [{"invoice": "BA-2026-0098", "paid_on": "2026-10-21", "amount": "2750.00", "line": 3}]
     assert inputs["rates"] == {}  # a contractual rate needs no reference table
 

@@ -129,7 +129,8 @@ def test_notes_list_shows_whole_document_numbers_for_the_period(ran):
     assert [cell.strip() for cell in rows[0].split("│")[1:-1]] == [
         "AV-2026-000001", "credit_note", "C-1001", "2026-10", "2026-11-02", "224.58", "44.92", "269.50", "EUR"]
     assert [cell.strip() for cell in rows[-1].split("│")[1:-1]] == [
-        "ADJ-2026-000004", "adjustment", "C-6001", "2026-10", "2026-11-02", "-59.188", "-5.919", "-65.107", "BHD"]
+        # Outside the scope of French VAT (O): -59.188 + 0.000 (it was -5.919 at the customer's 10 %).
+        "ADJ-2026-000004", "adjustment", "C-6001", "2026-10", "2026-11-02", "-59.188", "0.000", "-59.188", "BHD"]
     september = slabill("notes", "list", "--period", "2026-09", db=ran)
     assert september.exit_code == 0 and not any(line.startswith("│") for line in printed_lines(september))
 
@@ -179,8 +180,10 @@ def test_an_unknown_document_number_is_refused(ran, tmp_path):
     refused(slabill("notes", "render", "AV-2026-999999", "--out", tmp_path / "none", db=ran),
             "no document numbered 'AV-2026-999999' in the store")
     assert not (tmp_path / "none").exists()  # refused before anything is written
-    refused(slabill("notes", "render", "AV-2026-000001", "--format", "pdf", "--out", tmp_path / "none", db=ran),
-            "field --format: --format must be html or txt, not 'pdf'")
+    # pdf and xml are formats since e-invoices (INTERFACE.md 6.5); docx is not one.
+    refused(slabill("notes", "render", "AV-2026-000001", "--format", "docx", "--out", tmp_path / "none", db=ran),
+            "field --format: --format must be html, txt, pdf or xml, not 'docx'")
+    assert not (tmp_path / "none").exists()
 
 
 # --- explain -----------------------------------------------------------------------------------------------------------
@@ -212,13 +215,18 @@ def test_demo_through_the_cli_writes_every_file_it_lists(tmp_path, monkeypatch):
     assert "Database: out/slabill-demo.db" in lines
     assert (tmp_path / "out" / "slabill-demo.db").is_file()
     out = (tmp_path / "out").resolve()
-    # 8 documents issued, each written as HTML and text: 16 files (it once said "16 documents").
-    documents = lines.index(f"8 documents written to {out}/, each in HTML and text (16 files):")
+    # 8 documents issued, each written in the formats its customer takes (HTML, text, PDF/A-3 and
+    # the e-invoice XML): 32 files (it once said "16 documents").
+    documents = lines.index(f"8 documents written to {out}/, each in the formats its customer takes (32 files):")
     reports = lines.index(f"8 monthly reports written to {out}/, each in HTML and text (16 files):")
     listed_documents = [Path(line.strip()) for line in lines[documents + 1:reports]]
     listed_reports = [Path(line.strip()) for line in lines[reports + 1:]]
-    # Each issued document in HTML and text; each of the 8 evaluated contracts' report in both.
-    assert sorted(p.name for p in listed_documents) == sorted(f"{n}.{f}" for n in ISSUED for f in ("html", "txt"))
+    # Each issued document in HTML, text and PDF/A, and the e-invoice of its customer's channel
+    # (C-1002 French CTC UBL, C-3001 Peppol, C-6001 plain UBL in dinars, the others Factur-X CII);
+    # each of the 8 evaluated contracts' report in HTML and text.
+    channels = dict(zip(ISSUED, ["cii", "fr-ctc", "cii", "cii", "peppol", "cii", "cii", "ubl"]))
+    assert sorted(p.name for p in listed_documents) == sorted(
+        [f"{n}.{f}" for n in ISSUED for f in ("html", "txt", "pdf")] + [f"{n}.{channels[n]}.xml" for n in ISSUED])
     assert len(listed_reports) == 16 and all(p.name.endswith(("-2026-10-report.html", "-2026-10-report.txt"))
                                              for p in listed_reports)
     for path in listed_documents + listed_reports:

@@ -27,6 +27,7 @@ from engine.jobs.output import write_reports
 from engine.jobs.run import monthly_run
 from engine.loading.contracts import load_book
 from engine.store import Store
+from invoices.einvoice import SUFFIX
 from tests.conftest import ROOT, load_fixtures
 from tests.mailservers import MailServer, WebhookReceiver, free_port, killer, signed_by, write_book
 
@@ -169,13 +170,14 @@ LETTERS = [
     ("AV-2026-000001", "fr", "Avoir n° AV-2026-000001 – octobre 2026",
      "Veuillez trouver ci-joint notre avoir AV-2026-000001 pour octobre 2026, contrat C-1001\u00a0: "
      "269,50\u00a0€ TTC."),
-    # C-4001, de_DE, settled on the next invoice: 360.00 EUR + 19 % VAT 68.40 = 428.40 EUR off it
+    # C-4001, de_DE, settled on the next invoice: 360.00 EUR reverse charged (AE, 0 %) = 360.00 EUR off
+    # it (it was 360.00 + 19 % = 428.40 while the demo charged the customer German VAT)
     ("ADJ-2026-000003", "de", "Rechnungskorrektur Nr. ADJ-2026-000003 – Oktober 2026",
-     "Ihre nächste Rechnung verringert sich um 428,40\u00a0€ inkl. MwSt."),
+     "Ihre nächste Rechnung verringert sich um 360,00\u00a0€ inkl. MwSt."),
     # C-3001, en_GB: late-payment fees of 6.39 GBP, which carry no VAT, added to the next invoice
     ("ADJ-2026-000002", "en", "Invoice adjustment no. ADJ-2026-000002 – October 2026",
      "Your next invoice will be higher by £6.39, VAT included."),
-    # C-2001, en_US at 0 % VAT: 1,375.00 USD
+    # C-2001, en_US, outside the scope of French VAT (O, 0 %): 1,375.00 USD
     ("AV-2026-000003", "en", "Credit note no. AV-2026-000003 – October 2026",
      "Please find attached our credit note AV-2026-000003 for October 2026, contract C-2001: $1,375.00, VAT included."),
 ]
@@ -204,9 +206,14 @@ def test_each_document_reaches_its_customer_with_files_that_hash_to_the_stored_h
         assert delivery.message_id == message["Message-ID"] and delivery.status == "delivered"
         files = attachments(received)
         report_name = f"{row.contract_id}-2026-10-report.html"
-        assert sorted(files) == sorted([f"{row.number}.html", report_name])
+        # since e-invoices the customer also takes the PDF/A and the XML of its channel
+        xml_name = f"{row.number}.{SUFFIX[row.e_invoice]}"
+        assert sorted(files) == sorted([f"{row.number}.html", f"{row.number}.pdf", xml_name, report_name])
         # the document's bytes are those issued: their sha256 is the one stored at issue
         assert sha(files[f"{row.number}.html"]) == row.html_sha256
+        assert sha(files[xml_name]) == row.xml_sha256
+        # the PDF's, the one kept when it was first handed out: by this e-mail
+        assert sha(files[f"{row.number}.pdf"]) == ran.rendition(row.id, "pdf").sha256
         # the report is the one `slabill report` writes for the contract and period
         assert files[report_name] == reports[report_name]
         # and the log says what was attached, byte for byte

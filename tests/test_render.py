@@ -8,6 +8,7 @@ Arabic (Bahrain) wraps an amount in U+200F (right-to-left marks).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import replace
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 
 from engine.core.money import Rounding, minor_digits
 from invoices.documents import ADJUSTMENT, CREDIT_NOTE, Document, Line, Party, vat_breakdown
-from invoices.formats import language_of
+from invoices.formats import BEFORE_E_INVOICES, language_of
 from invoices.present import PRESENTATION
 from invoices.render import render, rendered_sha256
 
@@ -125,7 +126,9 @@ def test_the_japanese_credit_note_shows_whole_yen():
         assert "￥480,000" in output
         assert not re.search(r"￥[\d,]+\.\d", output), "yen have no decimals"
         assert "2026年11月2日" in output and "2026年10月" in output
-    assert "Total incl. VAT: ￥1,359" in render(doc, "txt")
+    # Worded now, the page is Japanese; issued before the Japanese catalog (presentation 2), English.
+    assert "合計（税込）：￥1,359" in render(doc, "txt")
+    assert "Total incl. VAT: ￥1,359" in render(dataclasses.replace(doc, presentation=2), "txt")
 
 
 # --- Babel formats per locale, in HTML and text ----------------------------------------------------
@@ -216,13 +219,15 @@ LRM = "\u200e"   # left-to-right mark: before the hyphen of CLDR's minus sign in
 
 
 def test_an_arabic_locale_without_an_arabic_catalog_reads_left_to_right_with_cldrs_minus_sign():
-    """No Arabic catalog: the labels are English, so the page reads left to right like them.  Amounts
+    """Issued before the Arabic catalog (presentation 2): the labels are English, so the page reads
+    left to right like them.  Amounts
     keep the ar_BH format, with CLDR's minus sign for Arabic in Latin digits (U+200E U+002D, ``minusSign``
     of ``ar``'s latn symbols): the left-to-right mark keeps the hyphen before the digits, where a bare
     hyphen, between the right-to-left mark and the digits, showed as "59.188-"."""
     line = credit("-59.188", rate="10", objective="api-availability", fee="1183.750")
     doc = document("ar_BH", "BHD", [line], kind=ADJUSTMENT, number="ADJ-2026-000002",
-                   customer="شركة المنامة للحلول الرقمية ذ.م.م", address="Building 1450, Road 2831, Seef")
+                   customer="شركة المنامة للحلول الرقمية ذ.م.م", address="Building 1450, Road 2831, Seef",
+                   presentation=2)
     # -59.188 x 10 % = -5.9188 -> -5.919; -59.188 - 5.919 = -65.107, as issued before
     assert (str(doc.net_total), str(doc.tax_total), str(doc.gross_total)) == ("-59.188", "-5.919", "-65.107")
     html, text = render(doc, "html"), render(doc, "txt")
@@ -238,7 +243,8 @@ def test_an_arabic_locale_without_an_arabic_catalog_reads_left_to_right_with_cld
 
 @pytest.mark.parametrize("locale, catalog", [("ar_BH", "en"), ("he_IL", "en"), ("fa_IR", "en"), ("fr_FR", "fr")])
 def test_the_page_reads_in_the_direction_of_the_language_it_is_written_in(locale, catalog, monkeypatch):
-    html = render(document(locale, "EUR", [credit("10.00")]), "html")
+    # Issued before the Arabic catalog (presentation 2), an ar_BH page is English and left to right.
+    html = render(document(locale, "EUR", [credit("10.00")], presentation=2), "html")
     assert f'<html lang="{catalog}" dir="ltr">' in html
     # Once there is a catalog of the locale's language (the e-documents work adds Arabic), the page
     # is written in it, and reads in its direction: here the catalog is pretended (its labels stay
@@ -305,7 +311,8 @@ def test_labels_are_translated(presentation, locale, format):
 
 @pytest.mark.parametrize("locale, currency", [("ja_JP", "JPY"), ("ar_BH", "BHD"), ("en_US", "USD")])
 @pytest.mark.parametrize("format", ["html", "txt"])
-@pytest.mark.parametrize("presentation", [1, PRESENTATION])
+# Documents of presentations 1 and 2 were issued before the Japanese and Arabic catalogs.
+@pytest.mark.parametrize("presentation", [1, 2])
 def test_a_locale_without_a_catalog_falls_back_to_english_labels(presentation, locale, currency, format):
     output = render(document(locale, currency, [credit("100")], presentation=presentation), format)
     output = visible(output) if format == "html" else output
@@ -313,12 +320,35 @@ def test_a_locale_without_a_catalog_falls_back_to_english_labels(presentation, l
     for label in ("Credit note no. AV-2026-000001", "Issue date", "Service period", "Total excl. VAT",
                   "Total incl. VAT", line, "Monthly fee"):
         assert label in output, label
-    assert language_of(locale) == "en"
+    # Issued before e-invoices, a document keeps the labels of the catalogs slabill had then
+    # (English for ja and ar): the bytes hashed at issue.
+    assert language_of(locale, BEFORE_E_INVOICES) == "en"
 
 
 def test_the_language_of_a_locale():
-    assert [language_of(loc) for loc in ("fr_FR", "fr_BE", "de_AT", "es_MX", "en_GB", "ja_JP", "ar_BH")] == [
-        "fr", "fr", "de", "es", "en", "en", "en"]
+    assert [language_of(loc) for loc in ("fr_FR", "fr_BE", "de_AT", "es_MX", "en_GB", "ja_JP", "ar_BH", "pt_BR")] == [
+        "fr", "fr", "de", "es", "en", "ja", "ar", "en"]
+
+
+@pytest.mark.parametrize("locale, currency, labels", [
+    ("ja_JP", "JPY", ("クレジットノート 番号 AV-2026-000001", "発行日", "サービス期間", "合計（税抜）", "合計（税込）",
+                      "サービスクレジット：可用性 (compute)", "月額料金")),
+    ("ar_BH", "BHD", ("إشعار دائن رقم AV-2026-000001", "تاريخ الإصدار", "فترة الخدمة", "المجموع دون ضريبة القيمة المضافة",
+                      "المجموع شاملاً ضريبة القيمة المضافة", "رصيد الخدمة: التوافر (compute)", "الرسم الشهري")),
+])
+@pytest.mark.parametrize("format", ["html", "txt"])
+def test_a_document_of_today_is_entirely_in_japanese_or_arabic(locale, currency, labels, format):
+    doc = dataclasses.replace(document(locale, currency, [credit("100")]), e_invoice="none")
+    output = render(doc, format)
+    output = visible(output) if format == "html" else output
+    for label in labels:
+        assert label in output, label
+    for english in ("Credit note no.", "Total excl. VAT", "Total incl. VAT", "Issue date", "Monthly fee",
+                    "Settlement", "Service period"):
+        assert english not in output, english
+    if format == "html":
+        language = locale[:2]
+        assert f'<html lang="{language}" dir="{"rtl" if language == "ar" else "ltr"}">' in render(doc, "html")
 
 
 def test_a_rendering_in_another_locale_than_the_customers():

@@ -305,11 +305,18 @@ def test_german_and_spanish_labels_and_formats(ran):
 
 
 def test_a_locale_without_a_catalog_gets_english_labels_and_its_own_formats(ran):
+    brazilian = report(ran, "C-5001", "txt", locale="pt_BR")
+    assert "Service-level report: outubro de 2026" in brazilian and "Counted downtime: 2.396 min" in brazilian
+
+
+def test_japanese_and_arabic_reports_are_in_their_language(ran):
+    # ja and ar have catalogs since December 2026: no English label is left.
     japanese = report(ran, "C-5001", "txt")
-    assert "Service-level report: 2026年10月" in japanese and "Counted downtime: 2,396 min" in japanese
+    assert "サービスレベル報告書：2026年10月" in japanese and "算入された停止時間：2,396分" in japanese
+    assert "Service-level report" not in japanese and "Counted downtime" not in japanese
     arabic = report(ran, "C-6001", "html")
-    # English labels read left to right, whatever the locale's script (no Arabic catalog yet)
-    assert '<html lang="en" dir="ltr">' in arabic
+    assert '<html lang="ar" dir="rtl">' in arabic and "تقرير مستوى الخدمة" in arabic
+    assert "Service-level report" not in arabic
 
 
 # --- the chart ----------------------------------------------------------------------------------------------
@@ -385,7 +392,8 @@ def test_the_allowance_label_of_a_tiny_allowance_sits_above_its_line(ran):
     # 376 - 140 x 2,396 / 3,000 = 264.19.
     svg = svg_of(report(ran, "C-5001"))
     assert 'viewBox="0 0 940 384"' in svg
-    assert (370.79, "allowed by the target: 4.46 min") in _texts(svg)
+    # (the customer is Japanese: the report is worded in Japanese since there is a catalog)
+    assert (370.79, "目標による許容：4.46分") in _texts(svg)
 
 
 def test_an_allowance_label_with_no_room_in_the_panel_goes_under_it():
@@ -512,5 +520,7 @@ def test_run_writes_its_documents_and_reports_with_out(tmp_path):
     result = CliRunner().invoke(app, ["run", "--period", "2026-10", "--as-of", "2026-11-02", "--contract", "C-1001",
                                       "--out", str(tmp_path / "out"), "--db", db])
     assert result.exit_code == 0, result.output
+    # The credit note in every format its customer receives (HTML, text, PDF/A-3 and Factur-X CII), and the report.
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "AV-2026-000001.html", "AV-2026-000001.txt", "C-1001-2026-10-report.html", "C-1001-2026-10-report.txt"]
+        "AV-2026-000001.cii.xml", "AV-2026-000001.html", "AV-2026-000001.pdf", "AV-2026-000001.txt",
+        "C-1001-2026-10-report.html", "C-1001-2026-10-report.txt"]

@@ -174,8 +174,12 @@ def pause_json(row: TicketPause) -> dict[str, Any]:
 
 
 def invoice_json(row: Invoice) -> dict[str, Any]:
-    return {"number": row.number, "issued": row.issued.isoformat(), "due": row.due.isoformat(), "net": str(row.net),
-            "tax": str(row.tax), "gross": str(row.gross), "currency": row.currency, "line": row.line}
+    encoded = {"number": row.number, "issued": row.issued.isoformat(), "due": row.due.isoformat(),
+               "net": str(row.net), "tax": str(row.tax), "gross": str(row.gross), "currency": row.currency,
+               "line": row.line}
+    if row.period is not None:  # records written before invoices had a period keep their text
+        encoded["period"] = row.period
+    return encoded
 
 
 def payment_json(row: Payment) -> dict[str, Any]:
@@ -207,7 +211,8 @@ def measurements_from(inputs: dict[str, Any]) -> Measurements:
     for row in inputs.get("invoices", []):
         invoices.setdefault(contract, []).append(Invoice(
             contract, row["number"], date.fromisoformat(row["issued"]), date.fromisoformat(row["due"]),
-            Decimal(row["net"]), Decimal(row["tax"]), Decimal(row["gross"]), row["currency"], row["line"]))
+            Decimal(row["net"]), Decimal(row["tax"]), Decimal(row["gross"]), row["currency"], row["line"],
+            row.get("period")))
     payments: dict = {}
     for row in inputs.get("payments", []):
         payments.setdefault(row["invoice"], []).append(Payment(

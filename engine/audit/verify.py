@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..core.canonical import canonical, sha256_text
+from ..core.canonical import canonical, rendition_seal, sha256_text
 from ..processes import chunked, in_order
 from ..store import Store
 from .records import GENESIS
@@ -40,7 +40,8 @@ def _describe(row) -> str:
 
 
 def verify(store: Store, workers: int = 1) -> VerifyReport:
-    """Check every record, document and line against the chain; stop at the first break."""
+    """Check every record, document and line against the chain, and every kept rendition against
+    its seal; stop at the first break."""
     report = VerifyReport()
     rule_sets = _check_rule_sets(store)
     if isinstance(rule_sets, str):
@@ -69,7 +70,20 @@ def verify(store: Store, workers: int = 1) -> VerifyReport:
         report.problem = (f"the chain ends at record {report.records} ({head[:12]}) but the store says it ends at "
                           f"record {chain.length if chain else '?'} ({chain.last_sha256[:12] if chain else '?'}): "
                           "records at the end were deleted")
+        return report
+    report.problem = _check_renditions(store)
     return report
+
+
+def _check_renditions(store: Store) -> str | None:
+    """A kept PDF hash must still be sealed to its document's content (an edited hash breaks the seal)."""
+    for rendition, number, content_sha256 in store.renditions():
+        if rendition_seal(content_sha256, rendition.format, rendition.sha256, rendition.producer) != rendition.seal:
+            return (f"document {number}: the hash kept of its {rendition.format.upper()} no longer matches its seal: "
+                    "it was edited")
+    return None
+
+
 
 
 def _check_rule_sets(store: Store) -> dict[str, str] | str:
@@ -129,7 +143,7 @@ def _check_record(row, rule_sets: Mapping[str, str], documents: list[tuple[Any, 
 def _check_document(document, lines: list, listed: dict[str, Any]) -> str | None:
     if sha256_text(document.content_json) != document.content_sha256 or document.content_sha256 != listed["content_sha256"]:
         return "its content was edited after it was issued"
-    for column in ("html_sha256", "text_sha256"):
+    for column in ("html_sha256", "text_sha256", "e_invoice", "xml_sha256"):
         if getattr(document, column) != listed.get(column):
             return f"its {column} differs from the one recorded at issue"
     content = json.loads(document.content_json)

@@ -112,3 +112,10 @@ def latest_revisions(records: Iterable[T], contract: Callable[[T], str],
         if key not in latest or revision(record) > revision(latest[key]):
             latest[key] = record
     return latest
+
+
+def rendition_seal(content_sha256: str, format: str, sha256: str, producer: str) -> str:
+    """What ties the kept hash of a rendering made on demand (a PDF) to its document's content:
+    edit either and the seal no longer holds."""
+    return sha256_text(canonical({"document": content_sha256, "format": format, "sha256": sha256,
+                                  "producer": producer}))

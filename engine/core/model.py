@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping, NamedTuple
+from typing import Any, ClassVar, Iterable, Mapping, NamedTuple
 
 from pydantic import field_validator, model_serializer, model_validator
 
@@ -24,6 +24,7 @@ from .locales import check_locale
 from .money import decimal_places, is_currency, minor_digits
 from .period import Period
 from .schema import Amount, Cause, Frozen, Percent, check_timezone
+from .tax import EInvoice, Identifier, PostalAddress, VatTreatment, check_party_identifiers
 
 # --- contracts --------------------------------------------------------------------------------------
 
@@ -95,8 +96,24 @@ class WebhookEndpoint(Frozen):
         return value
 
 
-class Issuer(Frozen):
-    """The provider that issues credit notes."""
+class _Documented(Frozen):
+    """A party or contract whose optional keys (delivery's webhooks and copies, the legal identity
+    and tax terms of INTERFACE.md 6.4) are left out of its stored terms while unset, so that terms
+    written before them keep their text and hash: adding such a key re-evaluates nothing."""
+
+    OPTIONAL_KEYS: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset(self, handler) -> dict[str, Any]:
+        data = handler(self)
+        for key in self.OPTIONAL_KEYS:
+            if key in data and data[key] in (None, False, [], ()):
+                del data[key]
+        return data
+
+
+class Issuer(_Documented):
+    """The provider that issues credit notes, with the legal identity its documents state."""
 
     name: str
     vat_id: str | None = None
@@ -109,6 +126,29 @@ class Issuer(Frozen):
     """numbers of invoice-adjustment statements start with this"""
     webhooks: tuple[WebhookEndpoint, ...] = ()
     """endpoints that receive delivery events (an extension)"""
+    legal_form: str | None = None
+    """e.g. SAS (BT-33, with the share capital and the trade register)"""
+    share_capital: Amount | None = None
+    """in EUR for a French company, as its documents must state it"""
+    registration: Identifier | None = None
+    """the legal registration (BT-30), e.g. {scheme: "0002", id: SIREN}"""
+    siret: str | None = None
+    """the establishment's SIRET (BT-29, scheme 0009); also its Peppol address under rules without 0225"""
+    trade_register: str | None = None
+    """e.g. RCS Paris 832 476 915"""
+    endpoint: Identifier | None = None
+    """the electronic address for e-invoices (BT-34), e.g. {scheme: "0225", id: SIREN}"""
+    iban: str | None = None
+    """where customers pay what an adjustment charges (BT-84)"""
+    bic: str | None = None
+    vat_on_debits: bool = False
+    """the issuer opted to pay VAT on debits (a mention French invoices carry since September 2026)"""
+    postal: PostalAddress | None = None
+    """the address in parts (street, city, postcode) for e-invoices; ``address`` stays what is printed"""
+
+    OPTIONAL_KEYS: ClassVar[frozenset[str]] = frozenset({
+        "webhooks", "legal_form", "share_capital", "registration", "siret", "trade_register", "endpoint", "iban",
+        "bic", "vat_on_debits", "postal"})
 
     @field_validator("credit_note_prefix", "adjustment_prefix")
     @classmethod
@@ -124,15 +164,8 @@ class Issuer(Frozen):
             if endpoint.url in seen:
                 raise KeyedValueError(("webhooks", index, "url"), f"the webhook {endpoint.url} is listed twice")
             seen.add(endpoint.url)
+        check_party_identifiers(self)
         return self
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler):
-        # Without endpoints the stored terms read as they did before webhooks existed.
-        data = handler(self)
-        if not self.webhooks:
-            data.pop("webhooks", None)
-        return data
 
     @property
     def key(self) -> str:
@@ -140,8 +173,8 @@ class Issuer(Frozen):
         return self.vat_id or self.name
 
 
-class Customer(Frozen):
-    """Who receives the credit notes, and in which language."""
+class Customer(_Documented):
+    """Who receives the credit notes, in which language, and through which e-invoice channel."""
 
     id: str
     name: str
@@ -154,6 +187,19 @@ class Customer(Frozen):
     """the billing address documents are delivered to"""
     cc: tuple[str, ...] = ()
     """more addresses that receive a copy of each document (an extension)"""
+    registration: Identifier | None = None
+    """the legal registration (BT-47), e.g. {scheme: "0002", id: SIREN}"""
+    siret: str | None = None
+    """the establishment's SIRET (BT-46, scheme 0009)"""
+    endpoint: Identifier | None = None
+    """the electronic address for e-invoices (BT-49)"""
+    e_invoice: EInvoice | None = None
+    """facturx | ubl | peppol | fr_ctc | none; unset: facturx (ubl in a currency of three decimals)"""
+    postal: PostalAddress | None = None
+    """the address in parts for e-invoices; ``address`` stays what is printed"""
+
+    OPTIONAL_KEYS: ClassVar[frozenset[str]] = frozenset({"cc", "registration", "siret", "endpoint", "e_invoice",
+                                                         "postal"})
 
     @field_validator("locale")
     @classmethod
@@ -169,14 +215,10 @@ class Customer(Frozen):
             raise ValueError("an address is listed twice")
         return value
 
-    @model_serializer(mode="wrap")
-    def _dump(self, handler):
-        # Without copies the terms, and so the records that hold them and their hashes,
-        # read as they did before cc existed: adding the key re-evaluates nothing.
-        data = handler(self)
-        if not self.cc:
-            data.pop("cc", None)
-        return data
+    @model_validator(mode="after")
+    def _identity(self) -> "Customer":
+        check_party_identifiers(self)
+        return self
 
 
 class Service(Frozen):
@@ -186,8 +228,8 @@ class Service(Frozen):
     monthly_fee: Amount
 
 
-class Contract(Frozen):
-    """One customer's agreement: currency, time zone, rule set and services."""
+class Contract(_Documented):
+    """One customer's agreement: currency, time zone, rule set, VAT treatment and services."""
 
     id: str
     customer: Customer
@@ -198,8 +240,21 @@ class Contract(Frozen):
     start: date
     end: date | None = None
     vat_rate: Percent
-    """percent applied to credit notes and adjustments"""
+    """percent applied to credit notes and adjustments (the rate of ``vat`` when only that is given)"""
     services: tuple[Service, ...]
+    vat: VatTreatment | None = None
+    """the VAT category (UNCL5305) and, but for S, the exemption reason; unset: S at ``vat_rate``"""
+
+    OPTIONAL_KEYS: ClassVar[frozenset[str]] = frozenset({"vat"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rate_from_vat(cls, data: Any) -> Any:
+        # `vat: {category: AE, rate: "0", ...}` says the rate: vat_rate may then be left out.
+        if isinstance(data, dict) and "vat_rate" not in data and isinstance(data.get("vat"), dict) \
+                and data["vat"].get("rate") is not None:
+            data = {**data, "vat_rate": data["vat"]["rate"]}
+        return data
 
     @field_validator("id")
     @classmethod
@@ -226,6 +281,9 @@ class Contract(Frozen):
             raise KeyedValueError(("end",), "the end is before the start")
         if not 0 <= self.vat_rate <= 100:
             raise KeyedValueError(("vat_rate",), "vat_rate must be between 0 and 100 percent")
+        if self.vat is not None:
+            self.vat.check_against(self.vat_rate)
+        self._check_e_invoice()
         if not self.services:
             raise KeyedValueError(("services",), "a contract needs at least one service")
         seen: set[str] = set()
@@ -240,6 +298,46 @@ class Contract(Frozen):
                                       f"{self.currency} has {minor_digits(self.currency)} decimals, "
                                       f"but the fee is {service.monthly_fee}")
         return self
+
+    def _check_e_invoice(self) -> None:
+        """What the customer's channel needs that the currency or the parties cannot give."""
+        channel = self.customer.e_invoice
+        if channel in ("facturx", "peppol", "fr_ctc") and minor_digits(self.currency) > 2:
+            raise KeyedValueError(("customer", "e_invoice"),
+                                  f"EN 16931 e-invoices carry at most 2 decimals, and {self.currency} has "
+                                  f"{minor_digits(self.currency)}: choose e_invoice ubl (UBL 2.1 to the "
+                                  f"{self.currency} minor unit) or none")
+        if channel == "fr_ctc":
+            if self.currency != "EUR":
+                raise KeyedValueError(("customer", "e_invoice"),
+                                      "the French e-invoicing flow (fr_ctc) wants VAT in EUR (BR-FR-CO-12) and "
+                                      f"slabill holds no exchange rate: a {self.currency} contract cannot use it")
+            if self.customer.country != "FR":
+                raise KeyedValueError(("customer", "e_invoice"),
+                                      "fr_ctc is the French domestic e-invoicing flow: the customer's country must "
+                                      "be FR (use peppol or facturx abroad)")
+        if channel == "peppol" and self.customer.endpoint is None:
+            raise KeyedValueError(("customer", "endpoint"),
+                                  "a Peppol customer needs its electronic address: endpoint: {scheme: ..., id: ...}")
+        if self.vat is not None and self.vat.category == "K":
+            raise KeyedValueError(("vat", "category"),
+                                  "K is the intra-EU supply of goods; SLA credits are services (use AE)")
+
+    @property
+    def vat_category(self) -> str:
+        """The UNCL5305 category of the contract's services: S unless ``vat`` says otherwise;
+        a rate of 0 without ``vat`` is Z (zero rated), since EN 16931 has no standard rate of 0 %."""
+        if self.vat is not None:
+            return self.vat.category
+        return "S" if self.vat_rate > 0 else "Z"
+
+    @property
+    def e_invoice(self) -> str:
+        """The e-invoice channel: as the customer says, else facturx, or ubl where EN 16931 cannot
+        carry the currency's decimals."""
+        if self.customer.e_invoice is not None:
+            return self.customer.e_invoice
+        return "facturx" if minor_digits(self.currency) <= 2 else "ubl"
 
     def active_in(self, period: Period) -> bool:
         """Whether any day of the period lies in [start, end]."""
@@ -289,6 +387,8 @@ class Invoice(NamedTuple):
     gross: Decimal
     currency: str
     line: int
+    period: str | None = None
+    """the service period the invoice bills (YYYY-MM): a credit note for it names this invoice"""
 
 
 class Payment(NamedTuple):

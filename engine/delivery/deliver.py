@@ -58,6 +58,7 @@ from .. import __version__
 from ..core.canonical import canonical, from_micros, to_micros
 from ..core.errors import InputError
 from ..core.model import Issuer, mail_address
+from ..issued import DocumentMismatch, issued_pdf, issued_xml
 from ..store import Claim, Settlement, Store, StoredContract
 from .messages import build_message, message_id
 from .settings import SmtpServer, webhook_secret
@@ -180,9 +181,15 @@ def document_data(row, document: Document) -> dict:
             "corrects": document.corrects, "content_sha256": row.content_sha256, "html_sha256": row.html_sha256}
 
 
-def stored_hashes(row) -> dict[str, str]:
-    """The sha256 the store kept at issue of each format a customer may take."""
-    return {"html": row.html_sha256}
+def stored_hashes(row, pdf: str | None = None) -> dict[str, str]:
+    """The sha256 the store kept of each format a customer may take: at issue (HTML, XML), or
+    when it was first handed out (the PDF)."""
+    hashes = {"html": row.html_sha256}
+    if row.xml_sha256:
+        hashes["xml"] = row.xml_sha256
+    if pdf:
+        hashes["pdf"] = pdf
+    return hashes
 
 
 class _Run:
@@ -286,8 +293,16 @@ class _Run:
         except ValueError as exc:
             return self._settle_email(claim, row, document, None, Reply("permanent", None, str(exc)), [], "[]")
         recipients = list(dict.fromkeys([to, *customer.cc]))  # an address given twice receives one copy
-        files = customer_files(document, self._report(row))
-        hashes = stored_hashes(row)
+        try:
+            # The PDF/A and the e-invoice XML, checked against what was issued (engine.issued); a
+            # document issued before e-invoices goes as it was issued, its HTML.
+            pdf = issued_pdf(self.store, row, document) if document.e_invoice is not None else None
+            xml = issued_xml(row, document) if row.xml_sha256 else None
+        except DocumentMismatch as exc:
+            return self._settle_email(claim, row, document, None, Reply("permanent", None, str(exc)), recipients, "[]")
+        files = customer_files(document, self._report(row), pdf, xml)
+        kept = self.store.rendition(row.id, "pdf") if pdf is not None else None
+        hashes = stored_hashes(row, kept.sha256 if kept else None)
         for file in files:
             expected = hashes.get(file.stored_as) if file.stored_as else None
             if expected is not None and hashlib.sha256(file.data).hexdigest() != expected:

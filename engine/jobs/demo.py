@@ -31,13 +31,13 @@ from ..loading.measurements import load_measurements
 from ..loading.rates import load_rates
 from ..loading.rulesets import load_rule_files, rule_set_files
 from ..store import Store
-from .formats import OUT_FORMATS
+from .formats import FILE_SUFFIXES
 from .output import check_folder, write_documents, write_reports
 from .run import RunSummary, monthly_run
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 _WRITTEN = re.compile(r"^(?:[A-Z0-9]{1,8}-[0-9]{4}-[0-9]{6}|[A-Za-z0-9][A-Za-z0-9._-]*-[0-9]{4}-[0-9]{2}-report)\.(?:"
-                      + "|".join(OUT_FORMATS) + r")$")
+                      + "|".join(suffix.replace(".", r"\.") for suffix in FILE_SUFFIXES) + r")$")
 """the names of the documents (AV-2026-000001.html) and reports (C-1001-2026-10-report.txt) a demo writes"""
 
 
@@ -46,7 +46,7 @@ class DemoResult:
     summary: RunSummary
     database: Path
     files: list[Path]
-    """the issued documents' files, each document in HTML and text"""
+    """the issued documents' files, each document in every format its customer takes"""
     reports: list[Path] = field(default_factory=list)
     """one monthly SLA report per contract, HTML and text"""
     removed: list[Path] = field(default_factory=list)
@@ -56,7 +56,7 @@ class DemoResult:
 
     @property
     def documents(self) -> int:
-        """How many documents were issued (each is written in every format of ``OUT_FORMATS``)."""
+        """How many documents were issued (each is written in every format its customer takes)."""
         return len({path.name.split(".")[0] for path in self.files})
 
     @property

@@ -2,20 +2,17 @@
 
 Light on purpose: the command line lists these choices in its help and checks ``--format``
 against them without loading the renderers.  Adding a document format is one line in
-``DOCUMENT_FORMATS`` (and its renderer in ``engine.jobs.output``).
+``DOCUMENT_FORMATS`` (and its rendering in ``engine.issued``).
 """
 
 from __future__ import annotations
 
-DOCUMENT_FORMATS: dict[str, str | None] = {
-    "html": "html_sha256",  # the HTML the customer receives, hashed at issue
-    "txt": "text_sha256",   # a view rendered on demand (hashed at issue by stores of 0.2.0 and before)
-}
-"""each document format, and the documents column holding the sha256 of the bytes issued in it
-(None, or an empty column: nothing to check a rendering against)"""
+DOCUMENT_FORMATS = ("html", "txt", "pdf", "xml")
+"""a document's formats: HTML and text, the PDF/A-3b, and the e-invoice XML of its customer's channel;
+``run --out`` and ``demo`` write those each customer takes (``engine.issued.formats_of``)"""
 
-OUT_FORMATS = ("html", "txt")
-"""what ``run --out`` and ``demo`` write of each document and report"""
+FILE_SUFFIXES = ("html", "txt", "pdf", "cii.xml", "ubl.xml", "peppol.xml", "fr-ctc.xml")
+"""the endings of the document files slabill writes (``<number>.<suffix>``)"""
 
 REPORT_FORMATS = ("html", "txt")
 """the monthly SLA report's formats"""

@@ -1,11 +1,11 @@
 """Writing a period's issued documents and monthly reports into a folder.
 
 ``slabill run --out``, ``slabill notes render``, ``slabill report`` and the demo read the
-store and write files; the rendering is ``invoices``'.  A document's HTML, the document
-the customer received, is written only as the bytes it was issued with (and so is the
-text, for documents issued when its hash was stored too): in the customer's own locale
-each rendering is checked against the hash stored at issue, and a document that no
-longer renders to them is refused, never written.
+store and write files; the rendering is ``invoices``'.  A document is written only as the
+bytes it was issued with, in every format its customer takes, or those asked for
+(``engine.issued`` checks each: HTML, text, the e-invoice XML and the PDF/A-3); a document
+that no longer renders to them is refused, never written.  ``check_files`` is
+``audit verify --files``.
 
 Nothing here is ever lost for good: the documents of a period can be written again at
 any time, from the store.  A folder is checked before a run issues anything
@@ -23,12 +23,37 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..core.errors import InputError, SlabillError
+from ..issued import DocumentMismatch, file_name, formats_of, issued_bytes
 from ..store import Store
-from .formats import DOCUMENT_FORMATS, OUT_FORMATS, REPORT_FORMATS
+from .formats import REPORT_FORMATS
+
+def check_files(store: Store, folder: Path) -> tuple[int, str | None]:
+    """``audit verify --files``: each file named after an issued document (``<number>.html``,
+    ``.pdf``, ``.<channel>.xml``, ``.txt`` where its hash was kept) must hash to what was issued.
+    Returns the files checked, and the first that is not what was issued; a file slabill has no
+    hash for is left alone."""
+    from invoices.einvoice import SUFFIX
+
+    kept = {(number, r.format): r.sha256 for r, number, _ in store.renditions()}
+    checked = 0
+    for row in store.documents():
+        expected = {f"{row.number}.html": row.html_sha256, f"{row.number}.pdf": kept.get((row.number, "pdf"))}
+        if row.text_sha256:
+            expected[f"{row.number}.txt"] = row.text_sha256
+        if row.e_invoice in SUFFIX and row.xml_sha256:
+            expected[f"{row.number}.{SUFFIX[row.e_invoice]}"] = row.xml_sha256
+        for name, digest in expected.items():
+            path = folder / name
+            if digest is None or not path.is_file():
+                continue
+            if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                return checked, f"{path}: it is not the file issued as {row.number} (its sha256 differs): it was edited"
+            checked += 1
+    return checked, None
 
 
-class IssuedBytesError(SlabillError):
-    """A stored document no longer renders to the bytes it was issued with: it is not written."""
+IssuedBytesError = DocumentMismatch
+"""a stored document no longer renders to the bytes it was issued with: it is not written"""
 
 
 class WriteError(SlabillError):
@@ -84,44 +109,37 @@ def write_file(path: Path, data: bytes | Callable[[Any], None]) -> None:
                          "period's documents again with slabill notes render --period") from None
 
 
-def rendered(row, format: str, locale: str | None = None) -> bytes:
-    """A stored document's bytes in ``format``; in the customer's own locale, checked against the hash issued."""
+def write_document(store: Store, row, out: Path, formats: tuple[str, ...] | None = None,
+                   locale: str | None = None, *, only_its_own: bool = False) -> list[Path]:
+    """An issued document's files in ``out``: every format its customer receives, or those asked.
+
+    With ``only_its_own`` (a whole period asked in one format), a format the document was not
+    issued in (an XML of a document without an e-invoice) is passed over instead of refused."""
     from invoices.documents import Document
-    from invoices.render import render
 
     document = Document.from_json(json.loads(row.content_json))
-    data = render(document, format, locale).encode("utf-8")
-    column = DOCUMENT_FORMATS.get(format)
-    expected = getattr(row, column, None) if column else None
-    # The HTML's hash was stored at issue (the text's too, for documents issued before text
-    # became a view made on demand): in the customer's locale, these must be those bytes.
-    if expected is not None and locale in (None, document.locale) and hashlib.sha256(data).hexdigest() != expected:
-        raise IssuedBytesError(f"{row.number} does not render in {format} to the bytes that were issued "
-                               f"(sha256 {expected[:12]}...); it was not written")
-    return data
-
-
-def document_file(out: Path, number: str, format: str, locale: str | None = None) -> Path:
-    """``<out>/<number>.<format>``, or ``<out>/<number>.<locale>.<format>`` in a locale asked for."""
-    return out / (f"{number}.{locale}.{format}" if locale else f"{number}.{format}")
+    paths = []
+    for format in formats or formats_of(document):
+        if only_its_own and format not in formats_of(document):
+            continue
+        data = issued_bytes(store, row, document, format, locale)
+        path = out / file_name(document, format, locale)
+        write_file(path, data)
+        paths.append(path)
+    return paths
 
 
 def write_documents(store: Store, out: Path, run_id: int | None = None, *, period: str | None = None,
-                    contract: str | None = None, formats: tuple[str, ...] = OUT_FORMATS,
+                    contract: str | None = None, formats: tuple[str, ...] | None = None,
                     locale: str | None = None) -> list[Path]:
-    """Documents as files, in each of ``formats``: those a run issued (``run_id``), or every document
-    of ``period`` (of one ``contract``) whichever run issued it.  Returns the files, in number order
-    of issue."""
+    """Documents as files, in every format their customers take (or in ``formats``): those a run
+    issued (``run_id``), or every document of ``period`` (of one ``contract``) whichever run issued
+    it.  Returns the files, in number order of issue."""
     if run_id is None and period is None:
         return []
-    rows = store.documents(period=period, contract=contract, run_id=run_id)
-    files = []
-    for row in rows:
-        for format in formats:
-            data = rendered(row, format, locale)
-            path = document_file(out, row.number, format, locale)
-            write_file(path, data)
-            files.append(path)
+    files: list[Path] = []
+    for row in store.documents(period=period, contract=contract, run_id=run_id):
+        files += write_document(store, row, out, formats, locale, only_its_own=True)
     return files
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
 from ..core.errors import InputError
+from ..core.errors import KeyedValueError
 from ..core.model import Contract, Customer, Issuer, Service, WebhookEndpoint
 from ..core.schema import Frozen
+from ..core.tax import siren_of
 from .collector import paused_gc
 from .yamlsource import NotSkippable, YamlDocument, read_yaml, translate
 
@@ -26,6 +28,24 @@ class ContractsFile(Frozen):
 
     issuer: Issuer
     contracts: tuple[Contract, ...]
+
+    @model_validator(mode="after")
+    def _channels_the_issuer_can_serve(self) -> "ContractsFile":
+        """What a customer's e-invoice channel needs of the issuer (and the customer) to be valid."""
+        issuer = self.issuer
+        for index, contract in enumerate(self.contracts):
+            channel, customer = contract.customer.e_invoice, contract.customer
+            where = ("contracts", index, "customer", "e_invoice")
+            if channel == "peppol" and issuer.endpoint is None and issuer.siret is None:
+                raise KeyedValueError(where, "a Peppol customer needs the issuer's electronic address: give the "
+                                             "issuer an endpoint (or a siret, for a French issuer)")
+            if channel == "fr_ctc" and (issuer.country != "FR" or siren_of(issuer) is None):
+                raise KeyedValueError(where, "fr_ctc is the French e-invoicing flow: the issuer must be in France "
+                                             "with a SIREN (registration {scheme: \"0002\"} or a French VAT number)")
+            if channel == "fr_ctc" and siren_of(customer) is None:
+                raise KeyedValueError(where, "fr_ctc needs the customer's SIREN: give registration "
+                                             "{scheme: \"0002\", id: ...} or its French VAT number")
+        return self
 
 
 @dataclass(frozen=True)

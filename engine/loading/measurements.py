@@ -18,6 +18,7 @@ from typing import AbstractSet, Iterator
 from ..core.errors import InputError
 from ..core.model import Incident, Invoice, Key, Measurements, Payment, RequestCount, Ticket, TicketPause
 from ..core.money import decimal_places, minor_digits
+from ..core.period import Period
 from ..core.quantities import MAX_AMOUNT
 from ..core.schema import Cause
 from .collector import paused_gc
@@ -242,7 +243,7 @@ def read_requests(path: Path, book: Book) -> dict[Key, list[RequestCount]]:
 
 def read_invoices(path: Path, book: Book, elsewhere: set[str]) -> dict[str, list[Invoice]]:
     """Invoices per contract; the numbers of another share's invoices are added to ``elsewhere``."""
-    rows = CsvRows(path, ("contract", "number", "issued", "due", "net", "tax", "gross", "currency"))
+    rows = CsvRows(path, ("contract", "number", "issued", "due", "net", "tax", "gross", "currency"), ("period",))
     result: dict[str, list[Invoice]] = {}
     seen: dict[str, int] = {}
     for line, row in rows:
@@ -272,7 +273,14 @@ def read_invoices(path: Path, book: Book, elsewhere: set[str]) -> dict[str, list
             raise rows.error(line, "gross", f"net {net} plus tax {tax} is {net + tax}, not {gross}")
         if gross <= 0:
             raise rows.error(line, "gross", "an invoice's gross amount must be more than zero")
-        result.setdefault(contract_id, []).append(Invoice(contract_id, number, issued, due, net, tax, gross, currency, line))
+        period = (row.get("period") or "").strip() or None
+        if period is not None:
+            try:
+                period = str(Period.parse(period))
+            except ValueError:
+                raise rows.error(line, "period", f"{period!r} is not a month written YYYY-MM") from None
+        result.setdefault(contract_id, []).append(Invoice(contract_id, number, issued, due, net, tax, gross, currency,
+                                                          line, period))
     return result
 
 

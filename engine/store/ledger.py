@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 from ..core.canonical import canonical, latest_revisions
 from ..core.period import Period
 from .database import StoreError
-from .tables import ChainHeadRow, DocumentLineRow, DocumentRow, EvaluationRow, NumberSequenceRow, RunRow
+from .tables import ChainHeadRow, DocumentLineRow, DocumentRow, EvaluationRow, NumberSequenceRow, RenditionRow, RunRow
 
 FINISHED = ("done", "held", "stopped", "interrupted")
 
@@ -141,6 +141,13 @@ class Issuing:
                 raise
             raise SequenceError(f"document number {taken} is already issued: a number sequence was changed outside "
                                 "slabill while the run was issuing; nothing of this batch was recorded") from None
+
+    def record_rendition(self, document_id: int, format: str, sha256: str, size: int, producer: str,
+                         seal: str) -> None:
+        """Keep the hash of a rendering first handed out (a PDF); once kept, never changed."""
+        with self.atomic() as session:
+            session.add(RenditionRow(document_id=document_id, format=format, sha256=sha256, size=size,
+                                     producer=producer, seal=seal))
 
     def latest(self, contract_ids: list[str], period: Period) -> dict[str, Latest]:
         """Outside a ledger: the latest evaluation per contract (for dry runs and summaries)."""

@@ -106,13 +106,14 @@ class Loading:
         for invoice in rows:
             known = stored.get(invoice.number)
             values = (invoice.contract, invoice.issued, invoice.due, str(invoice.net), str(invoice.tax),
-                      str(invoice.gross), invoice.currency)
+                      str(invoice.gross), invoice.currency, invoice.period)
             if known is None:
                 new.append({"number": invoice.number, "contract_id": invoice.contract, "issued": invoice.issued,
                             "due": invoice.due, "net": str(invoice.net), "tax": str(invoice.tax),
-                            "gross": str(invoice.gross), "currency": invoice.currency,
+                            "gross": str(invoice.gross), "currency": invoice.currency, "period": invoice.period,
                             "source": f"{source}:{invoice.line}"})
-            elif (known.contract_id, known.issued, known.due, known.net, known.tax, known.gross, known.currency) != values:
+            elif (known.contract_id, known.issued, known.due, known.net, known.tax, known.gross, known.currency,
+                  known.period) != values:
                 raise InputError(f"invoice {invoice.number} is already stored with other terms (from {known.source}); "
                                  "an issued invoice is never changed", file=source, line=invoice.line, field="number")
         if new:

@@ -36,6 +36,7 @@ from .tables import (
     IssuerRow,
     PaymentRow,
     RateTableRow,
+    RenditionRow,
     RequestCountRow,
     RuleSetRow,
     TicketPauseRow,
@@ -191,7 +192,7 @@ class Reading:
                                         .order_by(InvoiceRow.id)):
                     invoices.setdefault(row.contract_id, []).append(Invoice(
                         row.contract_id, row.number, row.issued, row.due, Decimal(row.net), Decimal(row.tax),
-                        Decimal(row.gross), row.currency, _line_of(row.source)))
+                        Decimal(row.gross), row.currency, _line_of(row.source), row.period))
                 # Tickets created before the period's end and not answered and resolved before
                 # it began are the ones a period can judge.
                 for row in session.exec(select(TicketRow).where(TicketRow.contract_id.in_(chunk),
@@ -228,6 +229,19 @@ class Reading:
     def document(self, number: str) -> DocumentRow | None:
         with self.reading() as session:
             return session.exec(select(DocumentRow).where(DocumentRow.number == number)).first()
+
+    def rendition(self, document_id: int, format: str) -> RenditionRow | None:
+        """The sha256 of a document's rendering handed out earlier (a PDF), if any."""
+        with self.reading() as session:
+            return session.exec(select(RenditionRow).where(RenditionRow.document_id == document_id,
+                                                           RenditionRow.format == format)).first()
+
+    def renditions(self) -> list[tuple[RenditionRow, str, str]]:
+        """Every rendition kept, with its document's number and content hash, for verify."""
+        with self.reading() as session:
+            return [(row, number, content) for row, number, content in session.execute(
+                select(RenditionRow, DocumentRow.number, DocumentRow.content_sha256)
+                .join(DocumentRow, DocumentRow.id == RenditionRow.document_id).order_by(RenditionRow.id)).all()]
 
     def document_lines(self, document_id: int) -> list[DocumentLineRow]:
         with self.reading() as session:
@@ -355,7 +369,7 @@ _RECORD_COLUMNS = (EvaluationRow.id, EvaluationRow.contract_id, EvaluationRow.pe
 _DOCUMENT_COLUMNS = (DocumentRow.id, DocumentRow.evaluation_id, DocumentRow.number, DocumentRow.kind,
                      DocumentRow.currency, DocumentRow.net_total, DocumentRow.tax_total, DocumentRow.gross_total,
                      DocumentRow.content_json, DocumentRow.content_sha256, DocumentRow.html_sha256,
-                     DocumentRow.text_sha256)
+                     DocumentRow.text_sha256, DocumentRow.e_invoice, DocumentRow.xml_sha256)
 _LINE_COLUMNS = (DocumentLineRow.document_id, DocumentLineRow.position, DocumentLineRow.kind,
                  DocumentLineRow.objective, DocumentLineRow.net_amount, DocumentLineRow.vat_rate,
                  DocumentLineRow.detail_json)

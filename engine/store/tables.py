@@ -109,6 +109,8 @@ class InvoiceRow(SQLModel, table=True):
     gross: str = Field(max_length=40)
     currency: str = Field(max_length=3)
     source: str = Field(default="", max_length=500)
+    period: Optional[str] = Field(default=None, max_length=7)
+    """the service period the invoice bills (YYYY-MM), when invoices.csv says"""
 
 
 class PaymentRow(SQLModel, table=True):
@@ -223,6 +225,27 @@ class DocumentRow(SQLModel, table=True):
     """sha256 of the HTML the customer receives, rendered at issue"""
     text_sha256: Optional[str] = Field(default=None, max_length=64)
     """the plain text is rendered on demand; kept for documents issued before that"""
+    e_invoice: Optional[str] = Field(default=None, max_length=20)
+    """the customer's e-invoice channel at issue (facturx, ubl, peppol, fr_ctc); None: none, or issued before"""
+    xml_sha256: Optional[str] = Field(default=None, max_length=64)
+    """sha256 of the e-invoice XML rendered at issue"""
+
+
+class RenditionRow(SQLModel, table=True):
+    """A rendering made on demand (a PDF) whose bytes were handed out: its sha256, sealed to the document."""
+
+    __tablename__ = "document_renditions"
+    __table_args__ = (UniqueConstraint("document_id", "format"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(sa_column=Column(Integer, ForeignKey("documents.id"), nullable=False))
+    format: str = Field(max_length=20)
+    sha256: str = Field(max_length=64)
+    size: int = Field(sa_column=big(nullable=False))
+    producer: str = Field(max_length=200)
+    """the renderer's and fonts' versions, since another version may give other bytes"""
+    seal: str = Field(max_length=64)
+    """sha256 of the document's content hash, the format, the bytes' hash and the producer"""
 
 
 class DocumentLineRow(SQLModel, table=True):
@@ -347,4 +370,4 @@ class DeliveryAttemptRow(SQLModel, table=True):
     """the server's reply or the error, never a password or a secret"""
 
 
-IMMUTABLE_TABLES = ("evaluations", "documents", "document_lines")
+IMMUTABLE_TABLES = ("evaluations", "documents", "document_lines", "document_renditions")

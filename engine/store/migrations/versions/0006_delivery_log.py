@@ -6,14 +6,14 @@ anything is sent and closed with what came back; ``delivery_runs`` each run of
 ``slabill deliver``, whose id is the lock a live run holds.  Issued documents are not
 touched.
 
-Revision ID: 0009
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
