@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 
 from .core.canonical import rendition_seal
-from .core.errors import SlabillError
+from .core.errors import InputError, SlabillError
 from .store import Store
 
 FORMATS = ("html", "txt", "pdf", "xml")
@@ -55,11 +55,12 @@ def issued_bytes(store: Store, row, document, format: str, locale: str | None = 
         data = render(document, format, locale).encode("utf-8")
         expected = None if locale else (row.html_sha256 if format == "html" else row.text_sha256)
         if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-            raise DocumentMismatch(f"{row.number} does not render to the bytes that were issued ({format})")
+            raise DocumentMismatch(f"{row.number} does not render in {format} to the bytes that were issued "
+                                   f"(sha256 {expected[:12]}...)")
         return data
     if locale:
-        raise DocumentMismatch(f"a {format.upper()} is rendered as issued, in the customer's language: "
-                               "--locale applies to html and txt", )
+        raise InputError(f"a {format.upper()} is rendered as issued, in the customer's language: "
+                         "--locale applies to html and txt", field="--locale")
     if format == "xml":
         return issued_xml(row, document)
     if format == "pdf":
@@ -72,8 +73,9 @@ def issued_xml(row, document) -> bytes:
     from invoices.einvoice import CHANNELS, render_xml, validate_document
 
     if document.e_invoice not in CHANNELS or row.xml_sha256 is None:
-        raise DocumentMismatch(f"{row.number} was issued without an e-invoice (its customer's channel is "
-                               f"{document.e_invoice or 'none: it was issued before e-invoices'})")
+        # Asking for a format the document was never issued in is a question, not a finding.
+        raise InputError(f"{row.number} was issued without an e-invoice (its customer's channel is "
+                         f"{document.e_invoice or 'none: it was issued before e-invoices'})", field="--format")
     data = render_xml(document, document.e_invoice)
     if hashlib.sha256(data).hexdigest() != row.xml_sha256:
         raise DocumentMismatch(f"{row.number} does not render to the e-invoice that was issued")

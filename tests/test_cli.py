@@ -250,7 +250,8 @@ def test_a_second_demo_leaves_no_stale_file_of_the_first(tmp_path, monkeypatch):
     assert f"4 files of an earlier demo removed from {out.resolve()}/." in printed_lines(result)
     names = sorted(p.name for p in out.iterdir())
     assert not set(stale) & set(names)
-    assert "notes.md" in names and len(names) == 16 + 16 + 2  # documents, reports, the database and notes.md
+    # 8 documents in 4 formats, 8 reports in 2, the database and notes.md
+    assert "notes.md" in names and len(names) == 32 + 16 + 2
 
 
 # --- a store that is not there ------------------------------------------------------------------------------

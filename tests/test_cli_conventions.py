@@ -23,6 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
+from invoices.einvoice import SUFFIX
 from tests.conftest import ROOT, load_fixtures
 from tests.test_audit import run as run_october
 from tests.test_audit import tamper
@@ -108,19 +109,21 @@ def test_replay_help_says_what_a_what_if_exits_with():
 
 FORMATS = {
     ("evaluate",): ("json", "table"), ("run",): ("table", "json"), ("runs",): ("table", "json", "csv"),
-    ("notes", "list"): ("table", "json", "csv"), ("notes", "render"): ("html", "txt"), ("report",): ("html", "txt"),
+    ("notes", "list"): ("table", "json", "csv"), ("notes", "render"): ("html", "txt", "pdf", "xml"),
+    ("report",): ("html", "txt"),
 }
 
 
 def test_the_format_choices_are_one_vocabulary():
     """Every --format takes its choices from two lists (table, json, csv for results and lists;
-    html, txt for documents), shows them the same way, and refuses a wrong one with one sentence."""
+    html, txt, pdf, xml for documents, INTERFACE.md 6.5), shows them the same way, and refuses a
+    wrong one with one sentence."""
     offered = {words: format for words in ALL
                if (format := re.search(r"^  --format (\S+)", slabill(*words, "-h").stdout, re.M))}
     assert {words: tuple(m.group(1).split("|")) for words, m in offered.items()} == FORMATS
     for words, choices in FORMATS.items():
         result = slabill(*words, "--format", "bogus")
-        said = " or ".join(choices) if len(choices) == 2 else f"{choices[0]}, {choices[1]} or {choices[2]}"
+        said = ", ".join(choices[:-1]) + " or " + choices[-1]
         assert result.exit_code == 2 and result.stdout == ""
         assert result.stderr == f"slabill: field --format: --format must be {said}, not 'bogus'.\n"
 
@@ -151,9 +154,10 @@ def test_notes_list_as_json_and_csv(ran):
     assert documents[0] == {"number": "AV-2026-000001", "kind": "credit_note", "contract": "C-1001",
                             "period": "2026-10", "issued": "2026-11-02", "net": "224.58", "vat": "44.92",
                             "total": "269.50", "currency": "EUR"}
+    # C-6001 (Bahrain) is outside the scope of French VAT: no VAT on its credit.
     assert documents[-1] == {"number": "ADJ-2026-000004", "kind": "adjustment", "contract": "C-6001",
-                             "period": "2026-10", "issued": "2026-11-02", "net": "-59.188", "vat": "-5.919",
-                             "total": "-65.107", "currency": "BHD"}
+                             "period": "2026-10", "issued": "2026-11-02", "net": "-59.188", "vat": "0.000",
+                             "total": "-59.188", "currency": "BHD"}
     as_csv = slabill("notes", "list", "--period", "2026-10", "--format", "csv", db=ran)
     assert as_csv.exit_code == 0, as_csv.output
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
@@ -175,10 +179,14 @@ def test_run_out_writes_the_periods_documents_again_even_when_nothing_is_new(ran
     out = tmp_path / "again"
     result = slabill("run", "--period", "2026-10", "--as-of", "2026-11-02", "--out", out, db=ran)
     assert result.exit_code == 0, result.output
-    assert "32 files written to" in result.stdout  # 8 documents and 8 reports, each in HTML and text
+    # 8 documents, each in HTML, text, PDF/A-3 and its customer's e-invoice XML, and 8 reports
+    # in HTML and text: 32 + 16 files.
+    assert "48 files written to" in result.stdout
     written = sorted(p.name for p in out.iterdir())
+    channels = {row.number: SUFFIX[row.e_invoice] for row in ran.documents(period="2026-10")}
     assert [n for n in written if not n.endswith(("-report.html", "-report.txt"))] == sorted(
-        f"{number}.{f}" for number in ISSUED for f in ("html", "txt"))
+        [f"{number}.{f}" for number in ISSUED for f in ("html", "txt", "pdf")]
+        + [f"{number}.{channels[number]}" for number in ISSUED])
     # The HTML written is, byte for byte, what was issued and hashed at issue.
     for number, sha in issued_html(ran).items():
         assert hashlib.sha256((out / f"{number}.html").read_bytes()).hexdigest() == sha

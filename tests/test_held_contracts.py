@@ -66,9 +66,11 @@ def test_a_contract_whose_rate_is_missing_is_held_and_issued_once_the_table_is_e
         "field rate table ecb-mro: no rate is known for 2026-07-01: the table is confirmed only until 2026-06-30; "
         "add the rate in force on that date to ecb-mro.yaml.")}]
     # The other seven contracts of November were evaluated and recorded, and what they owe
-    # was issued: C-3001's UK late fee, on the next adjustment number after October's four.
+    # was issued on the next adjustment numbers after October's four: C-2001's late fee on
+    # its October invoice BA-2026-0110 (2,750.00 x 12 % x 15 / 365 = 13.56, and USD 25.00),
+    # and C-3001's UK late fee.
     assert (summary["contracts"], summary["recorded"]) == (8, 7)
-    assert summary["numbers"] == ["ADJ-2026-000005"]
+    assert summary["numbers"] == ["ADJ-2026-000005", "ADJ-2026-000006"]
     # Each held contract is named on stderr, one sentence each, and nothing else is there.
     assert held.stderr.splitlines() == [
         "slabill: contract C-1001 held back: field rate table ecb-mro: no rate is known for 2026-07-01: the table "
@@ -92,21 +94,21 @@ def test_a_contract_whose_rate_is_missing_is_held_and_issued_once_the_table_is_e
     assert (summary["recorded"], summary["unchanged"]) == (1, 7)
     # What C-1001 was owed and owes, on the next numbers of each sequence: no gap, nothing
     # twice.  Its P1 ticket T-107, still open past its target, earns 50.00 on a credit note.
-    assert summary["numbers"] == ["AV-2026-000005", "ADJ-2026-000006"]
-    assert numbers_of(db, "ADJ") == [1, 2, 3, 4, 5, 6] and numbers_of(db, "AV") == [1, 2, 3, 4, 5]
+    assert summary["numbers"] == ["AV-2026-000005", "ADJ-2026-000007"]
+    assert numbers_of(db, "ADJ") == [1, 2, 3, 4, 5, 6, 7] and numbers_of(db, "AV") == [1, 2, 3, 4, 5]
 
     # What it charges, by hand: the ECB rate in force on 1 July 2026 (2.15 %) plus 10 points
     # is 12.15 %; 30 days late in November (1st to 30th) on 1,866.90:
     # 1,866.90 x 0.1215 x 30 / 365 = 18.6434... -> 18.64, and the EUR 40 of D441-5 in the
     # month the invoice first became late.  Neither carries VAT.
-    shown = slabill("notes", "show", "ADJ-2026-000006", "--locale", "en_GB", "--db", db)
+    shown = slabill("notes", "show", "ADJ-2026-000007", "--locale", "en_GB", "--db", db)
     assert shown.exit_code == 0, shown.output
     assert "18.64" in shown.stdout and "40.00" in shown.stdout
     lines = json.loads(slabill("notes", "list", "--contract", "C-1001", "--period", "2026-11", "--format", "json",
                                "--db", db).stdout)["documents"]
     # 18.64 + 40.00 = 58.64; the credit note: 50.00 + 20 % VAT = 60.00.
     assert [(d["number"], d["net"], d["vat"], d["total"]) for d in lines] == [
-        ("AV-2026-000005", "50.00", "10.00", "60.00"), ("ADJ-2026-000006", "58.64", "0.00", "58.64")]
+        ("AV-2026-000005", "50.00", "10.00", "60.00"), ("ADJ-2026-000007", "58.64", "0.00", "58.64")]
 
     # The chain holds, every record replays, and holding wrote no record to break them.
     verified = slabill("audit", "verify", "--db", db)

@@ -122,7 +122,10 @@ def write_document(store: Store, row, out: Path, formats: tuple[str, ...] | None
     for format in formats or formats_of(document):
         if only_its_own and format not in formats_of(document):
             continue
-        data = issued_bytes(store, row, document, format, locale)
+        try:
+            data = issued_bytes(store, row, document, format, locale)
+        except DocumentMismatch as exc:
+            raise DocumentMismatch(f"{str(exc).rstrip('.')}; it was not written") from None
         path = out / file_name(document, format, locale)
         write_file(path, data)
         paths.append(path)
