@@ -26,7 +26,7 @@ from fractions import Fraction
 from typing import Any, Iterable
 
 from engine.core.evaluation import Evaluation
-from engine.core.latefees import margin_of, stated_compensation
+from engine.core.latefees import margin_of, rate_step, stated_compensation
 from engine.core.model import Contract, Customer, Issuer
 from engine.core.money import Money, Rounding, fixed, format_amount, plain
 
@@ -262,6 +262,9 @@ def late_payment_terms(evaluation: Evaluation) -> dict[str, Any] | None:
         stated["annual_rate"] = str(terms.annual_rate)
     else:
         stated["margin_points"] = str(margin_of(terms))
+    step = rate_step(terms)
+    if step is not None:  # only then: documents of other terms keep the content they were issued with
+        stated["rate_rounding"] = str(step)
     stated.update(stated_compensation(terms, evaluation.currency))
     return stated
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gettext
 from collections import Counter
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Callable, Iterable
 
@@ -181,8 +182,12 @@ class Wording:
         """The penalty terms; for customers in France, the mention L441-10 and D441-5 require."""
         _ = self._
         regime = terms["regime"]
-        if regime in ("fr", "eu"):
+        if regime in ("fr", "eu", "be"):
             rate = _("the ECB main refinancing rate plus %(points)s points", points=f.number(terms["margin_points"]))
+        elif regime == "nl":
+            rate = _("the ECB main refinancing rate plus %(points)s points, the interest of each full year of "
+                     "lateness being added to the amount on which interest runs",
+                     points=f.number(terms["margin_points"]))
         elif regime == "de":
             rate = _("the German base rate (Basiszinssatz) plus %(points)s points",
                      points=f.number(terms["margin_points"]))
@@ -191,6 +196,11 @@ class Wording:
                      points=f.number(terms["margin_points"]))
         else:
             rate = _("%(rate)s a year", rate=f.percent(terms["annual_rate"]))
+        if "rate_rounding" in terms:
+            step = terms["rate_rounding"]
+            rate = (_("%(rate)s, rounded up to the next half point", rate=rate) if Decimal(step) == Decimal("0.5")
+                    else _("%(rate)s, rounded up to the next multiple of %(step)s points", rate=rate,
+                           step=f.number(step)))
         if "compensation" in terms:
             amount = f.money(terms["compensation"])
         elif "compensation_bands" in terms:

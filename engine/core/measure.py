@@ -28,6 +28,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
+from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 from typing import Callable, Iterable
@@ -55,6 +56,8 @@ class IncidentOutcome:
     maintenance_short_notice | too_short | within_excluded_time | overlapped | outside_period"""
     counted_minutes: Fraction
     excluded_minutes: Fraction
+    impact: Decimal | None = None
+    """the share of the service the incident affected, when it was less than all of it"""
 
 
 @dataclass(frozen=True)
@@ -418,7 +421,7 @@ def _outcomes(kinds: list[tuple[Incident, str]], window: Window, downtime: list[
         if start >= hi or end <= lo:
             outcomes.append(IncidentOutcome(line=line, start=incident.start, end=incident.end,
                                             cause=incident.cause.value, status="outside_period",
-                                            counted_minutes=zero, excluded_minutes=zero))
+                                            counted_minutes=zero, excluded_minutes=zero, impact=incident.impact))
             continue
         inside_start, inside_end = max(start, lo), min(end, hi)
         counted = downtime.overlap(max(inside_start, covered_until), inside_end)
@@ -444,6 +447,7 @@ def _outcomes(kinds: list[tuple[Incident, str]], window: Window, downtime: list[
             counted_minutes=(counted / MICROSECONDS_PER_MINUTE if type(counted) is Fraction
                              else Fraction(counted, MICROSECONDS_PER_MINUTE)) if counted else zero,
             excluded_minutes=Fraction(excluded_part, MICROSECONDS_PER_MINUTE) if excluded_part else zero,
+            impact=incident.impact,
         ))
     return tuple(outcomes)
 

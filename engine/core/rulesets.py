@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, Mapping
 
 from .errors import InputError, RateMissingError
+from .model import Contract, Measurements
 from .rates import RateBook, RateTable
-from .schema import Objective, RuleSet, Tier
+from .schema import Metric, Objective, RuleSet, Tier
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class RuleBook:
     def ids(self) -> list[str]:
         return sorted(self._versions)
 
+    def versions(self, ruleset: str) -> list[RuleSet]:
+        """Every loaded version of a rule set."""
+        return [item.rules for item in self._versions.get(ruleset, ())]
+
     def for_period(self, ruleset: str, first_day: date) -> RuleSet | None:
         """The version whose effective range contains the period's first day, if any."""
         for item in self._versions.get(ruleset, ()):
@@ -73,6 +78,33 @@ def _first_common_day(a: RuleSet, b: RuleSet) -> date | None:
     ends = [d for d in (a.effective_until, b.effective_until) if d is not None]
     end = min(ends) if ends else None
     return start if end is None or start <= end else None
+
+
+def check_partial_impacts(rules: RuleBook, contracts: Mapping[str, Contract], measurements: Measurements) -> None:
+    """An incident with an impact below 100 is a bad row where an objective that measures its
+    service does not count ``exact`` (INTERFACE.md 6.1): checked when a book is loaded, so that
+    the store never holds a row no run could evaluate.
+
+    Every version of the contract's rule set in force on a day the incident touches is asked.
+    """
+    for (contract_id, service), incidents in measurements.incidents.items():
+        contract = contracts.get(contract_id)
+        if contract is None:
+            continue
+        for incident in incidents:
+            if incident.impact is None:
+                continue
+            for rule_set in rules.versions(contract.ruleset):
+                if not (rule_set.applies_on(incident.start.date()) or rule_set.applies_on(incident.end.date())):
+                    continue
+                for objective in rule_set.objectives:
+                    if (objective.service == service and objective.metric is Metric.availability
+                            and objective.counting.count != "exact"):
+                        raise InputError(
+                            f"the incident has an impact below 100, but objective {objective.id} of "
+                            f"{rule_set.ruleset} {rule_set.version} counts downtime {objective.counting.count}; "
+                            "only count: exact weighs downtime by its impact",
+                            file=f"{measurements.folder}/incidents.csv", line=incident.line, field="impact")
 
 
 # --- tier coverage ------------------------------------------------------------------------------

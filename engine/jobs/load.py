@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from ..core.rulesets import RuleBook, check_partial_impacts
 from ..loading.contracts import load_book
 from ..loading.measurements import load_measurements
 from ..loading.rates import load_rates
@@ -30,4 +31,8 @@ def load_files(open_store: Callable[[], Store], contracts: Path, data: Path | No
     store = open_store()
     measurements = (load_measurements(data, book, store.invoice_currencies(), store.known_tickets())
                     if data is not None else None)
+    if measurements is not None and any(i.impact is not None for rows in measurements.incidents.values() for i in rows):
+        known = {(r.rules.ruleset, r.rules.version) for r in loaded}
+        stored = [r for r in store.rule_book().loaded if (r.rules.ruleset, r.rules.version) not in known]
+        check_partial_impacts(RuleBook(loaded + stored), {c.id: c for c in book.contracts}, measurements)
     return store.load(book=book, rule_sets=loaded, measurements=measurements, rates=rates)

@@ -44,6 +44,7 @@ from ..core.evaluation import (
     Timer,
     evaluate_contract,
     no_timer,
+    quarter_only_contracts,
     resolve_rule_sets,
     stored_contract_error,
 )
@@ -155,9 +156,23 @@ class Worked:
 
 
 def margin_for(rule_sets: Iterable[RuleSet]) -> timedelta:
-    """How far past the period to read incidents so that min_duration sees whole outages."""
-    longest = max((o.counting.min_duration for r in rule_sets for o in r.objectives), default=timedelta(0))
-    return max(longest, timedelta(days=1))
+    """How far past the period to read measurements: far enough for ``min_duration`` and
+    ``per_outage`` tiers to see whole outages and ``min_consecutive`` whole runs of intervals,
+    and, for a quarterly rule set, back to its quarter's first day."""
+    rule_sets = list(rule_sets)
+    reach = [timedelta(days=1)]
+    for rule_set in rule_sets:
+        if rule_set.quarterly:
+            reach.append(timedelta(days=62) + timedelta(days=1))  # two months before the period's, at most
+        for objective in rule_set.objectives:
+            reach.append(objective.counting.min_duration)
+            outage = objective.credit.per_outage
+            if outage is not None and outage.tiers:
+                reach.append(max(tier.longer_than for tier in outage.tiers))
+            error_rate = objective.error_rate
+            if error_rate is not None and error_rate.min_consecutive:
+                reach.append(error_rate.interval * error_rate.min_consecutive)
+    return max(reach)
 
 
 # --- working a contract out (in a worker, or in the parent) -------------------------------------------
@@ -321,7 +336,14 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     heads = [ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
                           date.fromisoformat(h["end"]) if h.get("end") else None) for h in store.contract_heads()]
     active = [h for h in heads if h.active_in(period) and (contract_id is None or h.id == contract_id)]
-    chosen = resolve_rule_sets(store.rule_book(), active, period, stored_contract_error)
+    rule_book = store.rule_book()
+    chosen = resolve_rule_sets(rule_book, active, period, stored_contract_error)
+    # A contract that ended in the quarter a quarterly rule set measures is evaluated at its end.
+    quarter_only = quarter_only_contracts(rule_book, [h for h in heads if contract_id is None or h.id == contract_id],
+                                          period)
+    if quarter_only:
+        chosen.update(quarter_only)
+        active = sorted(active + [h for h in heads if h.id in quarter_only], key=lambda h: h.id)
     issuers = store.issuers()
     rule_sets = {rule_set.sha256: rule_set for rule_set in chosen.values()}
     # A worker process times into its own copy of a clock, which nobody reads: only a run
