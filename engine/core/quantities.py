@@ -136,9 +136,11 @@ def parse_share(value: object) -> "Decimal | Days":
         match = _DAYS.match(value)
         if match:
             return Days(Decimal(match.group(1)))
-        if value.strip().endswith("d"):
-            raise ValueError(f"days of the fee are written like 3d or 1.5d, not {value!r}")
-    percent = parse_percent(value)
+    try:
+        percent = parse_percent(value)
+    except ValueError:
+        raise ValueError(f"a credit is a percentage such as \"10%\" or days of the fee such as \"3d\", "
+                         f"not {value!r}") from None
     if percent < 0:
         raise ValueError("a credit cannot be negative")
     return percent
