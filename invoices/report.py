@@ -160,9 +160,9 @@ def category_of(status: str, counted: Fraction) -> str:
     return "not_counted"
 
 
-def _midnights(period: Period, zone: ZoneInfo) -> list[datetime]:
-    """Local midnight of every day of the period and of the day after it, as UTC instants."""
-    days = [period.first_day + timedelta(days=n) for n in range((period.last_day - period.first_day).days + 2)]
+def _midnights(first: date, last: date, zone: ZoneInfo) -> list[datetime]:
+    """Local midnight of every day from ``first`` to ``last`` and of the day after, as UTC instants."""
+    days = [first + timedelta(days=n) for n in range((last - first).days + 2)]
     return [datetime.combine(d, time(0), zone).astimezone(timezone.utc) for d in days]
 
 
@@ -253,7 +253,8 @@ def error_timeline(record: dict[str, Any], objective: dict[str, Any], rule_set: 
 
 
 def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, locale: str) -> Chart:
-    """The month of one objective's timeline, as geometry for the templates."""
+    """The month (or, for a quarterly rule set, the quarter) of one objective's timeline, as
+    geometry for the templates: one column per day of the window."""
     zone = ZoneInfo(zone_name)
     span = minutes(window.length)
     plot = Fraction(RIGHT - LEFT)
@@ -261,11 +262,13 @@ def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, lo
     def x(moment: datetime) -> Fraction:
         return LEFT + plot * minutes(moment - window.start) / span
 
-    midnights = _midnights(period, zone)
+    first_day = window.start.astimezone(zone).date()
+    last_day = (window.end - timedelta(microseconds=1)).astimezone(zone).date()
+    midnights = _midnights(first_day, last_day, zone)
     weekend_days = weekend(locale)
     columns = []
     for index, (begins, ends) in enumerate(zip(midnights, midnights[1:])):
-        day = period.first_day + timedelta(days=index)
+        day = first_day + timedelta(days=index)
         hours = minutes(ends - begins) / HOUR
         left, right = x(begins), x(ends)
         # A one-pixel gutter between columns keeps the days apart.
@@ -446,7 +449,7 @@ def render_report(record: dict[str, Any], format: str = "html", locale: str | No
     return template(f"report.{format}.j2", language, html=format == "html").render(
         record=record, contract=contract, evaluation=evaluation, figures=figures, charts=charts, terms=terms,
         documents=list(documents) if documents is not None else documents_of(record),
-        period=period, days_in_period=(period.last_day - period.first_day).days + 1,
+        period=period, days_in_period=figures.window.days(), quarter="assessed_from" in evaluation,
         f=ReportFormats(locale, contract["currency"], contract["timezone"]),
         titles={key: words.objective(title) for key, title in named.items()},
         headings={key: words.objective(title, heading=True) for key, title in named.items()},

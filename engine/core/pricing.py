@@ -72,6 +72,8 @@ class CreditLine:
     """per_outage: the outages that earn in this period, in order of start"""
     beyond_minutes: Fraction | None = None
     """beyond_allowance: the counted downtime beyond the allowance, the part that earns"""
+    credit_days: Decimal | None = None
+    """the credit as written, when it is days of the fee (a tier's, or each unit's)"""
 
 
 @dataclass(frozen=True)
@@ -149,10 +151,13 @@ def price_objective(objective: Objective, measure: Measure, fired: frozenset[str
     units = None
     exact = Fraction(0)
     beyond = None
+    days = None
     if credit.tiers is not None:
         tier = next((i for i in range(len(credit.tiers)) if tier_rule(objective.id, i) in fired), None)
         if tier is not None:
-            percent = share_percent(credit.tiers[tier].credit, basis)
+            share = credit.tiers[tier].credit
+            days = share.days if isinstance(share, Days) else None
+            percent = share_percent(share, basis)
             exact = Fraction(fee) * percent / HUNDRED
     elif credit.per_unit is not None:
         per_unit = credit.per_unit
@@ -164,6 +169,7 @@ def price_objective(objective: Objective, measure: Measure, fired: frozenset[str
             units = Fraction(units.numerator // units.denominator)
         elif per_unit.count == "started":
             units = Fraction(-(-units.numerator // units.denominator))
+        days = per_unit.credit.days if isinstance(per_unit.credit, Days) else None
         percent = units * share_percent(per_unit.credit, basis)
         exact = Fraction(fee) * percent / HUNDRED
     elif credit.downtime_share is not None:
@@ -181,7 +187,7 @@ def price_objective(objective: Objective, measure: Measure, fired: frozenset[str
     return CreditLine(
         objective=objective.id, service=objective.service, met=False, form=credit.form, tier=tier,
         credit_percent=percent, fee=fee, amount=Money.round(exact, currency, mode), units=units,
-        beyond_minutes=beyond,
+        beyond_minutes=beyond, credit_days=days,
     )
 
 

@@ -68,13 +68,13 @@ def objective_json(evaluation: Evaluation) -> list[dict]:
             entry["base_minutes"] = plain(measure.base_minutes)
         entry["fee"] = str(line.fee)
         if objective.uses_additions:
-            _additions(entry, objective, measure, line, evaluation)
+            section6_keys(entry, objective, measure, line, evaluation)
         result.append(entry)
     return result
 
 
-def _additions(entry: dict, objective, measure, line, evaluation: Evaluation) -> None:
-    """The keys of INTERFACE.md section 6 an objective's terms call for."""
+def section6_keys(entry: dict, objective, measure, line, evaluation: Evaluation) -> None:
+    """The keys of INTERFACE.md section 6 an objective's terms call for (documents add them to a line's detail)."""
     rounding = objective.attainment_rounding
     if rounding is not None:
         entry["attainment_rounded"] = fixed(compared_attainment(objective, measure), rounding.decimals)
@@ -87,6 +87,8 @@ def _additions(entry: dict, objective, measure, line, evaluation: Evaluation) ->
     if line.beyond_minutes is not None:
         entry["allowance_minutes"] = plain(allowance_minutes(objective, measure))
         entry["beyond_minutes"] = plain(line.beyond_minutes)
+    if line.credit_days is not None:
+        entry["credit_days"] = str(line.credit_days)
     if objective.credit.per_outage is not None:
         entry["outages"] = [_outage(o, evaluation.currency) for o in line.outages]
     if line.in_total is not None:

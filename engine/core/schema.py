@@ -594,7 +594,9 @@ class Objective(Extended):
         credit = self.credit
         self._uses_additions = (self.period_basis != "calendar" or self.attainment_rounding is not None
                                 or self.group is not None or credit.per_outage is not None
-                                or getattr(credit.per_unit or credit.downtime_share, "beyond_allowance", False))
+                                or getattr(credit.per_unit or credit.downtime_share, "beyond_allowance", False)
+                                or isinstance(getattr(credit.per_unit, "credit", None), Days)
+                                or any(isinstance(tier.credit, Days) for tier in credit.tiers or ()))
 
     @property
     def uses_additions(self) -> bool:
