@@ -66,7 +66,7 @@ class Assessment:
 
     def basis(self) -> Basis:
         """The credit basis: as many monthly fees as months, and their calendar days for credits in days."""
-        return Basis(self.months, self.window.days) if self.quarterly else Basis(1, self.window.days)
+        return Basis(self.months, self.window.days)
 
 
 def assessment_of(rule_set: RuleSet, period: Period, tz: str) -> Assessment | None:
@@ -161,8 +161,7 @@ def evaluate_contract(contract: Contract, rule_set: RuleSet, measurements: Measu
                       compiled: CompiledRules | None = None, timer: Timer = no_timer,
                       rates: RateBook | None = None) -> Evaluation:
     window = period.window(contract.timezone)
-    assessed = assessment_of(rule_set, period, contract.timezone) if rule_set.quarterly else \
-        Assessment(period, period, window)
+    assessed = assessment_of(rule_set, period, contract.timezone)
     with timer("measure"):
         measures = () if assessed is None else tuple(
             (o, measure(o, contract, measurements, assessed.window, rule_set))
@@ -262,16 +261,16 @@ def evaluate_book(rules: RuleBook, book: Book, measurements: Measurements, perio
                   rates: RateBook | None = None) -> Iterator[Evaluation]:
     """Evaluate every active contract; all rule-set choices are checked before the first result."""
     named = book.contract(contract_id) if contract_id is not None else None
-    quarter_only = quarter_only_contracts(rules, [named] if named is not None else book.contracts, period)
-    if quarter_only and (contract_id is None or contract_id in quarter_only):
-        contracts = [] if contract_id is not None else contracts_to_evaluate(book, period)
-        chosen = resolve_rule_sets(rules, contracts, period, book.error_at)
-        chosen.update(quarter_only)
-        contracts = sorted(contracts + [c for c in (book.contracts if contract_id is None else [named])
-                                        if c is not None and c.id in quarter_only], key=lambda c: c.id)
+    candidates = book.contracts if contract_id is None else [named] if named is not None else []
+    quarter_only = quarter_only_contracts(rules, candidates, period)
+    if named is not None and named.id in quarter_only:
+        contracts, chosen = [named], dict(quarter_only)
     else:
         contracts = contracts_to_evaluate(book, period, contract_id)
         chosen = resolve_rule_sets(rules, contracts, period, book.error_at)
+        if quarter_only and contract_id is None:
+            chosen.update(quarter_only)
+            contracts = sorted(contracts + [c for c in book.contracts if c.id in quarter_only], key=lambda c: c.id)
     cache = CompiledCache()
     for contract in contracts:
         rule_set = chosen[contract.id]
