@@ -20,6 +20,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import cached_property, lru_cache
 from typing import Callable, Iterable, Iterator, Protocol
 
 from .errors import InputError
@@ -47,7 +48,7 @@ def no_timer(stage: str) -> AbstractContextManager:
     return nullcontext()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Assessment:
     """What a rule set's objectives are measured over for a period: the month, or a quarter."""
 
@@ -64,6 +65,7 @@ class Assessment:
     def quarterly(self) -> bool:
         return self.months != 1
 
+    @cached_property
     def basis(self) -> Basis:
         """The credit basis: as many monthly fees as months, and their calendar days for credits in days."""
         return Basis(self.months, self.window.days)
@@ -72,11 +74,22 @@ class Assessment:
 def assessment_of(rule_set: RuleSet, period: Period, tz: str) -> Assessment | None:
     """The month, or for ``assessment: quarter`` the quarter ending with ``period`` (None in its other months)."""
     if not rule_set.quarterly:
-        return Assessment(period, period, period.window(tz))
+        return _month(period, tz)
     quarter = period.quarter(rule_set.fiscal_year_start)
     if quarter is None:
         return None
-    return Assessment(quarter[0], quarter[1], months_window(quarter[0], quarter[1], tz))
+    return _months(quarter[0], quarter[1], tz)
+
+
+@lru_cache(maxsize=4096)
+def _month(period: Period, tz: str) -> Assessment:
+    # The same few for every contract of a book: made once, as windows are.
+    return Assessment(period, period, period.window(tz))
+
+
+@lru_cache(maxsize=4096)
+def _months(first: Period, last: Period, tz: str) -> Assessment:
+    return Assessment(first, last, months_window(first, last, tz))
 
 
 def evaluated_in(contract: Contract, period: Period, rule_set: RuleSet | None) -> bool:
@@ -176,7 +189,7 @@ def evaluate_contract(contract: Contract, rule_set: RuleSet, measurements: Measu
         fact = make_fact(rules, contract.id, attainments, counts)
         fired = matcher().match(rules, fact)
     with timer("price"):
-        basis = assessed.basis() if assessed is not None else MONTH
+        basis = assessed.basis if assessed is not None else MONTH
         pricing = price(contract, rule_set, {o.id: m for o, m in measures}, fired, basis)
     fees = None
     if rule_set.late_payment is not None:

@@ -277,7 +277,7 @@ def price(contract: Contract, rule_set: RuleSet, measures: Mapping[str, Measure]
     currency, mode = contract.currency, rule_set.rounding
     lines = tuple(price_objective(o, measures[o.id], fired, contract, rule_set, basis)
                   for o in rule_set.objectives if o.id in measures)
-    if any(o.group is not None for o in rule_set.objectives):
+    if rule_set.grouped:
         lines = grouped(lines, {o.id: o for o in rule_set.objectives})
     subtotal = Money.zero(currency)
     for line in lines:
@@ -285,7 +285,9 @@ def price(contract: Contract, rule_set: RuleSet, measures: Mapping[str, Measure]
             subtotal = subtotal + line.amount
     cap = None
     if rule_set.cap is not None:
-        fees = Fraction(contract.monthly_fees) * basis.months
+        fees = Fraction(contract.monthly_fees)
+        if basis.months != 1:
+            fees *= basis.months
         cap = Money.round(fees * Fraction(rule_set.cap) / HUNDRED, currency, mode)
     cap_applied = cap is not None and subtotal.amount > cap.amount
     total = cap if cap_applied and cap is not None else subtotal

@@ -17,7 +17,7 @@ import unicodedata
 from datetime import date, time, timedelta
 from decimal import Decimal
 from enum import Enum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -303,8 +303,9 @@ class Credit(Extended):
                                   f"{given[0]}")
         return self
 
-    @property
+    @cached_property
     def form(self) -> str:
+        # Asked for every objective of every contract: worked out once per credit.
         return next(name for name in CREDIT_FORMS if getattr(self, name) is not None)
 
     @property
@@ -588,23 +589,21 @@ class Objective(Extended):
             raise KeyedValueError(("target",), f"a target has at most {MAX_BOUND_DECIMALS} decimals")
         return self
 
-    _uses_additions: bool = PrivateAttr(default=False)
-
-    def model_post_init(self, __context: Any) -> None:
-        credit = self.credit
-        self._uses_additions = (self.period_basis != "calendar" or self.attainment_rounding is not None
-                                or self.group is not None or credit.per_outage is not None
-                                or getattr(credit.per_unit or credit.downtime_share, "beyond_allowance", False)
-                                or isinstance(getattr(credit.per_unit, "credit", None), Days)
-                                or any(isinstance(tier.credit, Days) for tier in credit.tiers or ()))
-
-    @property
+    # Read for every objective of every contract when its JSON is written: a cached property is
+    # a dictionary look-up once worked out, where a private attribute costs pydantic's __getattr__.
+    @cached_property
     def uses_additions(self) -> bool:
         """Whether the objective uses a term of INTERFACE.md 6.1 or 6.2 that adds keys to its JSON."""
-        return self._uses_additions
+        credit = self.credit
+        return (self.period_basis != "calendar" or self.attainment_rounding is not None
+                or self.group is not None or credit.per_outage is not None
+                or getattr(credit.per_unit or credit.downtime_share, "beyond_allowance", False)
+                or isinstance(getattr(credit.per_unit, "credit", None), Days)
+                or any(isinstance(tier.credit, Days) for tier in credit.tiers or ()))
 
-    @property
+    @cached_property
     def counting(self) -> Downtime:
+        """How downtime counts: the ``downtime`` block, or its defaults (made once, not per contract)."""
         return self.downtime or Downtime()
 
     @property
@@ -875,6 +874,11 @@ class RuleSet(Extended):
     @property
     def quarterly(self) -> bool:
         return self.assessment == "quarter"
+
+    @cached_property
+    def grouped(self) -> bool:
+        """Whether any objective belongs to a group (asked for every contract when it is priced)."""
+        return any(objective.group is not None for objective in self.objectives)
 
     def model_post_init(self, __context: Any) -> None:
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
