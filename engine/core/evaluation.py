@@ -28,6 +28,7 @@ from .latefees import LateFees, late_fees
 from .matching import CompiledRules, compile_rules, make_fact, matcher
 from .measure import (
     Measure,
+    MeasureMore,
     PartialImpactError,
     compared_attainment,
     measure_availability,
@@ -137,24 +138,22 @@ def measure(objective: Objective, contract: Contract, measurements: Measurements
             rule_set: RuleSet) -> Measure:
     """The attainment of one objective for one contract, over ``window`` (cut to the contract's
     active days under ``period_basis: active``)."""
-    if objective.period_basis == "active":
-        cut = window.cut(contract.start, contract.end)
-        return replace(_measured(objective, contract, measurements, cut, rule_set), window=cut)
-    return _measured(objective, contract, measurements, window, rule_set)
-
-
-def _measured(objective: Objective, contract: Contract, measurements: Measurements, window: Window,
-              rule_set: RuleSet) -> Measure:
+    cut = objective.period_basis == "active"
+    if cut:
+        window = window.cut(contract.start, contract.end)
     if objective.metric is Metric.availability:
         try:
-            return measure_availability(objective, measurements.incidents_of(contract.id, objective.service), window)
+            measured = measure_availability(objective, measurements.incidents_of(contract.id, objective.service),
+                                            window)
         except PartialImpactError as exc:
             raise InputError(str(exc), file=f"{measurements.folder}/incidents.csv" if measurements.folder else None,
                              line=exc.line, field="impact") from None
-    if objective.metric is Metric.error_rate:
-        return measure_error_rate(objective, measurements.requests_of(contract.id, objective.service), window)
-    return measure_tickets(objective, measurements.tickets_of(contract.id), measurements.pauses_of, window,
-                           clock_of(objective, rule_set))
+    elif objective.metric is Metric.error_rate:
+        measured = measure_error_rate(objective, measurements.requests_of(contract.id, objective.service), window)
+    else:
+        measured = measure_tickets(objective, measurements.tickets_of(contract.id), measurements.pauses_of, window,
+                                   clock_of(objective, rule_set))
+    return replace(measured, more=replace(measured.more or MeasureMore(), window=window)) if cut else measured
 
 
 class CompiledCache:
@@ -174,14 +173,16 @@ def evaluate_contract(contract: Contract, rule_set: RuleSet, measurements: Measu
                       compiled: CompiledRules | None = None, timer: Timer = no_timer,
                       rates: RateBook | None = None) -> Evaluation:
     window = period.window(contract.timezone)
-    assessed = assessment_of(rule_set, period, contract.timezone)
+    assessed = _month(period, contract.timezone) if rule_set.assessment == "month" else \
+        assessment_of(rule_set, period, contract.timezone)
     with timer("measure"):
         measures = () if assessed is None else tuple(
             (o, measure(o, contract, measurements, assessed.window, rule_set))
             for o in rule_set.objectives if contract.service(o.service) is not None)
     # The tiers and the target read the attainment as compared (rounded, when the objective says
     # so), and count-based tiers the count they are on.
-    attainments: dict[str, Fraction] = {o.id: compared_attainment(o, m) for o, m in measures}
+    attainments: dict[str, Fraction] = {
+        o.id: m.attainment if o.attainment_rounding is None else compared_attainment(o, m) for o, m in measures}
     with timer("match"):
         rules = compiled or compile_rules(rule_set)
         counts = {o.id: m.figures[COUNTED[o.credit.tiers_on]] for o, m in measures if o.credit.on_count} \

@@ -201,7 +201,9 @@ class DurableMatcher:
     def _register(self, compiled: CompiledRules) -> None:
         known = self._registered.get(compiled.engine_name)
         if known is not None:
-            if known != compiled:
+            # Usually the very object registered (a run compiles each rule set once): the
+            # rules are compared, tier by tier, only when they are not.
+            if known is not compiled and known != compiled:
                 raise RuleEngineError(f"{compiled.engine_name} is registered with other rules")
             return
         definition = {}

@@ -61,6 +61,14 @@ class IncidentOutcome:
 
 
 @dataclass(frozen=True)
+class MeasureMore:
+    """A measure's figures under the terms of INTERFACE.md section 6."""
+
+    outages: tuple["Outage", ...] = ()
+    window: Window | None = None
+
+
+@dataclass(frozen=True)
 class Measure:
     """The measured side of one objective for one period."""
 
@@ -80,10 +88,19 @@ class Measure:
     explain_incidents: Callable[[], tuple[IncidentOutcome, ...]] | None = field(default=None, compare=False, repr=False)
     """works out each incident's part when first asked: records need it, evaluate's JSON does not"""
     tickets: tuple["TicketOutcome", ...] = ()
-    outages: tuple["Outage", ...] = ()
-    """the counted outages, for objectives credited per outage or tiered on outages"""
-    window: Window | None = None
-    """the window measured, when it is not the period's (``period_basis: active``)"""
+    more: "MeasureMore | None" = None
+    """what the terms of INTERFACE.md 6.1 and 6.2 add (one field: a measure is made for every
+    objective of every contract, and most have none of it)"""
+
+    @property
+    def outages(self) -> tuple["Outage", ...]:
+        """the counted outages, for objectives credited per outage or tiered on outages"""
+        return self.more.outages if self.more is not None else ()
+
+    @property
+    def window(self) -> Window | None:
+        """the window measured, when it is not the period's (``period_basis: active``)"""
+        return self.more.window if self.more is not None else None
 
     @cached_property
     def incidents(self) -> tuple[IncidentOutcome, ...]:
@@ -332,9 +349,8 @@ def measure_availability(objective: Objective, incidents: Iterable[Incident], wi
     period = window.minutes
     base = period - excluded_total if exclusions.excluded_time == "from_period" else period
 
-    credit = objective.credit
     counted_outages: tuple[Outage, ...] | None = None
-    if credit.per_outage is not None or credit.tiers_on == "outages":
+    if objective.counts_outages:
         counted_outages = _counted_outages(union(long_enough + over_allowance), downtime, weights, window)
 
     return Measure(
@@ -346,7 +362,7 @@ def measure_availability(objective: Objective, incidents: Iterable[Incident], wi
             "counted_outages": sum(1 for outage in counted_outages if outage.counted_minutes)},
         explain_incidents=lambda: _outcomes(kinds, window, downtime, excluded, allowed, over_allowance, too_short,
                                             weights),
-        outages=counted_outages or (),
+        more=MeasureMore(outages=counted_outages) if counted_outages is not None else None,
     )
 
 

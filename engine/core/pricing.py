@@ -15,7 +15,7 @@ days of the month (or quarter).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -66,14 +66,39 @@ class CreditLine:
     amount: Money
     units: Fraction | None = None
     """per_unit: the (whole, prorated or started) units of downtime; per_breach: late tickets"""
+    more: "CreditMore | None" = None
+    """what the terms of INTERFACE.md 6.2 add (one field: a line is made for every objective of
+    every contract, and most have none of it)"""
+
+    @property
+    def in_total(self) -> bool | None:
+        """grouped objectives: whether this credit is the group's one in the total (None: not grouped)"""
+        return self.more.in_total if self.more is not None else None
+
+    @property
+    def outages(self) -> tuple[OutageCredit, ...]:
+        """per_outage: the outages that earn in this period, in order of start"""
+        return self.more.outages if self.more is not None else ()
+
+    @property
+    def beyond_minutes(self) -> Fraction | None:
+        """beyond_allowance: the counted downtime beyond the allowance, the part that earns"""
+        return self.more.beyond_minutes if self.more is not None else None
+
+    @property
+    def credit_days(self) -> Decimal | None:
+        """the credit as written, when it is days of the fee (a tier's, or each unit's)"""
+        return self.more.credit_days if self.more is not None else None
+
+
+@dataclass(frozen=True)
+class CreditMore:
+    """A credit line's figures under the terms of INTERFACE.md 6.2."""
+
     in_total: bool | None = None
-    """grouped objectives: whether this credit is the group's one in the total (None: not grouped)"""
     outages: tuple[OutageCredit, ...] = ()
-    """per_outage: the outages that earn in this period, in order of start"""
     beyond_minutes: Fraction | None = None
-    """beyond_allowance: the counted downtime beyond the allowance, the part that earns"""
     credit_days: Decimal | None = None
-    """the credit as written, when it is days of the fee (a tier's, or each unit's)"""
 
 
 @dataclass(frozen=True)
@@ -156,8 +181,10 @@ def price_objective(objective: Objective, measure: Measure, fired: frozenset[str
         tier = next((i for i in range(len(credit.tiers)) if tier_rule(objective.id, i) in fired), None)
         if tier is not None:
             share = credit.tiers[tier].credit
-            days = share.days if isinstance(share, Days) else None
-            percent = share_percent(share, basis)
+            if isinstance(share, Days):
+                days, percent = share.days, share_percent(share, basis)
+            else:
+                percent = Fraction(share)
             exact = Fraction(fee) * percent / HUNDRED
     elif credit.per_unit is not None:
         per_unit = credit.per_unit
@@ -187,7 +214,7 @@ def price_objective(objective: Objective, measure: Measure, fired: frozenset[str
     return CreditLine(
         objective=objective.id, service=objective.service, met=False, form=credit.form, tier=tier,
         credit_percent=percent, fee=fee, amount=Money.round(exact, currency, mode), units=units,
-        beyond_minutes=beyond, credit_days=days,
+        more=CreditMore(beyond_minutes=beyond, credit_days=days) if beyond is not None or days is not None else None,
     )
 
 
@@ -240,7 +267,7 @@ def _per_outage(objective: Objective, measure: Measure, contract: Contract, rule
     percent = shares / Fraction(fee) * HUNDRED if fee else Fraction(0)
     return CreditLine(objective=objective.id, service=objective.service, met=met, form="per_outage", tier=None,
                       credit_percent=_NOTHING if met else percent, fee=fee,
-                      amount=Money.zero(currency) if met else total, outages=tuple(earned))
+                      amount=Money.zero(currency) if met else total, more=CreditMore(outages=tuple(earned)))
 
 
 @lru_cache(maxsize=1024)
@@ -266,7 +293,7 @@ def grouped(lines: tuple[CreditLine, ...], objectives: Mapping[str, Objective]) 
     for index, line in enumerate(lines):
         group = objectives[line.objective].group
         if group is not None:
-            line = CreditLine(**{**vars(line), "in_total": best[group] == index})
+            line = replace(line, more=replace(line.more or CreditMore(), in_total=best[group] == index))
         result.append(line)
     return tuple(result)
 
@@ -281,7 +308,7 @@ def price(contract: Contract, rule_set: RuleSet, measures: Mapping[str, Measure]
         lines = grouped(lines, {o.id: o for o in rule_set.objectives})
     subtotal = Money.zero(currency)
     for line in lines:
-        if line.in_total is not False:
+        if line.more is None or line.more.in_total is not False:  # a grouped credit not its group's largest
             subtotal = subtotal + line.amount
     cap = None
     if rule_set.cap is not None:

@@ -152,7 +152,7 @@ def evaluation_json(evaluation: Evaluation) -> dict:
         "late_fee_total": str(evaluation.late_fees.total if evaluation.late_fees else Money.zero(evaluation.currency)),
         "rules_fired": sorted(evaluation.fired),
     }
-    if rule_set.quarterly:
+    if rule_set.assessment == "quarter":
         # Which months the objectives were measured over: the quarter, or none this month.
         result["assessment"] = "quarter"
         assessed = evaluation.assessment

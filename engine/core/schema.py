@@ -602,6 +602,11 @@ class Objective(Extended):
                 or any(isinstance(tier.credit, Days) for tier in credit.tiers or ()))
 
     @cached_property
+    def counts_outages(self) -> bool:
+        """Whether the credit needs the counted outages (per_outage, tiers_on: outages)."""
+        return self.credit.per_outage is not None or self.credit.tiers_on == "outages"
+
+    @cached_property
     def counting(self) -> Downtime:
         """How downtime counts: the ``downtime`` block, or its defaults (made once, not per contract)."""
         return self.downtime or Downtime()

@@ -126,6 +126,9 @@ class CsvRows:
 
     def impact(self, line: int, text: str) -> Decimal | None:
         """The percentage of a service an incident affected: above 0, at most 100; 100 is kept as None (all of it)."""
+        text = text.strip()
+        if not text:
+            return None
         if not re.match(r"^\d+(\.\d+)?$", text):
             raise self.error(line, "impact", f"{text!r} is not a percentage such as 25 or 12.5")
         value = Decimal(text)
@@ -183,7 +186,7 @@ def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:
             if cause is not Cause.maintenance:
                 raise rows.error(line, "announced_at", "only maintenance is announced; leave announced_at empty")
             announced = rows.instant(line, "announced_at", announced_text)
-        impact_text = (row.get("impact") or "").strip()
+        impact_text = row.get("impact")  # most books have no such column, and most rows no impact
         impact = rows.impact(line, impact_text) if impact_text else None
         result.setdefault(key, []).append(Incident(start, end, cause, announced, line, impact))
     return result
