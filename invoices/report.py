@@ -33,6 +33,7 @@ from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from engine.core.intervals import union
+from engine.core.measure import long_runs
 from engine.core.money import plain
 from engine.core.period import Period, Window, minutes
 from invoices.indicators import Availability, Incident, Indicators, indicators
@@ -221,23 +222,36 @@ def error_timeline(record: dict[str, Any], objective: dict[str, Any], rule_set: 
     The record holds the request rows but not the objective's interval and threshold, so this
     needs the rule set; the intervals are found as ``measure_error_rate`` finds them (rows summed
     per interval from the period's start, down when errors / requests is strictly above the
-    threshold) and must come to the recorded count, else no chart is drawn rather than a wrong one.
+    threshold, with at least ``min_requests`` requests, in a run of at least ``min_consecutive``)
+    and must come to the recorded count, else no chart is drawn rather than a wrong one.
     """
     settings = next((o.error_rate for o in (rule_set.objectives if rule_set is not None else ())
                      if o.id == objective["id"]), None)
     if settings is None or settings.mode != "threshold" or objective.get("target") is None:
         return None
     step, threshold = settings.interval, Fraction(settings.threshold)
+    count = -(-window.length // step)
+    runs, fewest = settings.min_consecutive, settings.min_requests or 0
     buckets: dict[int, list[int]] = {}
     for row in record["inputs"]["requests"]:
+        if row["service"] != objective["service"]:
+            continue
         start = datetime.fromisoformat(row["interval_start"])
-        if row["service"] == objective["service"] and window.start <= start < window.end:
-            bucket = buckets.setdefault((start - window.start) // step, [0, 0])
-            bucket[0] += row["requests"]
-            bucket[1] += row["errors"]
-    down = [(window.start + i * step, min(window.start + (i + 1) * step, window.end))
-            for i, (requests, errors) in sorted(buckets.items())
-            if requests and Fraction(100 * errors, requests) > threshold]
+        if window.start <= start < window.end:
+            index = (start - window.start) // step
+        elif runs is not None:
+            # Outside the period, for runs that cross its edges (min_consecutive), as measured.
+            index = (start - window.start) // step if start < window.start else count + (start - window.end) // step
+        else:
+            continue
+        bucket = buckets.setdefault(index, [0, 0])
+        bucket[0] += row["requests"]
+        bucket[1] += row["errors"]
+    indexes = sorted(i for i, (requests, errors) in buckets.items()
+                     if requests and requests >= fewest and Fraction(100 * errors, requests) > threshold)
+    if runs is not None:
+        indexes = [i for i in long_runs(indexes, runs) if 0 <= i < count]
+    down = [(window.start + i * step, min(window.start + (i + 1) * step, window.end)) for i in indexes]
     downtime = sum((minutes(end - start) for start, end in down), Fraction(0))
     if len(down) != objective["error_intervals"] or downtime != Fraction(Decimal(objective["downtime_minutes"])):
         return None

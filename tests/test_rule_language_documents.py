@@ -112,3 +112,13 @@ def test_belgian_terms_say_the_rounding(store):
 def test_active_days_in_every_language(store, language, words):
     ran(store, "salesloft-active-days", "2026-06")
     assert words in explain(record(store, "SL-START", "2026-06"), language)
+
+
+def test_the_report_charts_runs_of_intervals_as_they_were_counted(store):
+    # BQ-C: a run of 10 bad minutes from 31 May 23:55 counts its 5 June minutes; the chart draws them,
+    # and the 40-minute run of 15 June, and nothing else.
+    ran(store, "bigquery-consecutive-minutes", "2026-06")
+    report = render_report(record(store, "BQ-C", "2026-06"), "txt", rule_set=store.rule_set(
+        record(store, "BQ-C", "2026-06")["ruleset"]["sha256"]))
+    assert "Jun 1, 2026, 12:00:00 AM – 12:05:00 AM: more than 5% of the requests failed, 5 min counted" in report
+    assert "Jun 15, 2026, 8:00:00 AM – 8:40:00 AM: more than 5% of the requests failed, 40 min counted" in report

@@ -577,7 +577,7 @@ def measure_error_rate(objective: Objective, rows: Iterable[RequestCount], windo
     down = sorted(index for index, (requests, errors) in buckets.items()
                   if requests and requests >= fewest and Fraction(100 * errors, requests) > threshold)
     if runs is not None:
-        down = [i for i in _long_runs(down, runs) if 0 <= i < count]
+        down = [i for i in long_runs(down, runs) if 0 <= i < count]
     figures["error_intervals"] = len(down)
     downtime = sum((min(step, window.end - (window.start + i * step)) for i in down), timedelta(0))
     return Measure(objective=objective.id, metric=objective.metric,
@@ -586,10 +586,10 @@ def measure_error_rate(objective: Objective, rows: Iterable[RequestCount], windo
                    figures=figures)
 
 
-def _long_runs(indexes: list[int], shortest: int) -> list[int]:
+def long_runs(indexes: list[int], shortest: int) -> list[int]:
     """The sorted interval indexes that lie in runs of at least ``shortest`` consecutive ones.
 
-    >>> _long_runs([1, 2, 3, 5, 6, 9], 2)
+    >>> long_runs([1, 2, 3, 5, 6, 9], 2)
     [1, 2, 3, 5, 6]
     """
     kept: list[int] = []
