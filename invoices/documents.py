@@ -33,9 +33,10 @@ from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
 from engine.core.evaluation import Evaluation
-from engine.core.latefees import margin_of, stated_compensation
+from engine.core.latefees import margin_of, rate_step, stated_compensation
 from engine.core.model import Contract, Customer, Invoice, Issuer
 from engine.core.money import Money, Rounding, fixed, format_amount, plain
+from engine.core.results import section6_keys
 
 from .formats import language_of, translations
 from .present import PRESENTATION, titles, wording_of
@@ -288,7 +289,8 @@ def credit_lines(evaluation: Evaluation) -> list[Line]:
     named = None
     for objective, measure in evaluation.measures:
         priced = lines_by_objective[objective.id]
-        if priced.amount.amount == 0:
+        # A grouped objective whose credit is not the group's largest earns nothing on the document.
+        if priced.amount.amount == 0 or priced.in_total is False:
             continue
         if named is None:
             named = titles((o.id, o.name, wording_of(o.metric.value, m.downtime_minutes is not None), o.service)
@@ -329,6 +331,7 @@ def credit_lines(evaluation: Evaluation) -> list[Line]:
             detail["name"] = objective.name
         elif named[objective.id].with_id:
             detail["with_id"] = True
+        _section6_detail(detail, objective, measure, priced, evaluation)
         lines.append(Line("sla_credit", priced.amount.amount, vat_rate, objective.id, detail, contract.vat_category))
     if pricing.cap_applied and pricing.cap is not None:
         cut = pricing.cap.amount - pricing.subtotal.amount
@@ -336,6 +339,25 @@ def credit_lines(evaluation: Evaluation) -> list[Line]:
             "cap_percent": str(evaluation.rule_set.cap), "cap": str(pricing.cap), "subtotal": str(pricing.subtotal)},
             contract.vat_category))
     return lines
+
+
+def _section6_detail(detail: dict[str, Any], objective, measure, priced, evaluation: Evaluation) -> None:
+    """What a credit line adds for the terms of INTERFACE.md section 6, with the JSON's own keys.
+
+    Only lines under such terms get any of them, so documents of other rule sets keep the
+    content (and hash) they always had.
+    """
+    if objective.uses_additions:
+        section6_keys(detail, objective, measure, priced, evaluation)
+        if "outages" in detail:
+            detail["timezone"] = evaluation.contract.timezone  # the outages are worded in the contract's time
+    if objective.credit.on_count:
+        detail["tiers_on"] = objective.credit.tiers_on
+        if "counted_outages" in measure.figures:
+            detail["counted_outages"] = measure.figures["counted_outages"]
+    assessment = evaluation.assessment
+    if assessment is not None and assessment.quarterly:
+        detail["fee_months"] = assessment.months
 
 
 def _notes(evaluation: Evaluation) -> dict[str, Any]:
@@ -347,6 +369,10 @@ def _notes(evaluation: Evaluation) -> dict[str, Any]:
         notes["cap_applied"] = pricing.cap_applied
     if pricing.minimum is not None:
         notes["minimum_credit"] = str(pricing.minimum)
+    assessment = evaluation.assessment
+    if assessment is not None and assessment.quarterly:
+        notes.update(assessment="quarter", assessed_from=assessment.first.first_day.isoformat(),
+                     assessed_to=assessment.last.last_day.isoformat())
     return notes
 
 
@@ -360,6 +386,9 @@ def late_payment_terms(evaluation: Evaluation) -> dict[str, Any] | None:
         stated["annual_rate"] = str(terms.annual_rate)
     else:
         stated["margin_points"] = str(margin_of(terms))
+    step = rate_step(terms)
+    if step is not None:  # only then: documents of other terms keep the content they were issued with
+        stated["rate_rounding"] = str(step)
     stated.update(stated_compensation(terms, evaluation.currency))
     return stated
 

@@ -132,6 +132,10 @@ class Formats:
         return self._remembered("day", value, lambda value: format_date(
             date.fromisoformat(value) if isinstance(value, str) else value, "long", locale=self.locale))
 
+    def span_in(self, zone: str, start: datetime | str, end: datetime | str) -> str:
+        """From one instant to another in time zone ``zone`` (outages on a document, in the contract's time)."""
+        return _zoned(str(self.locale), self.currency, zone).span(start, end)
+
     def month(self, period: str) -> str:
         def work(period: str) -> str:
             year, month = (int(part) for part in period.split("-"))
@@ -238,6 +242,11 @@ def weekend(locale: str) -> set[int]:
     parsed = Locale.parse(locale)
     start, end = parsed.weekend_start, parsed.weekend_end
     return {(start + n) % 7 for n in range((end - start) % 7 + 1)}
+
+
+@lru_cache(maxsize=64)
+def _zoned(locale: str, currency: str, zone: str) -> "ExplainFormats":
+    return ExplainFormats(locale, currency, zone)
 
 
 class ExplainFormats(Formats):

@@ -17,7 +17,8 @@ How each indicator is computed (README.md, "Choices", says the same for users):
 
 * The period is the calendar month in the contract's time zone, the half-open window
   from local midnight on the 1st to local midnight on the 1st of the next month, as the
-  evaluation used it.  A ticket "answered in the period" got its first response after the
+  evaluation used it; for a quarterly rule set (``assessment: quarter``) it is the quarter
+  the month ends, from its first month's 1st.  A ticket "answered in the period" got its first response after the
   window's start and at or before its end (the rule ``measure_tickets`` judges by).
 
 * **First-response and resolution times.**  When the rule set has a ``response_time``
@@ -67,7 +68,7 @@ from fractions import Fraction
 from typing import Any, Iterable
 
 from engine.core.intervals import union
-from engine.core.period import Period, Window, minutes
+from engine.core.period import Period, Window, minutes, months_window
 
 RESPONSE, RESOLUTION = "response_time", "resolution_time"
 _ENDING = {RESPONSE: "first_response", RESOLUTION: "resolved"}
@@ -249,13 +250,25 @@ def indicators(record: dict[str, Any]) -> Indicators:
     """The indicators of the contract and period one evaluation record is about."""
     inputs, result = record["inputs"], record["result"]
     contract = inputs["contract"]
-    window = Period.parse(record["period"]).window(contract["timezone"])
+    window = assessed_window(record)
     objectives = result["evaluation"]["objectives"]
     outcomes = {o["objective"]: o for o in result["outcomes"]}
     availability = tuple(_availability(o, outcomes.get(o["id"], {}).get("incidents", []), window)
                          for o in objectives if o["metric"] == "availability")
     tickets = _tickets(inputs, objectives, outcomes, window) if "tickets" in inputs else None
     return Indicators(contract["id"], record["period"], contract["timezone"], window, availability, tickets)
+
+
+def assessed_window(record: dict[str, Any]) -> Window:
+    """The window a record's objectives were measured over: its month, or the quarter it ends
+    for a quarterly rule set (INTERFACE.md 6.1), in the contract's time zone."""
+    zone = record["inputs"]["contract"]["timezone"]
+    evaluation = record["result"]["evaluation"]
+    if "assessed_from" in evaluation:
+        first = Period.parse(evaluation["assessed_from"][:7])
+        last = Period.parse(evaluation["assessed_to"][:7])
+        return months_window(first, last, zone)
+    return Period.parse(record["period"]).window(zone)
 
 
 def _availability(objective: dict, rows: list[dict], window: Window) -> Availability:

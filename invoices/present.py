@@ -166,12 +166,16 @@ class Wording:
     def tier(self, f, detail: dict[str, Any]) -> Text:
         """"tier 1 (≥ 99 % and < 99.9 %)", its first letter upper-cased."""
         _ = self._
-        parts = [BOUNDS[symbol] + " " + f.percent(value) for symbol, value in detail["tier_bounds"]]
+        # Bounds on attainment are percentages; under tiers_on, whole counts of what is counted.
+        show = f.number if "tiers_on" in detail else f.percent
+        parts = [BOUNDS[symbol] + " " + show(value) for symbol, value in detail["tier_bounds"]]
         if self.html:
             # Jinja's join with a markup separator: the parts are escaped ("<" becomes "&lt;").
             bounds = (Markup(" ") + _("and") + " ").join(parts)
         else:
             bounds = (" " + _("and") + " ").join(parts)
+        if "tiers_on" in detail:
+            bounds = bounds + " " + self.counted_noun(detail["tiers_on"])
         tier = _("tier %(number)s (%(range)s)", number=detail["tier"] + 1, range=bounds)
         return tier[:1].upper() + tier[1:]
 
@@ -186,15 +190,26 @@ class Wording:
         """The late-payment interest rate of a regime, in words."""
         _ = self._
         regime = terms["regime"]
-        if regime in ("fr", "eu"):
-            return _("the ECB main refinancing rate plus %(points)s points", points=f.number(terms["margin_points"]))
-        if regime == "de":
-            return _("the German base rate (Basiszinssatz) plus %(points)s points",
+        if regime in ("fr", "eu", "be"):
+            rate = _("the ECB main refinancing rate plus %(points)s points", points=f.number(terms["margin_points"]))
+        elif regime == "nl":
+            rate = _("the ECB main refinancing rate plus %(points)s points, the interest of each full year of "
+                     "lateness being added to the amount on which interest runs",
                      points=f.number(terms["margin_points"]))
-        if regime == "uk":
-            return _("the Bank of England Bank Rate plus %(points)s points, fixed when interest starts",
+        elif regime == "de":
+            rate = _("the German base rate (Basiszinssatz) plus %(points)s points",
                      points=f.number(terms["margin_points"]))
-        return _("%(rate)s a year", rate=f.percent(terms["annual_rate"]))
+        elif regime == "uk":
+            rate = _("the Bank of England Bank Rate plus %(points)s points, fixed when interest starts",
+                     points=f.number(terms["margin_points"]))
+        else:
+            rate = _("%(rate)s a year", rate=f.percent(terms["annual_rate"]))
+        if "rate_rounding" in terms:
+            step = terms["rate_rounding"]
+            rate = (_("%(rate)s, rounded up to the next half point", rate=rate) if Decimal(step) == Decimal("0.5")
+                    else _("%(rate)s, rounded up to the next multiple of %(step)s points", rate=rate,
+                           step=f.number(step)))
+        return rate
 
     def late_payment_terms(self, f, terms: dict[str, Any]) -> Text:
         """The penalty terms; for customers in France, the mention L441-10 and D441-5 require."""
@@ -215,6 +230,57 @@ class Wording:
             return _("Late payment: interest at %(rate)s, and a fixed compensation of %(amount)s per late invoice.",
                      rate=rate, amount=amount)
         return _("Late payment: interest at %(rate)s.", rate=rate)
+
+    # --- the terms of INTERFACE.md section 6, worded once for documents, reports and explanations ---
+
+    def assessed(self, f, evaluation: dict[str, Any]) -> Text | None:
+        """What a quarterly rule set measured this month: its quarter, or nothing."""
+        if evaluation.get("assessment") != "quarter":
+            return None
+        if "assessed_from" in evaluation:
+            return self._("The objectives are measured over the quarter from %(from)s to %(to)s, on the fees of "
+                          "its three months.", **{"from": f.day(evaluation["assessed_from"]),
+                                                  "to": f.day(evaluation["assessed_to"])})
+        return self._("The objectives are measured over quarters, and this month ends none: only late-payment "
+                      "charges are assessed this month.")
+
+    def counted_noun(self, tiers_on: str) -> Text:
+        return self._("late tickets") if tiers_on == "late_tickets" else self._("outages")
+
+    def terms_notes(self, f, entry: dict[str, Any], zone: str | None = None) -> list[Text]:
+        """Sentences for the section 6 figures of an objective: its JSON (reports, explanations) or a
+        document line's detail, which use the same keys.  Nothing for an objective without them."""
+        _, notes = self._, []
+        if "attainment_rounded" in entry:
+            notes.append(_("Compared with the target after rounding: %(value)s.",
+                           value=f.percent(entry["attainment_rounded"])))
+        if "active_from" in entry:
+            notes.append(_("Measured from %(day)s, the first day of the contract.", day=f.day(entry["active_from"])))
+        if "active_to" in entry:
+            notes.append(_("Measured until %(day)s, the last day of the contract.", day=f.day(entry["active_to"])))
+        if "beyond_minutes" in entry:
+            notes.append(_("Only the downtime beyond the %(allowed)s min the target allows earns a credit: "
+                           "%(beyond)s min.", allowed=f.number(entry["allowance_minutes"]),
+                           beyond=f.number(entry["beyond_minutes"])))
+        if "credit_days" in entry:
+            notes.append(_("The credit is written in days: %(days)s days of the fee, that is %(percent)s of it.",
+                           days=f.number(entry["credit_days"]), percent=f.percent(entry["credit_percent"])))
+        if "counted_outages" in entry:
+            notes.append(_("Outages counted: %(count)s.", count=f.number(entry["counted_outages"])))
+        for outage in entry.get("outages", ()):
+            span = f.span_in(zone, outage["start"], outage["end"]) if zone else outage["start"] + " – " + outage["end"]
+            if "tier" in outage:
+                notes.append(_("Outage %(span)s: tier %(number)s, %(credit)s.", span=span, number=outage["tier"] + 1,
+                               credit=f.money(outage["credit"])))
+            else:
+                notes.append(_("Outage %(span)s: %(minutes)s min counted in this period, %(credit)s.", span=span,
+                               minutes=f.number(outage["counted_minutes"]), credit=f.money(outage["credit"])))
+        if "in_total" in entry:
+            notes.append(_("Group %(group)s pays only its largest credit, and this is it.", group=entry["group"])
+                         if entry["in_total"] else
+                         _("Group %(group)s pays only its largest credit: this one is not added to the total.",
+                           group=entry["group"]))
+        return notes
 
 
 @lru_cache(maxsize=None)
@@ -281,6 +347,9 @@ def present(doc: dict[str, Any], is_credit_note: bool, f, words: Wording) -> dic
     legacy = doc.get("presentation", 1) < 2
     notes = doc["notes"]
     footer = []
+    assessed = words.assessed(f, notes)
+    if assessed is not None:
+        footer.append(assessed)
     if "minimum_credit" in notes:
         footer.append(_("Credits below %(amount)s are not issued.", amount=iso(f.money(notes["minimum_credit"]))))
     if "late_payment" in notes:
@@ -367,11 +436,22 @@ def _promise(f, words: Wording, line: dict[str, Any], legacy: bool) -> list[Text
     # A credit line is there because its objective was missed.
     measured = kv(_("Measured"), f.percent(shown_attainment(detail["attainment"], detail["target"], False)))
     figures = [kv(_("Promised"), promised), measured]
+    if detail["target"] is None and ("outages" in detail or "tiers_on" in detail):
+        # A credit per outage or on a count, without a target, promises no attainment.
+        figures.pop(0)
     if "name" in detail:
         measured_as = Title(line["objective"], None, wording_of(detail["metric"], "downtime_minutes" in detail),
                             detail["service"])
         figures.insert(0, kv(_("Objective"), words.objective(measured_as)))
     return figures
+
+
+def _fee(f, words: Wording, detail: dict[str, Any]) -> Text:
+    """The credit basis: the monthly fee, or, for a quarter, the fees of its months."""
+    if "fee_months" in detail:
+        return words.kv(words._("Fees of the quarter (%(months)s months)", months=f.number(detail["fee_months"])),
+                        f.money(detail["fee"]))
+    return words.kv(words._("Monthly fee"), f.money(detail["fee"]))
 
 
 def _html_line(f, words: Wording, line: dict[str, Any], legacy: bool = True) -> dict[str, Any]:
@@ -402,8 +482,11 @@ def _html_line(f, words: Wording, line: dict[str, Any], legacy: bool = True) -> 
             if "units" in detail:
                 credit.append(kv(_("Units"), f.number(detail["units"])))
             credit.append(kv(_("Credit rate"), f.percent(detail["credit_percent"])))
-            credit.append(kv(_("Monthly fee"), f.money(detail["fee"])))
+            credit.append(_fee(f, words, detail))
         figures.append(credit)
+        notes = words.terms_notes(f, detail, detail.get("timezone"))
+        if notes:
+            figures.append(notes)
     elif kind == "sla_correction":
         figures.append([kv(_("Previously credited"), f.money(detail["previously_credited"])),
                         kv(_("Now due"), f.money(detail["now_due"]))])
@@ -444,8 +527,9 @@ def _text_line(f, words: Wording, line: dict[str, Any], legacy: bool = True) -> 
             if "units" in detail:
                 credit.append(kv(_("Units"), f.number(detail["units"])))
             credit.append(kv(_("Credit rate"), f.percent(detail["credit_percent"])))
-            credit.append(kv(_("Monthly fee"), f.money(detail["fee"])))
+            credit.append(_fee(f, words, detail))
             rows.append(words.joined(credit))
+        rows += words.terms_notes(f, detail, detail.get("timezone"))
     elif kind == "sla_correction":
         rows.append(words.joined((kv(_("Previously credited"), f.money(detail["previously_credited"])),
                                   kv(_("Now due"), f.money(detail["now_due"])))))

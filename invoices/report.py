@@ -33,6 +33,7 @@ from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from engine.core.intervals import union
+from engine.core.measure import long_runs
 from engine.core.money import plain
 from engine.core.period import Period, Window, minutes
 from invoices.indicators import Availability, Incident, Indicators, indicators
@@ -160,9 +161,9 @@ def category_of(status: str, counted: Fraction) -> str:
     return "not_counted"
 
 
-def _midnights(period: Period, zone: ZoneInfo) -> list[datetime]:
-    """Local midnight of every day of the period and of the day after it, as UTC instants."""
-    days = [period.first_day + timedelta(days=n) for n in range((period.last_day - period.first_day).days + 2)]
+def _midnights(first: date, last: date, zone: ZoneInfo) -> list[datetime]:
+    """Local midnight of every day from ``first`` to ``last`` and of the day after, as UTC instants."""
+    days = [first + timedelta(days=n) for n in range((last - first).days + 2)]
     return [datetime.combine(d, time(0), zone).astimezone(timezone.utc) for d in days]
 
 
@@ -221,23 +222,36 @@ def error_timeline(record: dict[str, Any], objective: dict[str, Any], rule_set: 
     The record holds the request rows but not the objective's interval and threshold, so this
     needs the rule set; the intervals are found as ``measure_error_rate`` finds them (rows summed
     per interval from the period's start, down when errors / requests is strictly above the
-    threshold) and must come to the recorded count, else no chart is drawn rather than a wrong one.
+    threshold, with at least ``min_requests`` requests, in a run of at least ``min_consecutive``)
+    and must come to the recorded count, else no chart is drawn rather than a wrong one.
     """
     settings = next((o.error_rate for o in (rule_set.objectives if rule_set is not None else ())
                      if o.id == objective["id"]), None)
     if settings is None or settings.mode != "threshold" or objective.get("target") is None:
         return None
     step, threshold = settings.interval, Fraction(settings.threshold)
+    count = -(-window.length // step)
+    runs, fewest = settings.min_consecutive, settings.min_requests or 0
     buckets: dict[int, list[int]] = {}
     for row in record["inputs"]["requests"]:
+        if row["service"] != objective["service"]:
+            continue
         start = datetime.fromisoformat(row["interval_start"])
-        if row["service"] == objective["service"] and window.start <= start < window.end:
-            bucket = buckets.setdefault((start - window.start) // step, [0, 0])
-            bucket[0] += row["requests"]
-            bucket[1] += row["errors"]
-    down = [(window.start + i * step, min(window.start + (i + 1) * step, window.end))
-            for i, (requests, errors) in sorted(buckets.items())
-            if requests and Fraction(100 * errors, requests) > threshold]
+        if window.start <= start < window.end:
+            index = (start - window.start) // step
+        elif runs is not None:
+            # Outside the period, for runs that cross its edges (min_consecutive), as measured.
+            index = (start - window.start) // step if start < window.start else count + (start - window.end) // step
+        else:
+            continue
+        bucket = buckets.setdefault(index, [0, 0])
+        bucket[0] += row["requests"]
+        bucket[1] += row["errors"]
+    indexes = sorted(i for i, (requests, errors) in buckets.items()
+                     if requests and requests >= fewest and Fraction(100 * errors, requests) > threshold)
+    if runs is not None:
+        indexes = [i for i in long_runs(indexes, runs) if 0 <= i < count]
+    down = [(window.start + i * step, min(window.start + (i + 1) * step, window.end)) for i in indexes]
     downtime = sum((minutes(end - start) for start, end in down), Fraction(0))
     if len(down) != objective["error_intervals"] or downtime != Fraction(Decimal(objective["downtime_minutes"])):
         return None
@@ -253,7 +267,8 @@ def error_timeline(record: dict[str, Any], objective: dict[str, Any], rule_set: 
 
 
 def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, locale: str) -> Chart:
-    """The month of one objective's timeline, as geometry for the templates."""
+    """The month (or, for a quarterly rule set, the quarter) of one objective's timeline, as
+    geometry for the templates: one column per day of the window."""
     zone = ZoneInfo(zone_name)
     span = minutes(window.length)
     plot = Fraction(RIGHT - LEFT)
@@ -261,11 +276,13 @@ def chart(timeline: Timeline, window: Window, period: Period, zone_name: str, lo
     def x(moment: datetime) -> Fraction:
         return LEFT + plot * minutes(moment - window.start) / span
 
-    midnights = _midnights(period, zone)
+    first_day = window.start.astimezone(zone).date()
+    last_day = (window.end - timedelta(microseconds=1)).astimezone(zone).date()
+    midnights = _midnights(first_day, last_day, zone)
     weekend_days = weekend(locale)
     columns = []
     for index, (begins, ends) in enumerate(zip(midnights, midnights[1:])):
-        day = period.first_day + timedelta(days=index)
+        day = first_day + timedelta(days=index)
         hours = minutes(ends - begins) / HOUR
         left, right = x(begins), x(ends)
         # A one-pixel gutter between columns keeps the days apart.
@@ -446,7 +463,7 @@ def render_report(record: dict[str, Any], format: str = "html", locale: str | No
     return template(f"report.{format}.j2", language, html=format == "html").render(
         record=record, contract=contract, evaluation=evaluation, figures=figures, charts=charts, terms=terms,
         documents=list(documents) if documents is not None else documents_of(record),
-        period=period, days_in_period=(period.last_day - period.first_day).days + 1,
+        period=period, days_in_period=figures.window.days(), quarter="assessed_from" in evaluation,
         f=ReportFormats(locale, contract["currency"], contract["timezone"]),
         titles={key: words.objective(title) for key, title in named.items()},
         headings={key: words.objective(title, heading=True) for key, title in named.items()},

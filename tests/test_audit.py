@@ -76,8 +76,9 @@ def _periods(scenario: Path) -> list[str]:
 def test_every_scenario_evaluation_replays_exactly(scenario, tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'scenario.db'}")
     book = load_book(scenario / "contracts.yaml")
+    # As `slabill load` does: the rate tables beside the rules, else the shipped ones.
     store.load(book=book, rule_sets=load_rule_files(rule_set_files(scenario / "rules")),
-               measurements=load_measurements(scenario / "data", book))
+               measurements=load_measurements(scenario / "data", book), rates=load_rates(scenario / "rules"))
     for period in _periods(scenario):
         run(store, Period.parse(period))
     outcomes = list(_all(store))

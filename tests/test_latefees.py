@@ -630,3 +630,76 @@ def test_the_run_summary_of_credits_alone_reads_as_before():
                          late_fees_net={"EUR": Decimal("0")})
     lines = [" ".join(line.replace("│", " ").split()) for line in _summary_text(summary).splitlines()]
     assert "credited EUR (net / incl. VAT) 124.58 / 149.50" in lines
+
+
+# --- Belgium, the Netherlands, rate_rounding (INTERFACE.md 6.3) --------------------------------------------
+
+# EUR 10,000.00 due 15 Jun 2025, paid 20 Jul 2025: across the change of 1 July.
+BELGIAN = [invoice("10000.00", "2025-06-15")]
+BELGIAN_PAID = [pay("2025-07-20", "10000.00")]
+
+
+@pytest.mark.parametrize("period, rate, interest, compensation", [
+    # 2025 H1: ECB 3.15 (since 18 Dec 2024) + 8 = 11.15 -> 11.5; 16-30 Jun = 15 days:
+    #   10,000 x 11.5 % x 15/365 = 17,250/365 = 47.2603 -> 47.26, plus EUR 40.
+    ("2025-06", "11.5", "47.26", "40.00"),
+    # 2025 H2: ECB 2.15 (since 11 Jun 2025) + 8 = 10.15 -> 10.5; 1-20 Jul = 20 days:
+    #   through 20 Jul (17,250 + 21,000)/365 = 104.7945 -> 104.79; 104.79 - 47.26 = 57.53.
+    ("2025-07", "10.5", "57.53", "0.00"),
+])
+def test_belgium_rounds_each_half_year_up_to_the_next_half_point(period, rate, interest, compensation):
+    result = fees({"regime": "be"}, period, BELGIAN, BELGIAN_PAID)
+    assert one(result)[:2] == (interest, compensation)
+    assert result.fees[0].rate_percent == Decimal(rate)
+
+
+def test_belgium_keeps_a_rate_already_on_a_step():
+    # 2024 H1: ECB 4.50 + 8 = 12.50, on a step: it stays.  1,000 due 20 Jun 2024, 21-30 Jun = 10 days:
+    #   1,000 x 12.5 % x 10/365 = 3.4247 -> 3.42.
+    result = fees({"regime": "be"}, "2024-06", [invoice("1000.00", "2024-06-20")], [pay("2024-07-10", "1000.00")])
+    assert one(result)[:2] == ("3.42", "40.00")
+    assert result.fees[0].rate_percent == Decimal("12.50")
+
+
+def test_belgium_needs_a_fixed_sum_in_another_currency():
+    with pytest.raises(InputError, match="be regime's fixed sum is in EUR"):
+        fees({"regime": "be"}, "2025-06", [invoice("100.00", "2025-06-15", currency="USD")], currency="USD")
+
+
+@pytest.mark.parametrize("terms, period, rate", [
+    # contractual 12.1 rounded up to the next half point: 12.5; 12.5 stays 12.5
+    ({"regime": "contractual", "annual_rate": "12.1", "rate_rounding": {"up_to": "0.5"}}, "2025-06", "12.5"),
+    ({"regime": "contractual", "annual_rate": "12.5", "rate_rounding": {"up_to": "0.5"}}, "2025-06", "12.5"),
+    # eu in 2025 H2: 2.15 + 8 = 10.15, up to a whole point: 11
+    ({"regime": "eu", "rate_rounding": {"up_to": "1"}}, "2025-07", "11"),
+    # be with its own step: 10.15 up to a quarter point: 10.25
+    ({"regime": "be", "rate_rounding": {"up_to": "0.25"}}, "2025-07", "10.25"),
+])
+def test_rate_rounding_rounds_any_regime_up_to_its_step(terms, period, rate):
+    result = fees(terms, period, BELGIAN, BELGIAN_PAID)
+    assert result.fees[0].rate_percent == Decimal(rate)
+
+
+# EUR 10,000.00 due 14 Mar 2025, paid 30 Apr 2026: late for more than a year.
+DUTCH = [invoice("10000.00", "2025-03-14")]
+DUTCH_PAID = [pay("2026-04-30", "10000.00")]
+
+
+def test_the_netherlands_capitalises_a_full_year_of_interest():
+    # Year one, 15 Mar 2025 - 14 Mar 2026: 108 days at 11.15 % (24,084/73), 184 days at 10.15 % (37,352/73),
+    # 73 days at 10.15 % (203): 76,255/73 = 1,044.589041.  From 15 Mar 2026 interest runs on
+    # 10,000 + 76,255/73 = 806,255/73.
+    march = fees({"regime": "nl"}, "2026-03", DUTCH, DUTCH_PAID).fees[0]
+    before, after = march.segments
+    assert (before.outstanding, before.days) == (F(10000), 14)
+    assert (after.outstanding, after.days, after.start) == (F(806255, 73), 17, date(2026, 3, 15))
+    # through 31 Mar 1,096.801201 -> 1,096.80; through 28 Feb 1,005.657534 -> 1,005.66: 91.14
+    assert str(march.interest.amount) == "91.14"
+    # April: 1,188.940307 -> 1,188.94, less 1,096.80: 92.14 (without capitalisation 1,175.29 in all)
+    assert str(fees({"regime": "nl"}, "2026-04", DUTCH, DUTCH_PAID).fees[0].interest.amount) == "92.14"
+
+
+def test_the_netherlands_charges_the_eu_fixed_sum_in_the_invoice_currency():
+    # 17 days of March 2025 at 11.15 %: 10,000 x 11.15 % x 17/365 = 51.9315 -> 51.93, and 40 of the currency
+    result = fees({"regime": "nl"}, "2025-03", [invoice("10000.00", "2025-03-14", currency="USD")], currency="USD")
+    assert one(result) == ("51.93", "40.00", 17)

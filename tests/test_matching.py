@@ -190,3 +190,94 @@ def test_a_fact_nothing_matches_is_reported_without_crashing_and_matching_goes_o
     assert fired(rules, F(50)) == {"*", "availability/tier/0"}
     with pytest.raises(Exception):
         matcher()._host.get_state(rules.engine_name, matcher().session)
+
+
+# --- tiers on whole counts (INTERFACE.md 6.2, tiers_on) ---------------------------------------------
+
+def count_rule_set(tiers, target=None, on="late_tickets", ruleset="count-test", version="1"):
+    if on == "late_tickets":
+        objective = {"id": "support", "service": "desk", "metric": "response_time", "target_time": "1h"}
+    else:
+        objective = {"id": "support", "service": "desk", "metric": "availability"}
+    objective["credit"] = {"tiers_on": on, "tiers": tiers}
+    if target:
+        objective["target"] = target
+    return RuleSet.model_validate({"ruleset": ruleset, "version": version, "effective_from": "2026-01-01",
+                                   "objectives": [objective]})
+
+
+EDGEVIRT = compile_rules(count_rule_set([
+    {"at_least": "1", "at_most": "2", "credit": "5%"},
+    {"at_least": "3", "at_most": "4", "credit": "10%"},
+    {"at_least": "5", "credit": "15%"},
+], target="90"))
+
+
+@pytest.mark.parametrize("late, expected", [
+    (0, []),                        # no late ticket: no tier
+    (1, ["support/tier/0"]),        # at_least 1, exactly
+    (2, ["support/tier/0"]),        # at_most 2, exactly
+    (3, ["support/tier/1"]),        # one past it: the next tier (whole counts leave no gap)
+    (4, ["support/tier/1"]),
+    (5, ["support/tier/2"]),
+    (1_000_000, ["support/tier/2"]),
+])
+def test_tiers_on_late_tickets_read_the_count_not_the_attainment(late, expected):
+    # The attainment (here 95 %, above the 90 % target) decides "missed"; the count decides the tier.
+    attainments, counts = {"support": F(95)}, {"support": late}
+    fact = make_fact(EDGEVIRT, "C-1", attainments, counts)
+    assert fact["o0_n"] == late  # the count crosses as it is: every bound is a whole number (scale 1)
+    engine_result = matcher().match(EDGEVIRT, fact)
+    assert tiers_of(engine_result) == expected
+    assert engine_result == reference_match(EDGEVIRT, attainments, counts)
+    assert "support/missed" not in engine_result
+
+
+def test_a_decimal_bound_on_a_count_compares_exactly():
+    # at_most 2.5 on a count: 2 is covered, 3 is not; the scale (10**1) keeps both exact.
+    rules = compile_rules(count_rule_set([{"at_most": "2.5", "credit": "5%"}], on="outages", ruleset="decimal-count"))
+    assert rules.digits == 1
+    for count, expected in ((2, ["support/tier/0"]), (3, [])):
+        fact = make_fact(rules, "C-1", {"support": F(100)}, {"support": count})
+        assert fact["o0_n"] == count * 10
+        assert tiers_of(matcher().match(rules, fact)) == expected == tiers_of(
+            reference_match(rules, {"support": F(100)}, {"support": count}))
+
+
+@st.composite
+def random_count_rule_set(draw):
+    tiers = []
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        kinds = draw(st.sets(st.sampled_from(["below", "at_most", "above", "at_least"]), min_size=1, max_size=2)
+                     .filter(lambda k: not {"below", "at_most"} <= k and not {"above", "at_least"} <= k))
+        step = draw(st.sampled_from([1, 2, 10]))  # whole bounds, halves and tenths
+        values = sorted(Decimal(n) / step for n in draw(st.lists(st.integers(0, 40), min_size=len(kinds),
+                                                                  max_size=len(kinds))))
+        tier = {"credit": "10%"}
+        for kind in sorted(kinds, key=lambda k: k in ("below", "at_most")):
+            tier[kind] = str(values.pop(0))
+        try:
+            Tier.model_validate(tier)
+        except ValidationError:
+            continue
+        tiers.append(tier)
+    if not tiers:
+        tiers = [{"at_least": "1", "credit": "10%"}]
+    target = draw(st.one_of(st.none(), bounds_strategy().map(str)))
+    return count_rule_set(tiers, target=target, on=draw(st.sampled_from(["late_tickets", "outages"])),
+                          ruleset="count-differential", version=str(draw(st.integers(0, 10**9))))
+
+
+@settings(max_examples=300)
+@given(data=st.data())
+def test_durable_rules_agrees_with_the_reference_on_count_tiers(data):
+    # 300 random count-tier rule sets x 10 facts: counts on and next to every bound, and an
+    # attainment for the target's missed rule.
+    rules = compile_rules(data.draw(random_count_rule_set()))
+    bounds = [int(c.bound) for r in rules.rules for c in r.conditions if c.on_count] or [1]
+    for _ in range(10):
+        count = max(0, data.draw(st.sampled_from(bounds)) + data.draw(st.integers(-2, 2)))
+        attainments = {"support": data.draw(attainment_near_bounds(rules))}
+        counts = {"support": count}
+        assert matcher().match(rules, make_fact(rules, "C-1", attainments, counts)) == \
+            reference_match(rules, attainments, counts)

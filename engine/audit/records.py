@@ -42,8 +42,11 @@ GENESIS = "0" * 64
 
 
 def incident_json(service: str, row: Incident) -> dict[str, Any]:
-    return {"service": service, "start": instant_text(row.start), "end": instant_text(row.end), "cause": row.cause.value,
+    data = {"service": service, "start": instant_text(row.start), "end": instant_text(row.end), "cause": row.cause.value,
             "announced_at": instant_text(row.announced_at), "line": row.line}
+    if row.impact is not None:  # only then: every record written before has no such key
+        data["impact"] = str(row.impact)
+    return data
 
 
 def request_json(service: str, row: RequestCount) -> dict[str, Any]:
@@ -66,8 +69,10 @@ def _quoted_instant(value: datetime | None) -> str:
 
 
 def _incident_text(service_text: str, start: str, end: str, row: Incident) -> str:
+    # "impact" sorts between "end" and "line"; a Decimal's text is plain ASCII digits.
+    impact = "" if row.impact is None else f'"impact":"{row.impact}",'
     return (f'{{"announced_at":{_quoted_instant(row.announced_at)},"cause":{_CAUSE_TEXT[row.cause]},'
-            f'"end":"{end}","line":{_int(row.line)},"service":{service_text},"start":"{start}"}}')
+            f'"end":"{end}",{impact}"line":{_int(row.line)},"service":{service_text},"start":"{start}"}}')
 
 
 def _request_text(service_text: str, interval_start: str, row: RequestCount) -> str:
@@ -193,7 +198,8 @@ def measurements_from(inputs: dict[str, Any]) -> Measurements:
     incidents: dict = {}
     for row in inputs["incidents"]:
         incidents.setdefault((contract, row["service"]), []).append(Incident(
-            parse(row["start"]), parse(row["end"]), Cause(row["cause"]), parse(row["announced_at"]), row["line"]))
+            parse(row["start"]), parse(row["end"]), Cause(row["cause"]), parse(row["announced_at"]), row["line"],
+            Decimal(row["impact"]) if "impact" in row else None))
     requests: dict = {}
     for row in inputs["requests"]:
         requests.setdefault((contract, row["service"]), []).append(RequestCount(
@@ -236,11 +242,16 @@ def outcomes_json(evaluation: Evaluation) -> list[dict[str, Any]]:
             continue
         if not measure.incidents:
             continue
-        result.append({"objective": objective.id, "incidents": [
-            {"line": o.line, "start": instant_text(o.start), "end": instant_text(o.end), "cause": o.cause, "status": o.status,
-             "counted_minutes": plain(o.counted_minutes), "excluded_minutes": plain(o.excluded_minutes)}
-            for o in measure.incidents]})
+        result.append({"objective": objective.id, "incidents": [_outcome_json(o) for o in measure.incidents]})
     return result
+
+
+def _outcome_json(o) -> dict[str, Any]:
+    data = {"line": o.line, "start": instant_text(o.start), "end": instant_text(o.end), "cause": o.cause,
+            "status": o.status, "counted_minutes": plain(o.counted_minutes), "excluded_minutes": plain(o.excluded_minutes)}
+    if o.impact is not None:
+        data["impact"] = str(o.impact)
+    return data
 
 
 def _tickets_outcome(objective: str, measure: Measure) -> dict[str, Any]:
@@ -261,8 +272,9 @@ def outcomes_text(evaluation: Evaluation) -> str:
         # cause and status are fixed ASCII words (a Cause value, an IncidentOutcome status)
         rows = ",".join(
             f'{{"cause":"{o.cause}","counted_minutes":"{plain(o.counted_minutes)}","end":"{instant_text(o.end)}",'
-            f'"excluded_minutes":"{plain(o.excluded_minutes)}","line":{_int(o.line)},"start":"{instant_text(o.start)}",'
-            f'"status":"{o.status}"}}'
+            f'"excluded_minutes":"{plain(o.excluded_minutes)}",'
+            + ("" if o.impact is None else f'"impact":"{o.impact}",')
+            + f'"line":{_int(o.line)},"start":"{instant_text(o.start)}","status":"{o.status}"}}'
             for o in measure.incidents)
         entries.append(f'{{"incidents":[{rows}],"objective":{canonical(objective.id)}}}')
     return "[" + ",".join(entries) + "]"

@@ -10,10 +10,15 @@ Each day late accrues ``outstanding x annual rate x day fraction``, exactly:
 * outstanding: the base (gross by default, or net in proportion) less what was paid
   before that day (a partial payment lowers it from the day after it arrives);
 * annual rate: by regime (module ``REGIMES``), ``margin_points`` replacing the
-  statutory margin;
+  statutory margin, rounded up to a step under ``be`` (the next half point) or
+  ``rate_rounding``;
 * day fraction: ``act_365`` 1/365; ``act_act`` 1/365 or 1/366 by calendar year;
   ``30_360`` the 30E/360 convention, where a day counts (f(d) - f(d - 1)) / 360 with
   f = 360 x year + 30 x month + min(day, 30), so that the days of any split add up.
+
+Under ``nl`` (BW 6:119a(3)) interest is capitalised: at the end of each full year of
+lateness, counted from the first late day, that year's interest (exact, not rounded) is
+added to the amount on which interest runs from then on.
 
 A period's charge is round(interest through its last day) - round(interest through
 the day before it): each charge is rounded once, and the charges of all periods add
@@ -23,6 +28,7 @@ the same rate and outstanding) are shown rounded, for an auditor to recompute.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -42,7 +48,11 @@ REGIMES = {
     "eu": ("ecb-mro", Decimal(8), "half_year"),    # Directive 2011/7/EU, art. 2(6): + 8 points
     "de": ("de-basiszinssatz", Decimal(9), "half_year"),  # BGB 288(2) with 247: base rate + 9 points
     "uk": ("boe-bank-rate", Decimal(8), "fixed"),  # Late Payment Act 1998: reference rate + 8, fixed
+    "be": ("ecb-mro", Decimal(8), "half_year"),    # Law of 2 August 2002, art. 5: + 8 points, rounded up to 0.5
+    "nl": ("ecb-mro", Decimal(8), "half_year"),    # BW 6:119a and 6:120: + 8 points, capitalised yearly
 }
+BE_STEP = Decimal("0.5")
+"""Belgium rounds the statutory rate up to the next half point (law of 2 August 2002, art. 5)"""
 EUR_40 = Decimal(40)
 UK_BANDS = ((Decimal(1000), Decimal(40)), (Decimal(10000), Decimal(70)), (None, Decimal(100)))
 
@@ -113,6 +123,27 @@ def uk_reference_date(first_late: date) -> date:
     return mid_year if first_late > mid_year else date(first_late.year - 1, 12, 31)
 
 
+def rate_step(terms: LatePayment) -> Decimal | None:
+    """The step the annual rate is rounded up to: ``rate_rounding``, else half a point under ``be``."""
+    if terms.rate_rounding is not None:
+        return terms.rate_rounding.up_to
+    return BE_STEP if terms.regime == "be" else None
+
+
+def rounded_up(rate: Decimal, step: Decimal | None) -> Decimal:
+    """A rate rounded up to the next multiple of ``step``; a rate on a step stays as it is.
+
+    >>> rounded_up(Decimal("11.15"), Decimal("0.5")), rounded_up(Decimal("12.50"), Decimal("0.5"))
+    (Decimal('11.5'), Decimal('12.50'))
+    >>> rounded_up(Decimal("10.15"), None)
+    Decimal('10.15')
+    """
+    if step is None:
+        return rate
+    steps = math.ceil(Fraction(rate) / Fraction(step))
+    return rate if steps * step == rate else steps * step
+
+
 class _Rates:
     """The annual rate of a late day under a rule set's terms, remembering the rows used."""
 
@@ -121,10 +152,11 @@ class _Rates:
         self.used: set[tuple[str, date]] = set()
         self._rates = rates
         self._fixed: Decimal | None = None
+        self._step = rate_step(terms)
         if terms.regime == "contractual":
-            self._fixed = terms.annual_rate
+            self._fixed = rounded_up(terms.annual_rate, self._step)  # type: ignore[arg-type]
         elif REGIMES[terms.regime][2] == "fixed":
-            self._fixed = self._reference(uk_reference_date(first_late)) + self.margin
+            self._fixed = rounded_up(self._reference(uk_reference_date(first_late)) + self.margin, self._step)
 
     @property
     def margin(self) -> Decimal:
@@ -143,7 +175,7 @@ class _Rates:
         if self._fixed is not None:
             return self._fixed
         # The rate in force on the first day of the day's half-year applies to the whole half-year.
-        return self._reference(date(day.year, 1 if day.month <= 6 else 7, 1)) + self.margin
+        return rounded_up(self._reference(date(day.year, 1 if day.month <= 6 else 7, 1)) + self.margin, self._step)
 
 
 def compensation_for(terms: LatePayment, contract: Contract, debt: Decimal) -> Decimal:
@@ -157,7 +189,7 @@ def compensation_for(terms: LatePayment, contract: Contract, debt: Decimal) -> D
         return terms.fixed_compensation
     if terms.regime == "contractual":
         return Decimal(0)
-    if terms.regime == "eu":
+    if terms.regime in ("eu", "nl"):
         return EUR_40
     required = "GBP" if terms.regime == "uk" else "EUR"
     if contract.currency != required:
@@ -184,7 +216,7 @@ def stated_compensation(terms: LatePayment, currency: str) -> dict[str, Any]:
     """
     if terms.fixed_compensation is not None:
         return {"compensation": format_amount(terms.fixed_compensation, currency)}
-    if terms.regime in ("fr", "de", "eu"):
+    if terms.regime in ("fr", "de", "eu", "be", "nl"):
         return {"compensation": format_amount(EUR_40, currency)}
     if terms.regime == "uk":
         return {"compensation_bands": [format_amount(amount, currency) for _, amount in UK_BANDS]}
@@ -232,9 +264,21 @@ def late_fee(invoice: Invoice, payments: list[Payment], terms: LatePayment, cont
     schedule = _Rates(terms, rates, first_late)
     before = Fraction(0)
     segments: list[Segment] = []
+    capitalised = Fraction(0)
+    if terms.regime == "nl":
+        # BW 6:119a(3): at the end of each year of lateness, that year's interest joins the
+        # amount on which interest runs, exactly.
+        anniversary, year_interest = _years_after(first_late, 1), Fraction(0)
     for day, outstanding in days:
+        if terms.regime == "nl":
+            if day == anniversary:
+                capitalised += year_interest
+                anniversary, year_interest = _years_after(first_late, (day.year - first_late.year) + 1), Fraction(0)
+            outstanding += capitalised
         rate = schedule.on(day)
         accrued = outstanding * Fraction(rate) / 100 * day_fraction(day, terms.day_count)
+        if terms.regime == "nl":
+            year_interest += accrued
         if day < period.first_day:
             before += accrued
             continue
@@ -255,6 +299,18 @@ def late_fee(invoice: Invoice, payments: list[Payment], terms: LatePayment, cont
     return LateFee(invoice=invoice.number, base=base, first_late_day=first_late, days_late=len(in_period),
                    rate_percent=rate, segments=tuple(segments), interest=interest, compensation=compensation,
                    total=interest + compensation)
+
+
+def _years_after(day: date, years: int) -> date:
+    """The same day ``years`` later; 29 February becomes 1 March in a common year.
+
+    >>> _years_after(date(2025, 3, 15), 1), _years_after(date(2024, 2, 29), 1)
+    (datetime.date(2026, 3, 15), datetime.date(2025, 3, 1))
+    """
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
 
 
 def late_fees(contract: Contract, terms: LatePayment, invoices: Iterable[Invoice], payments: dict[str, list[Payment]],

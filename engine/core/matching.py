@@ -25,7 +25,12 @@ A fact carries, per objective ``i``, ``o{i}_lo = floor(attainment x 10**d)`` and
 ``o{i}_hi = ceil(attainment x 10**d)``, where ``d`` is the most decimals any bound of the
 rule set has.  For a bound ``T`` with ``T x 10**d`` an integer ``t``: ``x < T`` exactly when
 ``floor(x 10**d) < t``, ``x >= T`` when ``floor(...) >= t``, ``x <= T`` when
-``ceil(x 10**d) <= t`` and ``x > T`` when ``ceil(...) > t``.
+``ceil(x 10**d) <= t`` and ``x > T`` when ``ceil(...) > t``.  The attainment is the one
+compared (rounded first under ``attainment_rounding``).
+
+Tiers on a whole count (``tiers_on: late_tickets`` or ``outages``) read ``o{i}_n = n x 10**d``
+instead: a count is an integer, so its scaled value is exact and every bound compares
+exactly on it.  The objective's ``missed`` rule still reads the attainment.
 """
 
 from __future__ import annotations
@@ -55,18 +60,20 @@ _OPS = {
 
 @dataclass(frozen=True)
 class Condition:
-    """``attainment of objective #index <op> bound``."""
+    """``attainment of objective #index <op> bound`` (or, ``on_count``, its count)."""
 
     index: int
     op: str
     bound: Decimal
+    on_count: bool = False
 
-    def holds(self, attainment: Fraction) -> bool:
-        return _OPS[self.op][2](attainment, Fraction(self.bound))
+    def holds(self, value: Fraction) -> bool:
+        return _OPS[self.op][2](value, Fraction(self.bound))
 
     def durable(self, scale: int) -> dict:
         operator, side, _ = _OPS[self.op]
-        return {operator: {f"o{self.index}_{side}": int(self.bound * scale)}}
+        key = f"o{self.index}_n" if self.on_count else f"o{self.index}_{side}"
+        return {operator: {key: int(self.bound * scale)}}
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,8 @@ class CompiledRules:
     digits: int
     rules: tuple[Rule, ...]
     objectives: tuple[str, ...]
+    counted: tuple[str, ...] = ()
+    """the objectives whose tiers read a whole count"""
 
     @property
     def scale(self) -> int:
@@ -110,17 +119,20 @@ def compile_rules(rule_set: RuleSet) -> CompiledRules:
             rules.append(Rule(missed_rule(objective.id), priority, (Condition(index, "below", objective.target),)))
             digits = max(digits, decimal_places(objective.target))
             priority += 1
+        on_count = objective.credit.on_count
         for number, tier in enumerate(objective.credit.tiers or ()):
-            conditions = tuple(Condition(index, kind, value) for kind, value in tier.bounds())
+            conditions = tuple(Condition(index, kind, value, on_count) for kind, value in tier.bounds())
             digits = max([digits, *(decimal_places(c.bound) for c in conditions)])
             rules.append(Rule(tier_rule(objective.id, number), priority, conditions))
             priority += 1
     rules.append(Rule(CATCH_ALL, priority + 1000, ()))
-    return CompiledRules(rule_set.engine_name, digits, tuple(rules), tuple(o.id for o in rule_set.objectives))
+    return CompiledRules(rule_set.engine_name, digits, tuple(rules), tuple(o.id for o in rule_set.objectives),
+                         tuple(o.id for o in rule_set.objectives if o.credit.on_count))
 
 
-def make_fact(compiled: CompiledRules, contract_id: str, attainments: Mapping[str, Fraction]) -> dict:
-    """The one fact posted per contract and period: scaled integer attainments.
+def make_fact(compiled: CompiledRules, contract_id: str, attainments: Mapping[str, Fraction],
+              counts: Mapping[str, int] | None = None) -> dict:
+    """The one fact posted per contract and period: scaled integer attainments (and counts).
 
     An objective the contract does not take (no such service) has no keys, so none of
     its rules can fire.
@@ -135,15 +147,22 @@ def make_fact(compiled: CompiledRules, contract_id: str, attainments: Mapping[st
         numerator, denominator = exact.numerator * scale, exact.denominator
         fact[f"o{index}_lo"] = numerator // denominator
         fact[f"o{index}_hi"] = -(-numerator // denominator)
+    if compiled.counted and counts:
+        for index, objective_id in enumerate(compiled.objectives):
+            count = counts.get(objective_id)
+            if count is not None:
+                fact[f"o{index}_n"] = count * scale
     return fact
 
 
-def reference_match(compiled: CompiledRules, attainments: Mapping[str, Fraction]) -> frozenset[str]:
-    """The rules that hold on the exact attainments, in plain Python."""
+def reference_match(compiled: CompiledRules, attainments: Mapping[str, Fraction],
+                    counts: Mapping[str, int] | None = None) -> frozenset[str]:
+    """The rules that hold on the exact attainments (and counts), in plain Python."""
     fired = set()
+    counts = counts or {}
     for rule in compiled.rules:
-        values = [attainments.get(compiled.objectives[c.index]) for c in rule.conditions]
-        if all(v is not None and c.holds(v) for c, v in zip(rule.conditions, values)):
+        values = [(counts if c.on_count else attainments).get(compiled.objectives[c.index]) for c in rule.conditions]
+        if all(v is not None and c.holds(Fraction(v)) for c, v in zip(rule.conditions, values)):
             fired.add(rule.name)
     return frozenset(fired)
 
@@ -182,7 +201,9 @@ class DurableMatcher:
     def _register(self, compiled: CompiledRules) -> None:
         known = self._registered.get(compiled.engine_name)
         if known is not None:
-            if known != compiled:
+            # Usually the very object registered (a run compiles each rule set once): the
+            # rules are compared, tier by tier, only when they are not.
+            if known is not compiled and known != compiled:
                 raise RuleEngineError(f"{compiled.engine_name} is registered with other rules")
             return
         definition = {}

@@ -364,6 +364,8 @@ class Incident(NamedTuple):
     cause: Cause
     announced_at: datetime | None
     line: int
+    impact: Decimal | None = None
+    """the percentage of the service affected, above 0 and below 100; None: all of it (100)"""
 
 
 class RequestCount(NamedTuple):

@@ -108,3 +108,60 @@ def parse_percent(value: object) -> Decimal:
     if isinstance(value, str) and value.strip().endswith("%"):
         value = value.strip()[:-1]
     return parse_decimal(value, "a percentage")
+
+
+class Days:
+    """A credit written in days of the fee (INTERFACE.md 6.2): ``"3d"`` is fee x 3 / the days of the period.
+
+    >>> Days(Decimal("3")), str(Days(Decimal("1.5")))
+    (Days('3'), '1.5d')
+    """
+
+    __slots__ = ("days",)
+
+    def __init__(self, days: Decimal) -> None:
+        object.__setattr__(self, "days", days)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Days is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Days) and other.days == self.days
+
+    def __hash__(self) -> int:
+        return hash(("days", self.days))
+
+    def __repr__(self) -> str:
+        return f"Days('{self.days}')"
+
+    def __str__(self) -> str:
+        return f"{self.days}d"
+
+
+_DAYS = re.compile(r"^\s*(\d+(\.\d+)?)\s*d\s*$")
+
+
+def parse_share(value: object) -> "Decimal | Days":
+    """A share of the fee: a percentage (``"10%"``, ``"10"``, ``10``) or days of the fee (``"3d"``).
+
+    >>> parse_share("10%"), parse_share("3d"), parse_share("0.5d")
+    (Decimal('10'), Days('3'), Days('0.5'))
+    >>> parse_share("-1")
+    Traceback (most recent call last):
+    ...
+    ValueError: a credit cannot be negative
+    """
+    if isinstance(value, Days):
+        return value
+    if isinstance(value, str):
+        match = _DAYS.match(value)
+        if match:
+            return Days(Decimal(match.group(1)))
+    try:
+        percent = parse_percent(value)
+    except ValueError:
+        raise ValueError(f"a credit is a percentage such as \"10%\" or days of the fee such as \"3d\", "
+                         f"not {value!r}") from None
+    if percent < 0:
+        raise ValueError("a credit cannot be negative")
+    return percent

@@ -1,19 +1,34 @@
-"""Evaluations as users read them: the JSON of INTERFACE.md section 5.
+"""Evaluations as users read them: the JSON of INTERFACE.md sections 5 and 6.
 
 Money is text with exactly the currency's minor-unit digits, percentages are text in
 percent, attainment is rounded half-up to 6 decimals (tiers were matched on the exact
-value), minutes have as few decimals as they need (at most 6).  An objective the rule
-set names carries its ``name`` as written.
+value, or on ``attainment_rounded`` when the objective rounds it), minutes have as few
+decimals as they need (at most 6).  An objective the rule set names carries its ``name`` as
+written.  The keys of section 6 appear only for rule sets that use its terms, so the JSON of
+every other rule set is what it always was.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from .evaluation import Evaluation
+from .measure import compared_attainment
 from .money import Money, fixed, format_amount, plain
+from .pricing import allowance_minutes
 
 ATTAINMENT_DIGITS = 6
+
+
+def utc_text(moment: datetime) -> str:
+    """An instant in UTC as ISO 8601 with ``Z``, seconds always, microseconds when it has them.
+
+    >>> utc_text(datetime(2026, 4, 30, 23, 50, tzinfo=timezone.utc))
+    '2026-04-30T23:50:00Z'
+    """
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat() + "Z"
 
 
 def objective_json(evaluation: Evaluation) -> list[dict]:
@@ -52,8 +67,43 @@ def objective_json(evaluation: Evaluation) -> list[dict]:
         if measure.base_minutes != measure.period_minutes:
             entry["base_minutes"] = plain(measure.base_minutes)
         entry["fee"] = str(line.fee)
+        if objective.uses_additions:
+            section6_keys(entry, objective, measure, line, evaluation)
         result.append(entry)
     return result
+
+
+def section6_keys(entry: dict, objective, measure, line, evaluation: Evaluation) -> None:
+    """The keys of INTERFACE.md section 6 an objective's terms call for (documents add them to a line's detail)."""
+    rounding = objective.attainment_rounding
+    if rounding is not None:
+        entry["attainment_rounded"] = fixed(compared_attainment(objective, measure), rounding.decimals)
+    if objective.period_basis == "active" and measure.window is not None:
+        window = measure.window
+        if window.start != evaluation.assessment.window.start:  # type: ignore[union-attr]
+            entry["active_from"] = window.start.astimezone(ZoneInfo(window.zone)).date().isoformat()
+        if window.end != evaluation.assessment.window.end:  # type: ignore[union-attr]
+            entry["active_to"] = (window.end.astimezone(ZoneInfo(window.zone)).date() - timedelta(days=1)).isoformat()
+    if line.beyond_minutes is not None:
+        entry["allowance_minutes"] = plain(allowance_minutes(objective, measure))
+        entry["beyond_minutes"] = plain(line.beyond_minutes)
+    if line.credit_days is not None:
+        entry["credit_days"] = str(line.credit_days)
+    if objective.credit.per_outage is not None:
+        entry["outages"] = [_outage(o, evaluation.currency) for o in line.outages]
+    if line.in_total is not None:
+        entry["group"] = objective.group
+        entry["in_total"] = line.in_total
+
+
+def _outage(outage, currency: str) -> dict:
+    entry: dict[str, object] = {"start": utc_text(outage.start), "end": utc_text(outage.end),
+                                "counted_minutes": plain(outage.counted_minutes), "credit": str(outage.credit)}
+    if outage.tier is not None:
+        entry["tier"] = outage.tier
+    if outage.capped:
+        entry["capped"] = True
+    return entry
 
 
 def late_fees_json(evaluation: Evaluation) -> list[dict]:
@@ -90,7 +140,7 @@ def evaluation_json(evaluation: Evaluation) -> dict:
     """One element of ``results``."""
     pricing = evaluation.pricing
     rule_set = evaluation.rule_set
-    return {
+    result = {
         "contract": evaluation.contract.id,
         "currency": evaluation.currency,
         "ruleset": {"id": rule_set.ruleset, "version": rule_set.version, "sha256": rule_set.sha256},
@@ -102,6 +152,14 @@ def evaluation_json(evaluation: Evaluation) -> dict:
         "late_fee_total": str(evaluation.late_fees.total if evaluation.late_fees else Money.zero(evaluation.currency)),
         "rules_fired": sorted(evaluation.fired),
     }
+    if rule_set.assessment == "quarter":
+        # Which months the objectives were measured over: the quarter, or none this month.
+        result["assessment"] = "quarter"
+        assessed = evaluation.assessment
+        if assessed is not None:
+            result["assessed_from"] = assessed.first.first_day.isoformat()
+            result["assessed_to"] = assessed.last.last_day.isoformat()
+    return result
 
 
 def evaluation_text(evaluation: Evaluation) -> str:

@@ -9,15 +9,17 @@ attainments that two tiers cover (an overlap, where the first tier silently wins
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, Mapping
 
 from .errors import InputError, RateMissingError
+from .model import Contract, Measurements
 from .rates import RateBook, RateTable
-from .schema import Objective, RuleSet, Tier
+from .schema import Metric, Objective, RuleSet, Tier
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class RuleBook:
     def ids(self) -> list[str]:
         return sorted(self._versions)
 
+    def versions(self, ruleset: str) -> list[RuleSet]:
+        """Every loaded version of a rule set."""
+        return [item.rules for item in self._versions.get(ruleset, ())]
+
     def for_period(self, ruleset: str, first_day: date) -> RuleSet | None:
         """The version whose effective range contains the period's first day, if any."""
         for item in self._versions.get(ruleset, ()):
@@ -73,6 +79,33 @@ def _first_common_day(a: RuleSet, b: RuleSet) -> date | None:
     ends = [d for d in (a.effective_until, b.effective_until) if d is not None]
     end = min(ends) if ends else None
     return start if end is None or start <= end else None
+
+
+def check_partial_impacts(rules: RuleBook, contracts: Mapping[str, Contract], measurements: Measurements) -> None:
+    """An incident with an impact below 100 is a bad row where an objective that measures its
+    service does not count ``exact`` (INTERFACE.md 6.1): checked when a book is loaded, so that
+    the store never holds a row no run could evaluate.
+
+    Every version of the contract's rule set in force on a day the incident touches is asked.
+    """
+    for (contract_id, service), incidents in measurements.incidents.items():
+        contract = contracts.get(contract_id)
+        if contract is None:
+            continue
+        for incident in incidents:
+            if incident.impact is None:
+                continue
+            for rule_set in rules.versions(contract.ruleset):
+                if not (rule_set.applies_on(incident.start.date()) or rule_set.applies_on(incident.end.date())):
+                    continue
+                for objective in rule_set.objectives:
+                    if (objective.service == service and objective.metric is Metric.availability
+                            and objective.counting.count != "exact"):
+                        raise InputError(
+                            f"the incident has an impact below 100, but objective {objective.id} of "
+                            f"{rule_set.ruleset} {rule_set.version} counts downtime {objective.counting.count}; "
+                            "only count: exact weighs downtime by its impact",
+                            file=f"{measurements.folder}/incidents.csv", line=incident.line, field="impact")
 
 
 # --- tier coverage ------------------------------------------------------------------------------
@@ -119,6 +152,8 @@ def check_tiers(objective: Objective) -> list[TierFinding]:
     tiers = objective.credit.tiers
     if not tiers:
         return []
+    if objective.credit.on_count:
+        return check_count_tiers(objective)
     promised = objective.promised
     points: dict[Fraction, Decimal] = {Fraction(0): Decimal(0), Fraction(100): Decimal(100)}
     for tier in tiers:
@@ -172,6 +207,69 @@ def check_tiers(objective: Objective) -> list[TierFinding]:
         flush("overlap", run, f"tiers {' and '.join(map(str, key))} both cover {{where}}; the first one wins")
     for i, run in above_runs.items():
         flush("above_target", run, f"tier {i} gives a credit although the target {promised} is met, {{where}}")
+    return findings
+
+
+COUNTED_NOUNS = {"late_tickets": ("late ticket", "late tickets"), "outages": ("outage", "outages")}
+
+
+def check_count_tiers(objective: Objective) -> list[TierFinding]:
+    """Gaps and overlaps of tiers on a whole count (``tiers_on``), read on whole numbers.
+
+    Every count from 1 up should be covered once: a count nothing covers earns nothing (a
+    gap), a count two tiers cover is paid by the first (an overlap), and a tier that covers 0
+    credits a month in which nothing happened.  Counts are integers, so ``at_most: 2`` and
+    ``at_least: 3`` leave no gap.
+
+    >>> from engine.core.schema import Objective
+    >>> o = Objective.model_validate({"id": "s", "service": "x", "metric": "response_time", "target_time": "1h",
+    ...     "credit": {"tiers_on": "late_tickets", "tiers": [{"at_least": "1", "at_most": "2", "credit": "5%"},
+    ...                {"at_least": "4", "credit": "10%"}]}})
+    >>> [f.message for f in check_count_tiers(o)]
+    ['nothing covers 3 late tickets']
+    """
+    tiers = objective.credit.tiers or ()
+    one, many = COUNTED_NOUNS[objective.credit.tiers_on]
+    # Which tiers hold changes only at ceil(b) and floor(b) + 1 of a bound b: between those
+    # points every count is covered alike, and above the last one every count is.
+    points = {0, 1}
+    for tier in tiers:
+        for _, value in tier.bounds():
+            bound = Fraction(value)
+            for point in (math.ceil(bound), math.floor(bound) + 1):
+                if point >= 0:
+                    points.add(point)
+    ordered = sorted(points)
+    runs: list[tuple[int, int | None, tuple[int, ...]]] = []  # first, last (None: and more), covering
+    for index, first in enumerate(ordered):
+        last = ordered[index + 1] - 1 if index + 1 < len(ordered) else None
+        covering = tuple(i for i, tier in enumerate(tiers) if _covers(tier, Fraction(first)))
+        if runs and runs[-1][2] == covering and runs[-1][1] == first - 1:
+            runs[-1] = (runs[-1][0], last, covering)
+        else:
+            runs.append((first, last, covering))
+
+    def where(first: int, last: int | None) -> str:
+        if last is None:
+            return f"{first} or more {many}"
+        if first == last:
+            return f"{first} {one if first == 1 else many}"
+        return f"{first} to {last} {many}"
+
+    findings = []
+    for first, last, covering in runs:
+        if first == 0:
+            for i in covering:
+                findings.append(TierFinding(objective.id, "zero_count",
+                                            f"tier {i} gives a credit for 0 {many}"))
+            if last == 0:
+                continue
+            first = 1
+        if not covering:
+            findings.append(TierFinding(objective.id, "gap", f"nothing covers {where(first, last)}"))
+        elif len(covering) > 1:
+            findings.append(TierFinding(objective.id, "overlap", f"tiers {' and '.join(map(str, covering))} both "
+                                        f"cover {where(first, last)}; the first one wins"))
     return findings
 
 

@@ -17,8 +17,8 @@ import unicodedata
 from datetime import date, time, timedelta
 from decimal import Decimal
 from enum import Enum
-from functools import lru_cache
-from typing import Annotated, Any, Literal
+from functools import cached_property, lru_cache
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -27,6 +27,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
     PrivateAttr,
     WithJsonSchema,
     field_validator,
@@ -37,7 +38,7 @@ from pydantic import (
 from .errors import KeyedValueError
 from .locales import check_language
 from .money import Rounding, decimal_places
-from .quantities import MAX_AMOUNT, format_duration, parse_decimal, parse_duration, parse_percent
+from .quantities import MAX_AMOUNT, Days, format_duration, parse_decimal, parse_duration, parse_percent, parse_share
 
 # Facts cross into the rule engine as 64-bit integers scaled by 10**digits; 100 * 10**15
 # still fits, so bounds may carry at most this many decimals.
@@ -71,6 +72,17 @@ Duration = Annotated[
 ]
 
 
+Share = Annotated[
+    Decimal | Days,
+    PlainValidator(parse_share),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"anyOf": [{"type": "number"},
+                              {"type": "string", "pattern": r"^\d+(\.\d+)?\s*(%|d)?$"}],
+                    "description": "share of the fee: percent (\"10%\", \"10\") or days of the fee (\"3d\")"}),
+]
+"""A share of the fee a credit pays: a percentage, or (INTERFACE.md 6.2) days of the fee."""
+
+
 class Frozen(BaseModel):
     """Base of every schema model: immutable, strict about keys.
 
@@ -80,6 +92,29 @@ class Frozen(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True, coerce_numbers_to_str=True)
+
+
+class Extended(Frozen):
+    """A schema model that gained keys after rule sets were first stored (display names, and
+    INTERFACE.md section 6 of December 2026).
+
+    A rule set is stored and named by the hash of its canonical JSON, defaults filled in,
+    and stores written before must keep verifying: re-validated today, a stored rule set must
+    hash to the name it was stored under.  So an added key is left out of the canonical JSON
+    while it holds its default, and a file that does not use it keeps the hash it always had.
+    """
+
+    ADDED: ClassVar[frozenset[str]] = frozenset()
+    """the added keys, written only when they differ from their default"""
+
+    @model_serializer(mode="wrap")
+    def _without_unused_additions(self, handler):
+        data = handler(self)
+        fields = type(self).model_fields
+        for name in self.ADDED:
+            if name in data and getattr(self, name) == fields[name].default:
+                del data[name]
+        return data
 
 
 class Cause(str, Enum):
@@ -102,18 +137,19 @@ TICKET_METRICS = (Metric.response_time, Metric.resolution_time)
 # --- credits -------------------------------------------------------------------------
 
 class Tier(Frozen):
-    """One credit tier; every bound it names must hold (on attainment, in percent)."""
+    """One credit tier; every bound it names must hold (on attainment in percent, or on a
+    whole count under ``tiers_on``)."""
 
     below: Percent | None = None
-    """attainment < below"""
+    """value < below"""
     at_most: Percent | None = None
-    """attainment <= at_most"""
+    """value <= at_most"""
     above: Percent | None = None
-    """attainment > above"""
+    """value > above"""
     at_least: Percent | None = None
-    """attainment >= at_least"""
-    credit: Percent
-    """share of the service's monthly fee credited when this tier applies"""
+    """value >= at_least"""
+    credit: Share
+    """share of the service's monthly fee credited when this tier applies ("10%"), or days of it ("3d")"""
 
     @model_validator(mode="after")
     def _bounds_make_sense(self) -> "Tier":
@@ -123,8 +159,6 @@ class Tier(Frozen):
             raise KeyedValueError(("at_most",), "a tier takes either below or at_most, not both")
         if self.above is not None and self.at_least is not None:
             raise KeyedValueError(("at_least",), "a tier takes either above or at_least, not both")
-        if self.credit < 0:
-            raise KeyedValueError(("credit",), "a credit cannot be negative")
         low, high = self.lower, self.upper
         if low is not None and high is not None:
             (lv, lclosed), (hv, hclosed) = low, high
@@ -166,26 +200,33 @@ class Tier(Frozen):
         return " and ".join(f"{symbols[kind]} {value}" for kind, value in parts)
 
 
-class PerUnit(Frozen):
-    """Each full (or prorated) ``every`` of counted downtime earns ``credit`` of the fee."""
+class PerUnit(Extended):
+    """Each full (prorated, or started) ``every`` of counted downtime earns ``credit`` of the fee."""
+
+    ADDED: ClassVar[frozenset[str]] = frozenset({"beyond_allowance"})
 
     every: Duration
-    credit: Percent
-    count: Literal["whole", "prorata"] = "whole"
+    credit: Share
+    count: Literal["whole", "prorata", "started"] = "whole"
+    """whole: each full every; prorata: the exact fraction; started: every started every (ceil)"""
+    beyond_allowance: bool = False
+    """only the counted downtime beyond the allowance, (100 - target) % of the period, earns credit"""
 
     @model_validator(mode="after")
     def _positive(self) -> "PerUnit":
         if self.every <= timedelta(0):
             raise KeyedValueError(("every",), "every must be longer than 0s")
-        if self.credit < 0:
-            raise KeyedValueError(("credit",), "a credit cannot be negative")
         return self
 
 
-class DowntimeShare(Frozen):
+class DowntimeShare(Extended):
     """credit = fee x multiple x counted downtime / period length."""
 
+    ADDED: ClassVar[frozenset[str]] = frozenset({"beyond_allowance"})
+
     multiple: Points
+    beyond_allowance: bool = False
+    """only the counted downtime beyond the allowance, (100 - target) % of the period, earns credit"""
 
     @field_validator("multiple")
     @classmethod
@@ -195,32 +236,87 @@ class DowntimeShare(Frozen):
         return value
 
 
-class Credit(Frozen):
+class OutageTier(Frozen):
+    """An outage strictly longer than ``longer_than`` earns ``credit`` (the longest such tier wins)."""
+
+    longer_than: Duration
+    credit: Share
+
+
+class PerOutage(Frozen):
+    """Each counted outage earns on its own: a multiple of its downtime (with a cap per outage), or by its length."""
+
+    multiple: Points | None = None
+    """credit = fee x multiple x the outage's counted minutes in the period / the period's minutes"""
+    cap: Share | None = None
+    """at most this share of the fee per outage (multiple only; none: no limit)"""
+    tiers: tuple[OutageTier, ...] | None = None
+    """an outage whose whole length is strictly longer than a tier's longer_than earns the longest such tier"""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "PerOutage":
+        if (self.multiple is None) == (self.tiers is None):
+            raise ValueError("per_outage takes either multiple (with an optional cap) or tiers"
+                             + (", not both" if self.multiple is not None else ""))
+        if self.multiple is not None and self.multiple < 0:
+            raise KeyedValueError(("multiple",), "multiple cannot be negative")
+        if self.cap is not None and self.tiers is not None:
+            raise KeyedValueError(("cap",), "cap applies to per_outage multiple, not to its tiers")
+        if self.tiers is not None:
+            if not self.tiers:
+                raise KeyedValueError(("tiers",), "tiers cannot be empty")
+            seen: set[timedelta] = set()
+            for index, tier in enumerate(self.tiers):
+                if tier.longer_than in seen:
+                    raise KeyedValueError(("tiers", index, "longer_than"),
+                                          f"two tiers are for outages longer than {format_duration(tier.longer_than)}")
+                seen.add(tier.longer_than)
+        return self
+
+
+CREDIT_FORMS = ("tiers", "per_unit", "downtime_share", "per_outage", "per_breach")
+
+
+class Credit(Extended):
     """How a missed objective is paid back: exactly one of the forms."""
 
+    ADDED: ClassVar[frozenset[str]] = frozenset({"tiers_on", "per_outage"})
+
+    tiers_on: Literal["attainment", "late_tickets", "outages"] = "attainment"
+    """what the tiers' bounds are read against: the attainment in percent, or a whole count of
+    late tickets (ticket objectives) or of counted outages (availability objectives)"""
     tiers: tuple[Tier, ...] | None = None
     per_unit: PerUnit | None = None
     downtime_share: DowntimeShare | None = None
+    per_outage: PerOutage | None = None
+    """each counted outage earns on its own (availability only)"""
     per_breach: Amount | None = None
     """a fixed amount per late ticket (response_time and resolution_time only)"""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Credit":
-        given = [name for name in ("tiers", "per_unit", "downtime_share", "per_breach")
-                 if getattr(self, name) is not None]
+        given = [name for name in CREDIT_FORMS if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError("a credit takes exactly one of tiers, per_unit, downtime_share or per_breach"
+            raise ValueError("a credit takes exactly one of tiers, per_unit, downtime_share, per_outage or per_breach"
                              + (f", not {' and '.join(given)}" if given else ""))
         if self.tiers is not None and not self.tiers:
             raise KeyedValueError(("tiers",), "tiers cannot be empty")
         if self.per_breach is not None and self.per_breach < 0:
             raise KeyedValueError(("per_breach",), "a credit cannot be negative")
+        if self.tiers_on != "attainment" and self.tiers is None:
+            raise KeyedValueError(("tiers_on",), f"tiers_on: {self.tiers_on} reads tiers, but this credit is "
+                                  f"{given[0]}")
         return self
 
-    @property
+    @cached_property
     def form(self) -> str:
-        return next(name for name in ("tiers", "per_unit", "downtime_share", "per_breach")
-                    if getattr(self, name) is not None)
+        # Asked for every objective of every contract: worked out once per credit.
+        return next(name for name in CREDIT_FORMS if getattr(self, name) is not None)
+
+    @property
+    def on_count(self) -> bool:
+        """Whether the tiers read a whole count (late tickets, outages) rather than the attainment."""
+        return self.tiers_on != "attainment"
 
 
 # --- how downtime counts --------------------------------------------------------------
@@ -228,9 +324,10 @@ class Credit(Frozen):
 class Downtime(Frozen):
     """How the length of an outage is counted."""
 
-    count: Literal["exact", "whole", "touched"] = "exact"
+    count: Literal["exact", "whole", "touched", "full"] = "exact"
     """exact: each outage counts its exact length; whole: only whole units count;
-    touched: every clock-aligned unit an outage touches counts"""
+    touched: every clock-aligned unit an outage touches counts; full: only clock-aligned
+    units entirely covered by downtime count"""
     unit: Duration = timedelta(minutes=1)
     min_duration: Duration = timedelta(0)
     """outages shorter than this do not count"""
@@ -243,13 +340,23 @@ class Downtime(Frozen):
         return value
 
 
-class Maintenance(Frozen):
+class Maintenance(Extended):
     """Announced maintenance that does not count as downtime, within limits."""
+
+    ADDED: ClassVar[frozenset[str]] = frozenset({"over_allowance"})
 
     min_notice: Duration = timedelta(0)
     """announced at least this long before it starts: excluded"""
     max_per_period: Duration | None = None
     """excluded up to this total per period; the rest counts"""
+    over_allowance: Literal["counts_excess", "counts_all"] = "counts_excess"
+    """beyond max_per_period: only the excess counts (counts_excess), or all of the period's maintenance (counts_all)"""
+
+    @model_validator(mode="after")
+    def _allowance(self) -> "Maintenance":
+        if self.over_allowance == "counts_all" and self.max_per_period is None:
+            raise KeyedValueError(("over_allowance",), "over_allowance: counts_all needs a max_per_period")
+        return self
 
 
 class Exclusions(Frozen):
@@ -271,13 +378,21 @@ class Exclusions(Frozen):
         return self
 
 
-class ErrorRate(Frozen):
+class ErrorRate(Extended):
     """How request error rates become an attainment."""
 
-    mode: Literal["average", "threshold"] = "average"
+    ADDED: ClassVar[frozenset[str]] = frozenset({"min_requests", "min_consecutive"})
+
+    mode: Literal["average", "threshold", "ratio"] = "average"
+    """average: 100 - the mean interval error rate; threshold: the share of intervals not above
+    threshold; ratio: 100 x (1 - errors / requests) over every row of the period"""
     interval: Duration = timedelta(minutes=5)
     threshold: Percent | None = None
     """percent, threshold mode only: an interval above it is a downtime interval"""
+    min_requests: int | None = Field(default=None, ge=1)
+    """average and threshold modes: an interval with fewer requests counts as 0 %"""
+    min_consecutive: int | None = Field(default=None, ge=1)
+    """threshold mode: only runs of at least this many intervals above the threshold are downtime"""
 
     @model_validator(mode="after")
     def _mode_fields(self) -> "ErrorRate":
@@ -287,8 +402,15 @@ class ErrorRate(Frozen):
             raise KeyedValueError(("threshold",), "threshold mode needs a threshold")
         if self.mode == "average" and self.threshold is not None:
             raise KeyedValueError(("threshold",), "threshold is only used in threshold mode")
+        if self.mode == "ratio" and self.threshold is not None:
+            raise KeyedValueError(("threshold",), "threshold is only used in threshold mode")
         if self.threshold is not None and not (0 <= self.threshold <= 100):
             raise KeyedValueError(("threshold",), "threshold must be between 0 and 100 percent")
+        if self.min_requests is not None and self.mode == "ratio":
+            raise KeyedValueError(("min_requests",), "min_requests applies to the average and threshold modes; "
+                                  "ratio sums every request of the period")
+        if self.min_consecutive is not None and self.mode != "threshold":
+            raise KeyedValueError(("min_consecutive",), "min_consecutive applies to threshold mode only")
         return self
 
 
@@ -369,8 +491,18 @@ def name_in(name: str | dict[str, str], language: str) -> str:
     return name.get(language) or name["en"]
 
 
-class Objective(Frozen):
+class AttainmentRounding(Frozen):
+    """The attainment rounded before it is compared with the target and the tiers."""
+
+    decimals: int = Field(ge=0, le=MAX_BOUND_DECIMALS)
+    mode: Rounding = Rounding.half_up
+
+
+class Objective(Extended):
     """One promise: a metric of one service, a target and a credit."""
+
+    # An absent name is left out too: names came before section 6, for the same reason.
+    ADDED: ClassVar[frozenset[str]] = frozenset({"name", "period_basis", "attainment_rounding", "group"})
 
     id: str
     name: Name | None = None
@@ -390,23 +522,20 @@ class Objective(Frozen):
     clock: str = "24x7"
     """a calendar id of this rule set, or 24x7"""
     attainment: Literal["within_target"] = "within_target"
+    period_basis: Literal["calendar", "active"] = "calendar"
+    """calendar: the whole period; active: only the days on which the contract is active"""
+    attainment_rounding: AttainmentRounding | None = None
+    """round the attainment before comparing it with the target and the tiers"""
+    group: str | None = None
+    """objectives that share a group earn only the largest of their credits"""
     credit: Credit
 
-    @field_validator("id")
+    @field_validator("id", "group")
     @classmethod
-    def _id_shape(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError("an objective id uses lowercase letters, digits and '-'")
+    def _id_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _ID.match(value):
+            raise ValueError("an objective id or group uses lowercase letters, digits and '-'")
         return value
-
-    @model_serializer(mode="wrap")
-    def _without_an_absent_name(self, serialize) -> dict[str, Any]:
-        # A rule set's hash is taken over its canonical JSON: one without names (every rule set
-        # stored before names existed) must keep its hash, so an absent name is not written.
-        data = serialize(self)
-        if self.name is None:
-            data.pop("name", None)
-        return data
 
     @model_validator(mode="after")
     def _fits_metric(self) -> "Objective":
@@ -440,6 +569,21 @@ class Objective(Frozen):
             if not counts_downtime:
                 raise KeyedValueError(("credit", form),
                                       f"{form} needs downtime: metric availability, or error_rate in threshold mode")
+            if getattr(self.credit, form).beyond_allowance and self.target is None:
+                raise KeyedValueError(("credit", form, "beyond_allowance"),
+                                      "beyond_allowance needs a target: the allowance is (100 - target) % of the period")
+        if form == "per_outage":
+            if self.metric is not Metric.availability:
+                raise KeyedValueError(("credit", "per_outage"), "per_outage counts outages: metric availability only")
+            if self.credit.per_outage.multiple is not None and self.counting.count != "exact":  # type: ignore[union-attr]
+                raise KeyedValueError(("downtime", "count"), "per_outage multiple credits each outage's exact minutes; "
+                                      "use count: exact")
+        if self.credit.tiers_on == "late_tickets" and self.metric not in TICKET_METRICS:
+            raise KeyedValueError(("credit", "tiers_on"), "tiers_on: late_tickets needs a ticket metric "
+                                  f"(response_time or resolution_time), not {self.metric.value}")
+        if self.credit.tiers_on == "outages" and self.metric is not Metric.availability:
+            raise KeyedValueError(("credit", "tiers_on"), f"tiers_on: outages needs metric availability, "
+                                  f"not {self.metric.value}")
         if self.credit.tiers:
             for index, tier in enumerate(self.credit.tiers):
                 for kind, value in tier.bounds():
@@ -450,15 +594,35 @@ class Objective(Frozen):
             raise KeyedValueError(("target",), f"a target has at most {MAX_BOUND_DECIMALS} decimals")
         return self
 
-    @property
+    # Read for every objective of every contract when its JSON is written: a cached property is
+    # a dictionary look-up once worked out, where a private attribute costs pydantic's __getattr__.
+    @cached_property
+    def uses_additions(self) -> bool:
+        """Whether the objective uses a term of INTERFACE.md 6.1 or 6.2 that adds keys to its JSON."""
+        credit = self.credit
+        return (self.period_basis != "calendar" or self.attainment_rounding is not None
+                or self.group is not None or credit.per_outage is not None
+                or getattr(credit.per_unit or credit.downtime_share, "beyond_allowance", False)
+                or isinstance(getattr(credit.per_unit, "credit", None), Days)
+                or any(isinstance(tier.credit, Days) for tier in credit.tiers or ()))
+
+    @cached_property
+    def counts_outages(self) -> bool:
+        """Whether the credit needs the counted outages (per_outage, tiers_on: outages)."""
+        return self.credit.per_outage is not None or self.credit.tiers_on == "outages"
+
+    @cached_property
     def counting(self) -> Downtime:
+        """How downtime counts: the ``downtime`` block, or its defaults (made once, not per contract)."""
         return self.downtime or Downtime()
 
     @property
     def promised(self) -> Decimal | None:
-        """The attainment promised: ``target``, else the highest upper bound of the tiers."""
+        """The attainment promised: ``target``, else the highest upper bound of attainment tiers."""
         if self.target is not None:
             return self.target
+        if self.credit.on_count:
+            return None
         uppers = [tier.upper[0] for tier in self.credit.tiers or () if tier.upper is not None]
         return max(uppers) if uppers else None
 
@@ -587,10 +751,26 @@ def check_timezone(value: str) -> str:
 
 # --- late payment ------------------------------------------------------------------------
 
-class LatePayment(Frozen):
-    """What the customer owes for paying late (INTERFACE.md section 1)."""
+class RateRounding(Frozen):
+    """The annual rate rounded up to a step (Belgium: the next half point)."""
 
-    regime: Literal["fr", "de", "uk", "eu", "contractual"]
+    up_to: Points
+    """the step, in points: "0.5" rounds 11.15 up to 11.5"""
+
+    @field_validator("up_to")
+    @classmethod
+    def _positive(cls, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise ValueError("up_to must be more than 0")
+        return value
+
+
+class LatePayment(Extended):
+    """What the customer owes for paying late (INTERFACE.md sections 1 and 6.3)."""
+
+    ADDED: ClassVar[frozenset[str]] = frozenset({"rate_rounding"})
+
+    regime: Literal["fr", "de", "uk", "eu", "be", "nl", "contractual"]
     annual_rate: Percent | None = None
     """contractual only: the fixed annual rate in percent"""
     margin_points: Points | None = None
@@ -603,6 +783,8 @@ class LatePayment(Frozen):
     base: Literal["gross", "net"] = "gross"
     vat_on_interest: bool = False
     """whether VAT is charged on the interest (the fixed sum never carries VAT)"""
+    rate_rounding: RateRounding | None = None
+    """round the annual rate up to a step (be rounds up to 0.5 without it)"""
 
     @model_validator(mode="after")
     def _rate_for_regime(self) -> "LatePayment":
@@ -620,8 +802,10 @@ class LatePayment(Frozen):
 
 # --- the rule set ------------------------------------------------------------------------------
 
-class RuleSet(Frozen):
+class RuleSet(Extended):
     """One version of a rule set, as validated from one file."""
+
+    ADDED: ClassVar[frozenset[str]] = frozenset({"assessment", "fiscal_year_start"})
 
     ruleset: str
     """id: lowercase letters, digits, '-'"""
@@ -638,6 +822,10 @@ class RuleSet(Frozen):
     """a total below this is not issued (status below_minimum)"""
     settlement: Literal["credit_note", "next_invoice"] = "credit_note"
     late_payment: LatePayment | None = None
+    assessment: Literal["month", "quarter"] = "month"
+    """month: objectives are measured each month; quarter: over the quarter ending with the month run"""
+    fiscal_year_start: int = Field(default=1, ge=1, le=12)
+    """the month quarters count from: with 2, Feb-Apr, May-Jul, Aug-Oct, Nov-Jan"""
 
     _canonical: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
@@ -674,6 +862,9 @@ class RuleSet(Frozen):
             raise KeyedValueError(("cap",), "cap cannot be negative")
         if self.minimum_credit is not None and self.minimum_credit < 0:
             raise KeyedValueError(("minimum_credit",), "minimum_credit cannot be negative")
+        if self.fiscal_year_start != 1 and self.assessment != "quarter":
+            raise KeyedValueError(("fiscal_year_start",), "fiscal_year_start says where quarters start; "
+                                  "it needs assessment: quarter")
         return self
 
     def _names_tell_objectives_apart(self) -> None:
@@ -689,6 +880,15 @@ class RuleSet(Frozen):
                     raise KeyedValueError(("objectives", index, "name"),
                                           f"objective {objective.id!r} has the same name as {other!r} in "
                                           f"{language!r} ({text!r}): customers could not tell them apart")
+
+    @property
+    def quarterly(self) -> bool:
+        return self.assessment == "quarter"
+
+    @cached_property
+    def grouped(self) -> bool:
+        """Whether any objective belongs to a group (asked for every contract when it is priced)."""
+        return any(objective.group is not None for objective in self.objectives)
 
     def model_post_init(self, __context: Any) -> None:
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
@@ -718,7 +918,7 @@ class RuleSet(Frozen):
     def vocabulary(cls) -> set[str]:
         """Every key the schema knows, for "did you mean ...?" hints."""
         words: set[str] = set()
-        for model in (RuleSet, Objective, Tier, PerUnit, DowntimeShare, Credit, Downtime, Maintenance,
-                      Exclusions, ErrorRate, Calendar, LatePayment):
+        for model in (RuleSet, Objective, Tier, PerUnit, DowntimeShare, PerOutage, OutageTier, Credit, Downtime,
+                      Maintenance, Exclusions, ErrorRate, AttainmentRounding, Calendar, LatePayment, RateRounding):
             words.update(model.model_fields)
         return words

@@ -20,6 +20,7 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.rulesets import RuleBook, check_partial_impacts
 from ..loading.contracts import load_book
 from ..loading.measurements import load_measurements
 from ..loading.rates import load_rates
@@ -54,6 +55,12 @@ def load_files(url: str, contracts: Path, data: Path | None = None, rules: Path 
         store = Store(url)
         measurements = (load_measurements(data, book, store.invoice_currencies(), store.known_tickets())
                         if data is not None else None)
+        if measurements is not None and any(i.impact is not None for rows in measurements.incidents.values()
+                                            for i in rows):
+            # A partial impact is refused under an objective that does not count exact downtime.
+            known = {(r.rules.ruleset, r.rules.version) for r in loaded}
+            stored = [r for r in store.rule_book().loaded if (r.rules.ruleset, r.rules.version) not in known]
+            check_partial_impacts(RuleBook(loaded + stored), {c.id: c for c in book.contracts}, measurements)
         report = store.load(book=book, rule_sets=loaded, measurements=measurements, rates=rates)
         known = set(store.rule_book().ids())
     except BaseException:

@@ -44,7 +44,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Callable, Iterable, Mapping, NamedTuple
+from typing import Callable, Container, Iterable, Mapping, NamedTuple
 
 from invoices.documents import CREDIT_NOTE, Document, Issued, owed_by, plan_documents
 from invoices.einvoice import CHANNELS, render_xml
@@ -54,7 +54,7 @@ from invoices.render import render
 from ..audit.records import inputs_text, record_parts, seal_parts
 from ..core.canonical import canonical, sha256_text
 from ..core.errors import InputError
-from ..core.evaluation import CompiledCache, Timer, evaluate_contract, no_timer
+from ..core.evaluation import CompiledCache, Timer, evaluate_contract, no_timer, quarter_only_contracts
 from ..core.model import Measurements
 from ..core.money import format_amount
 from ..core.period import Period
@@ -193,9 +193,23 @@ class Worked:
 
 
 def margin_for(rule_sets: Iterable[RuleSet]) -> timedelta:
-    """How far past the period to read incidents so that min_duration sees whole outages."""
-    longest = max((o.counting.min_duration for r in rule_sets for o in r.objectives), default=timedelta(0))
-    return max(longest, timedelta(days=1))
+    """How far past the period to read measurements: far enough for ``min_duration`` and
+    ``per_outage`` tiers to see whole outages and ``min_consecutive`` whole runs of intervals,
+    and, for a quarterly rule set, back to its quarter's first day."""
+    rule_sets = list(rule_sets)
+    reach = [timedelta(days=1)]
+    for rule_set in rule_sets:
+        if rule_set.quarterly:
+            reach.append(timedelta(days=62) + timedelta(days=1))  # two months before the period's, at most
+        for objective in rule_set.objectives:
+            reach.append(objective.counting.min_duration)
+            outage = objective.credit.per_outage
+            if outage is not None and outage.tiers:
+                reach.append(max(tier.longer_than for tier in outage.tiers))
+            error_rate = objective.error_rate
+            if error_rate is not None and error_rate.min_consecutive:
+                reach.append(error_rate.interval * error_rate.min_consecutive)
+    return max(reach)
 
 
 # --- working a contract out (in a worker, or in the parent) -------------------------------------------
@@ -366,14 +380,16 @@ class ContractHead(NamedTuple):
         return self.start <= period.last_day and (self.end is None or self.end >= period.first_day)
 
 
-def chosen_contracts(heads: list[ContractHead], period: Period, contract_id: str | None) -> list[ContractHead]:
-    """The contracts active in the period, or the one asked for, which must be stored and active."""
+def chosen_contracts(heads: list[ContractHead], period: Period, contract_id: str | None,
+                     also: Container[str] = ()) -> list[ContractHead]:
+    """The contracts active in the period (and those in ``also``, evaluated though the period is
+    past their end), or the one asked for, which must be stored and one of them."""
     if contract_id is None:
-        return [h for h in heads if h.active_in(period)]
+        return [h for h in heads if h.active_in(period) or h.id in also]
     head = next((h for h in heads if h.id == contract_id), None)
     if head is None:
         raise InputError(f"no contract {contract_id!r} is stored; load it first (slabill load)", field="--contract")
-    if not head.active_in(period):
+    if not head.active_in(period) and head.id not in also:
         runs = f"from {head.start.isoformat()}" + (f" to {head.end.isoformat()}" if head.end else "")
         raise InputError(f"contract {contract_id} is not active in {period} (it runs {runs})", field="--contract")
     return [head]
@@ -421,8 +437,13 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     """
     heads = [ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
                           date.fromisoformat(h["end"]) if h.get("end") else None) for h in store.contract_heads()]
-    active = chosen_contracts(heads, period, contract_id)
-    chosen, held = rule_set_versions(store.rule_book(), active, period)
+    rule_book = store.rule_book()
+    # A contract that ended in the quarter a quarterly rule set measures is evaluated at its end.
+    quarter_only = quarter_only_contracts(rule_book, [h for h in heads if contract_id is None or h.id == contract_id],
+                                          period)
+    active = chosen_contracts(heads, period, contract_id, also=quarter_only)
+    chosen, held = rule_set_versions(rule_book, [h for h in active if h.id not in quarter_only], period)
+    chosen.update(quarter_only)
     issuers = store.issuers()
     rule_sets = {rule_set.sha256: rule_set for rule_set in chosen.values()}
     # A worker process times into its own copy of a clock, which nobody reads: only a run

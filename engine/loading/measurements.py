@@ -163,6 +163,18 @@ class CsvRows:
             raise self.error(line, column, f"{text} has more decimals than {currency} has ({minor_digits(currency)})")
         return value
 
+    def impact(self, line: int, text: str) -> Decimal | None:
+        """The percentage of a service an incident affected: above 0, at most 100; 100 is kept as None (all of it)."""
+        text = text.strip()
+        if not text:
+            return None
+        if not re.match(r"^\d+(\.\d+)?$", text):
+            raise self.error(line, "impact", f"{text!r} is not a percentage such as 25 or 12.5")
+        value = Decimal(text)
+        if not 0 < value <= 100:
+            raise self.error(line, "impact", f"the impact {text} is not above 0 and at most 100")
+        return None if value == 100 else value
+
     def contract_service(self, line: int, row: dict[str, str], book: Book) -> Key | None:
         """The row's (contract, service), checked against the book; None for another share's contract.
 
@@ -193,7 +205,7 @@ _UNCHECKED = object()
 
 
 def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:
-    rows = CsvRows(path, ("contract", "service", "start", "end"), ("cause", "announced_at"), book.elsewhere)
+    rows = CsvRows(path, ("contract", "service", "start", "end"), ("cause", "announced_at", "impact"), book.elsewhere)
     result: dict[Key, list[Incident]] = {}
     for line, row in rows:
         key = rows.contract_service(line, row, book)
@@ -213,7 +225,9 @@ def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:
             if cause is not Cause.maintenance:
                 raise rows.error(line, "announced_at", "only maintenance is announced; leave announced_at empty")
             announced = rows.instant(line, "announced_at", announced_text)
-        result.setdefault(key, []).append(Incident(start, end, cause, announced, line))
+        impact_text = row.get("impact")  # most books have no such column, and most rows no impact
+        impact = rows.impact(line, impact_text) if impact_text else None
+        result.setdefault(key, []).append(Incident(start, end, cause, announced, line, impact))
     return result
 
 

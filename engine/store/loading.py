@@ -52,6 +52,8 @@ class LoadReport:
 def incident_key(contract: str, service: str, row: Incident) -> str:
     parts = (contract, service, str(to_micros(row.start)), str(to_micros(row.end)), row.cause.value,
              str(to_micros(row.announced_at)) if row.announced_at else "")
+    if row.impact is not None:  # only then: rows stored before impacts existed keep their keys
+        parts += (f"impact={row.impact}",)
     return sha256_text("|".join(parts))
 
 
@@ -244,6 +246,7 @@ class Loading:
                              "service": service, "start_us": to_micros(incident.start), "end_us": to_micros(incident.end),
                              "cause": incident.cause.value,
                              "announced_us": to_micros(incident.announced_at) if incident.announced_at else None,
+                             "impact": str(incident.impact) if incident.impact is not None else None,
                              "source": f"{source}:{incident.line}"})
         known: set[str] = set()
         keys = [r["row_key"] for r in rows]

@@ -172,13 +172,14 @@ class Reading:
             for chunk in _chunks(ids):
                 incident_rows = session.execute(select(
                     IncidentRow.contract_id, IncidentRow.service, IncidentRow.start_us, IncidentRow.end_us,
-                    IncidentRow.cause, IncidentRow.announced_us, IncidentRow.source,
+                    IncidentRow.cause, IncidentRow.announced_us, IncidentRow.source, IncidentRow.impact,
                 ).where(IncidentRow.contract_id.in_(chunk), IncidentRow.start_us < high, IncidentRow.end_us > low)
                     .order_by(IncidentRow.id))
-                for contract, service, start, end, cause, announced, source in incident_rows:
+                for contract, service, start, end, cause, announced, source, impact in incident_rows:
                     incidents.setdefault((contract, service), []).append(Incident(
                         from_micros(start), from_micros(end), causes[cause],
-                        from_micros(announced) if announced is not None else None, _line_of(source)))
+                        from_micros(announced) if announced is not None else None, _line_of(source),
+                        Decimal(impact) if impact is not None else None))
                 counts = session.execute(select(
                     RequestCountRow.contract_id, RequestCountRow.service, RequestCountRow.interval_us,
                     RequestCountRow.requests, RequestCountRow.errors, RequestCountRow.source,

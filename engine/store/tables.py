@@ -76,6 +76,8 @@ class IncidentRow(SQLModel, table=True):
     end_us: int = Field(sa_column=big(nullable=False))
     cause: str = Field(max_length=20)
     announced_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
+    impact: Optional[str] = Field(default=None, max_length=40)
+    """the percentage of the service affected, as decimal text; NULL: all of it"""
     source: str = Field(default="", max_length=500)
     """file and line it was first loaded from"""
 
