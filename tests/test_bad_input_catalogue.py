@@ -155,7 +155,7 @@ CASES = [
     Case("rule-per-breach-too-large", {RULES: sub('per_breach: "50.00"', "per_breach: 1e20")},
          (RULES, "per_breach", "objectives[1].credit.per_breach"), "at most 15 digits"),
     Case("rule-credit-words", {RULES: sub('credit: "10%"', 'credit: "10 percent"')},
-         (RULES, "10 percent", "objectives[0].credit.tiers[0].credit"), "a percentage must be a number"),
+         (RULES, "10 percent", "objectives[0].credit.tiers[0].credit"), "a credit is a percentage such as \"10%\" or days of the fee"),
     Case("rule-version-with-space", {RULES: sub('version: "2026.1"', 'version: "2026 1"')},
          (RULES, "version:", "version"), "a version is a short text without spaces"),
     Case("rule-id-uppercase", {RULES: sub("ruleset: standard-hosting", "ruleset: Standard-Hosting")},

@@ -8,7 +8,7 @@ September 2026 has 43,200 minutes, October 44,640, February 2026 40,320; a Paris
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction as F
 
