@@ -123,3 +123,18 @@ def test_a_row_repeating_one_of_an_earlier_chunk_is_found_in_small_chunks_too(st
     with pytest.raises(InputError, match=rf"line {len(lines)}, field interval_start: this interval is already "
                                          r"counted on line 2\."):
         _streamed(store, book, chunk=2)
+
+
+def test_contracts_with_anchors_before_the_issuer_wait_for_it_and_load_the_same_book(store, tmp_path):
+    book = _book(tmp_path)
+    text = (book / "contracts.yaml").read_text(encoding="utf-8")
+    text = text.replace("    currency: EUR\n", "    currency: &money EUR\n", 1)  # an anchor inside a contract
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith("issuer:"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("contracts:"))
+    (book / "contracts.yaml").write_text("".join(lines[:start] + lines[end:] + lines[start:end]), encoding="utf-8")
+    whole = Store(f"sqlite:///{tmp_path / 'whole.db'}")
+    load_fixtures(whole, book)
+    _streamed(store, book, chunk=5)
+    assert _rows(store) == _rows(whole)
+    whole.close()

@@ -235,8 +235,10 @@ def stream_book(path: str | Path, issuer_read: Callable[[Issuer], None],
     file has several, are those of ``load_book``: a bad contract as it is read, then the
     issuer and the file's shape, then the e-invoice channels the issuer cannot serve.
 
-    The issuer is looked for first (a file nearly always starts with it); when it comes
-    after the contracts, the contracts read before it was known wait for it.
+    The issuer is looked for first, by a quick pass that reads past the contracts (a file
+    nearly always starts with it, and the pass stops there).  Only when that pass cannot
+    read past them (anchors or aliases inside a contract) do the contracts wait in memory
+    for the issuer; when it is missing or invalid, they are checked and dropped.
     """
     shapes: dict[str, ContractShape] = {}
     shared: dict[ContractShape, ContractShape] = {}
@@ -244,7 +246,7 @@ def stream_book(path: str | Path, issuer_read: Callable[[Issuer], None],
     placeholder: list[Contract] = []  # the first valid contract stands in the list for every other
     waiting: list[tuple[int, Contract]] = []
     issuer = _issuer_first(path)
-    if issuer is not None:
+    if isinstance(issuer, Issuer):
         issuer_read(issuer)
 
     def read(where, value):
@@ -260,9 +262,9 @@ def stream_book(path: str | Path, issuer_read: Callable[[Issuer], None],
             shapes[contract.id] = shared.setdefault(shape, shape)
             if contract.customer.e_invoice in ("peppol", "fr_ctc"):
                 channels.append((where[1], contract.customer))
-            if issuer is not None:
+            if isinstance(issuer, Issuer):
                 contract_read(where[1], contract)
-            else:
+            elif issuer is None:  # not known yet: written once it is
                 waiting.append((where[1], contract))
             if not placeholder:
                 placeholder.append(contract)
@@ -288,7 +290,7 @@ def stream_book(path: str | Path, issuer_read: Callable[[Issuer], None],
         problem = channel_problem(parsed.issuer, customer)
         if problem is not None:
             raise doc.error_at(("contracts", index, "customer", "e_invoice"), problem)
-    if issuer is None:
+    if not isinstance(issuer, Issuer):
         issuer_read(parsed.issuer)
         for position, contract in waiting:
             contract_read(position, contract)
@@ -300,8 +302,12 @@ class _IssuerFound(Exception):
         self.value = value
 
 
-def _issuer_first(path: str | Path) -> Issuer | None:
-    """The file's issuer, valid, read before its contracts (they are read past); else None."""
+_NO_VALID_ISSUER = object()  # the file's issuer is missing or invalid: the load will fail
+
+
+def _issuer_first(path: str | Path) -> "Issuer | object | None":
+    """The file's issuer, valid, read before its contracts (they are read past); ``_NO_VALID_ISSUER``
+    when it is missing or invalid; None when the file could not be read past its contracts."""
     def found(where, value):
         if where == ("issuer",):
             raise _IssuerFound(value)
@@ -313,7 +319,9 @@ def _issuer_first(path: str | Path) -> Issuer | None:
         try:
             return Issuer.model_validate(issuer.value)
         except ValidationError:
-            return None  # said after the contracts, as load_book says it
-    except (InputError, NotSkippable):
+            return _NO_VALID_ISSUER  # said after the contracts, as load_book says it
+    except NotSkippable:
         return None
-    return None
+    except InputError:
+        return _NO_VALID_ISSUER  # the file is malformed: said when it is read
+    return _NO_VALID_ISSUER
