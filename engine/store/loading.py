@@ -20,7 +20,7 @@ from pathlib import Path
 
 from typing import Callable, Iterable
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from ..core.canonical import canonical, sha256_text, to_micros
@@ -455,12 +455,14 @@ def _insert(session: Session, table, rows: list[dict]) -> None:
     """
     if not rows:
         return
+    session.flush()  # rows the session holds (an issuer, a rule set) go first: new rows may name them
     connection = session.connection()
     if connection.dialect.name != "postgresql":
+        # The table's plain INSERT, executemany'd: the ORM's bulk path costs more than SQLite's writing.
+        statement = table.__table__.insert()
         for start in range(0, len(rows), 10_000):
-            session.execute(insert(table), rows[start:start + 10_000])
+            connection.execute(statement, rows[start:start + 10_000])
         return
-    session.flush()
     columns = list(rows[0])
     names = ", ".join(f'"{column}"' for column in columns)
     raw = connection.connection.driver_connection
