@@ -205,7 +205,7 @@ class ContractShape:
 @dataclass
 class ContractIndex:
     """The contracts of a streamed book, by id: what ``load`` keeps of them once each was
-    validated and written (about 100 bytes a contract, its id most of it: some 100 MB for
+    validated and written (about 250 bytes a contract, its id most of it: some 250 MB for
     1,000,000 contracts, however many measurement rows the book has).
 
     It answers the measurement readers' questions as a ``Book`` does.

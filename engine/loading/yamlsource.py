@@ -260,6 +260,10 @@ class _Builder:
                 elif len(text) <= 32:
                     tag = resolved.get(text)
                     if tag is None:
+                        if len(resolved) >= 20_000:
+                            # Keys and words repeat; ids, names and e-mail addresses do not, and
+                            # kept, they would cost 400 bytes a contract of a streamed book.
+                            resolved.clear()
                         tag = resolved[text] = resolver.resolve(yaml.ScalarNode, text, (True, False))
                 else:
                     tag = resolver.resolve(yaml.ScalarNode, text, event.implicit)

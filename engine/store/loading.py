@@ -30,7 +30,7 @@ from ..core.rates import RateBook
 from ..core.rulesets import LoadedRuleSet, RuleBook, check_partial_impact_rows
 from ..core.schema import RuleSet
 from ..loading import measurements as csv_files
-from ..loading.collector import paused_gc
+from ..loading.collector import collect_chunk, paused_gc
 from ..loading.contracts import Book, ContractIndex, stream_book
 from .reading import _line_of, _ticket
 from .tables import (
@@ -126,6 +126,7 @@ class Loading:
                 if len(waiting) >= 1000:
                     self._load_contracts(session, issuer[0], waiting, report)
                     waiting.clear()
+                    collect_chunk()
 
             index = stream_book(contracts, issuer_read, each_contract)
             self._load_contracts(session, issuer[0], waiting, report)
@@ -143,26 +144,32 @@ class Loading:
                     if rules is not None and any(i.impact is not None for _, i in rows):
                         check_partial_impact_rows(rules, index, rows, str(path))
                     self._load_incidents(session, str(path), rows, report)
+                    collect_chunk()
             path = data / "requests.csv"
             if path.exists():
                 for rows in csv_files.stream_requests(path, index, chunk):
                     self._load_requests(session, str(path), rows, report, fresh)
+                    collect_chunk()
             path = data / "invoices.csv"
             if path.exists():
                 for rows in csv_files.stream_invoices(path, index, chunk):
                     self._load_invoices(session, str(path), rows, report, fresh)
+                    collect_chunk()
             path = data / "payments.csv"
             if path.exists():
                 for rows in csv_files.stream_payments(path, lambda numbers: _invoice_currencies(session, numbers), chunk):
                     self._load_payments(session, str(path), rows, report, fresh)
+                    collect_chunk()
             path = data / "tickets.csv"
             if path.exists():
                 for rows in csv_files.stream_tickets(path, index, chunk):
                     self._load_tickets(session, str(path), rows, report, fresh)
+                    collect_chunk()
             path = data / "ticket_pauses.csv"
             if path.exists():
                 for rows in csv_files.stream_pauses(path, lambda ids: _tickets(session, ids), chunk):
                     self._load_pauses(session, str(path), rows, report)
+                    collect_chunk()
         return report, index
 
     def _load_rules(self, session: Session, rule_sets: list[LoadedRuleSet], rates: RateBook | None,
