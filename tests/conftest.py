@@ -40,6 +40,13 @@ def objective(**fields) -> Objective:
     return Objective.model_validate(base)
 
 
+@pytest.fixture(autouse=True)
+def checkpoints_in_tmp(tmp_path, monkeypatch):
+    """Runs through the command line sign checkpoints into a folder of the test's own, never the
+    working directory's ./slabill-checkpoints (a PostgreSQL store's default)."""
+    monkeypatch.setenv("SLABILL_CHECKPOINTS", str(tmp_path / "checkpoints"))
+
+
 @pytest.fixture
 def write(tmp_path):
     """Write a file under tmp_path and return its path."""
