@@ -103,7 +103,7 @@ def verify(store: Store, workers: int = 1, checkpoints: Sequence[Checkpoint] = (
             return report
         report.checkpoints += 1
     numbers = store.document_numbers()
-    report.problem = (_check_number_series(numbers, sequences) or _check_runs(store, links, numbers)
+    report.problem = (_check_runs(store, links, numbers) or _check_number_series(numbers, sequences)
                       or _check_renditions(store))
     return report
 
