@@ -244,8 +244,8 @@ def db_option() -> Any:
 
 def checkpoints_option() -> Any:
     return typer.Option(None, "--checkpoints", metavar="DIR",
-                        help="the folder of signed checkpoints and their key (default: SLABILL_CHECKPOINTS, else "
-                             "<name>-checkpoints beside a SQLite store, else ./slabill-checkpoints)")
+                        help="the folder of signed checkpoints and their key (default: SLABILL_CHECKPOINTS, else a "
+                             "folder beside a SQLite store named after it, else ./slabill-checkpoints)")
 
 
 def period_option(help: str = "the month, YYYY-MM", required: bool = True) -> Any:
@@ -817,6 +817,8 @@ def demo(
         print_delivery(result.delivery, console)
     # soft_wrap: paths are printed whole, one a line, however long, so they can be read back.
     console.print(f"Database: {result.database}", markup=False, soft_wrap=True)
+    if result.summary.checkpoint is not None:
+        console.print(f"Checkpoint signed: {result.summary.checkpoint}", markup=False, soft_wrap=True)
     if result.removed:
         console.print(f"{len(result.removed)} files of an earlier demo removed from {out.resolve()}/.", markup=False,
                       soft_wrap=True)

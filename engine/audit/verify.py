@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
@@ -152,6 +153,12 @@ def _check_runs(store: Store, links: list, documents: list) -> str | None:
     first_run: dict[tuple[str, str], int] = {}
     for link in links:
         first_run.setdefault((link.contract_id, link.period), link.run_id)
+    # per period, the run that first recorded each contract, sorted: those up to a run are counted by bisection
+    first_runs: dict[str, list[int]] = defaultdict(list)
+    for (_, period), run_id in first_run.items():
+        first_runs[period].append(run_id)
+    for runs in first_runs.values():
+        runs.sort()
     for run in store.runs():
         if run.status not in ("done", "held"):
             continue  # a stopped run's counts include a batch it did not record; an interrupted one has none
@@ -166,7 +173,7 @@ def _check_runs(store: Store, links: list, documents: list) -> str | None:
         if issued != {kind: count for kind, count in summary.get("documents", {}).items() if count}:
             return f"{what} issued {summary.get('documents', {})}, but the store holds {issued} of it"
         evaluated = summary.get("contracts", 0) - len(summary.get("held", []))
-        recorded = sum(1 for (_, period), first in first_run.items() if period == run.period and first <= run.id)
+        recorded = bisect_right(first_runs.get(run.period, []), run.id)
         if recorded < evaluated:
             return (f"{what} evaluated {evaluated:,} contract(s), but only {recorded:,} have a record of "
                     f"{run.period}: records were removed")
