@@ -12,16 +12,16 @@ record's ``credit_total``; this is where that shows.
 Wording, parties and each line's detail are not derived (they are covered by the
 document's hash, which the record seals): only amounts, which is what the customer is owed.
 The audit layer may not import documents, so the command line hands this function to
-``engine.audit.verify`` (``VerifyJob.planner``); it runs in verify's worker processes.
+``engine.audit.verify`` (``VerifyJob.planner``); it runs in verify's worker processes, on the
+record and contents verify has already parsed.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from engine.core.model import Contract
 from engine.core.money import Money
 from engine.core.schema import RuleSet
 
@@ -33,7 +33,20 @@ def _rule_set(canonical_json: str) -> RuleSet:
     return RuleSet.model_validate_json(canonical_json)
 
 
-def owed_by_record(record: dict[str, Any], rule_set: RuleSet, contract: Contract) -> Owed:
+class Terms(NamedTuple):
+    """What planning reads of a contract (``plan_lines``): its currency and VAT rate, from the record.
+
+    The VAT category is not derived (``None``): categories are not compared, and a document's
+    totals are added up per the categories its own lines carry.  Validating the whole contract
+    again for every record would cost more than the rest of verify's work on it.
+    """
+
+    currency: str
+    vat_rate: Decimal
+    vat_category: str | None = None
+
+
+def owed_by_record(record: dict[str, Any], rule_set: RuleSet, contract: Terms) -> Owed:
     """What a record's figures say is owed, as amounts (no wording, no parties)."""
     evaluation = record["result"]["evaluation"]
     currency, rate, category = contract.currency, contract.vat_rate, contract.vat_category
@@ -62,7 +75,7 @@ def owed_by_record(record: dict[str, Any], rule_set: RuleSet, contract: Contract
         if Decimal(fee["compensation"]):
             late.append(Line("late_compensation", Decimal(fee["compensation"]), Decimal(0), None, {},
                              without_vat(contract)))
-    return Owed(contract=contract, issuer=None, period=record["period"],  # type: ignore[arg-type]
+    return Owed(contract=contract, issuer=None, period=record["period"],  # type: ignore[arg-type]  (see Terms)
                 settlement=rule_set.settlement, rounding=rule_set.rounding, notes={}, due=due, credit=tuple(credit),
                 late=tuple(late), late_terms=None, interest_vat=interest_vat, interest_category=interest_category)
 
@@ -97,7 +110,8 @@ def documents_problem(record: dict[str, Any], rule_set_json: str, documents: lis
                         for fee in evaluation.get("late_fees", []))):
         return None  # nothing owed, nothing issued: no planning needed
     rule_set = _rule_set(rule_set_json)
-    contract = Contract.model_validate(record["inputs"]["contract"])
+    terms = record["inputs"]["contract"]
+    contract = Terms(terms["currency"], Decimal(terms["vat_rate"]))
     owed = owed_by_record(record, rule_set, contract)
     planned = plan_lines(owed, _issued(earlier) if record["revision"] > 0 else None)
     kinds = [kind for kind, _, _ in planned]

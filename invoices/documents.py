@@ -553,7 +553,8 @@ def plan_lines(owed: Owed, issued: Issued | None = None) -> list[tuple[str, list
     """What ``plan_documents`` issues, as amounts: each document's kind, lines and the number it corrects.
 
     The planning itself, apart from wording and parties, so that ``audit verify`` can derive
-    what a record's documents must say from the record's figures (``invoices.derive``).
+    what a record's documents must say from the record's figures (``invoices.derive``).  Of
+    ``owed.contract`` it reads only the currency, the VAT rate and the VAT category.
     """
     contract = owed.contract
     settle_on_invoice = owed.settlement == "next_invoice"

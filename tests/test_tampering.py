@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +43,7 @@ from engine.jobs.run import monthly_run
 from engine.store import Store
 from invoices.derive import documents_problem
 from tests.conftest import load_fixtures
+from tests.test_audit import readme_checker
 
 OCTOBER = Period(2026, 10)
 
@@ -425,6 +428,9 @@ def test_the_command_line_signs_beside_a_sqlite_store_and_verifies_an_exports_he
     assert CliRunner().invoke(app, ["audit", "export", "--out", str(exported), "--db", store.url]).exit_code == 0
     header = json.loads(exported.read_text().split("\n", 1)[0])
     assert header["checkpoint"]["chain_head"] == header["chain_head"] == store.chain().last_sha256
+    checked = subprocess.run([sys.executable, "-I", str(readme_checker(tmp_path)), str(exported)],
+                             capture_output=True, text=True)
+    assert (checked.returncode, checked.stdout.strip()) == (0, "8 records and 5 rule sets verified"), checked.stderr
     # the export's header is a checkpoint verify accepts, with the public key given
     result = CliRunner().invoke(app, ["audit", "verify", "--db", store.url, "--checkpoint", str(exported),
                                       "--checkpoint", str(written), "--public-key",

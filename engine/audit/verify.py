@@ -218,11 +218,12 @@ class VerifyJob:
                 checked.append((_describe(row), "its text no longer matches its hash: a figure in it was edited",
                                 None, 0))
                 continue
-            problem = _check_record(row, self.rule_sets, documents)
+            # Each text is parsed once, for the checks here and the planner's.
+            record = json.loads(row.record_json)
+            contents = [json.loads(d.content_json) for d, _ in documents]
+            problem = _check_record(row, record, self.rule_sets, documents, contents)
             if problem is None and self.planner is not None:
-                problem = self.planner(json.loads(row.record_json), self.rule_sets[row.ruleset_sha256],
-                                       [json.loads(d.content_json) for d, _ in documents],
-                                       earlier.get(row.id, []))
+                problem = self.planner(record, self.rule_sets[row.ruleset_sha256], contents, earlier.get(row.id, []))
             checked.append((_describe(row), None, problem, len(documents)))
         return checked
 
@@ -248,9 +249,10 @@ class VerifyJob:
                 for row in correcting}
 
 
-def _check_record(row, rule_sets: Mapping[str, str], documents: list[tuple[Any, list]]) -> str | None:
-    """A record's text against its columns, its rule set and its documents (its hash is checked first)."""
-    record = json.loads(row.record_json)
+def _check_record(row, record: dict, rule_sets: Mapping[str, str], documents: list[tuple[Any, list]],
+                  contents: list[dict]) -> str | None:
+    """A record's text (``record``, parsed) against its columns, its rule set and its documents (``contents``,
+    parsed); its hash is checked first."""
     if record.get("previous") != row.previous_sha256:
         return "the previous hash inside it differs from the one beside it"
     evaluation = record["result"]["evaluation"]
@@ -265,23 +267,22 @@ def _check_record(row, rule_sets: Mapping[str, str], documents: list[tuple[Any, 
     if record["ruleset"]["sha256"] not in rule_sets:
         return f"the rule set {record['ruleset']['sha256'][:12]} it names is not in the store"
     listed = {d["number"]: d for d in record["documents"]}
-    found = {d.number: (d, lines) for d, lines in documents}
+    found = {d.number: (d, lines, content) for (d, lines), content in zip(documents, contents)}
     if set(listed) != set(found):
         return f"it lists documents {sorted(listed)} but the store holds {sorted(found)} for it"
-    for number, (document, lines) in found.items():
-        problem = _check_document(document, lines, listed[number])
+    for number, (document, lines, content) in found.items():
+        problem = _check_document(document, lines, listed[number], content)
         if problem:
             return f"document {number}: {problem}"
     return None
 
 
-def _check_document(document, lines: list, listed: dict[str, Any]) -> str | None:
+def _check_document(document, lines: list, listed: dict[str, Any], content: dict[str, Any]) -> str | None:
     if sha256_text(document.content_json) != document.content_sha256 or document.content_sha256 != listed["content_sha256"]:
         return "its content was edited after it was issued"
     for column in ("html_sha256", "text_sha256", "e_invoice", "xml_sha256"):
         if getattr(document, column) != listed.get(column):
             return f"its {column} differs from the one recorded at issue"
-    content = json.loads(document.content_json)
     for column, key in (("net_total", "net_total"), ("tax_total", "tax_total"), ("gross_total", "gross_total"),
                         ("number", "number"), ("kind", "kind"), ("currency", "currency")):
         if getattr(document, column) != content[key]:
