@@ -80,6 +80,18 @@ def owed_by_record(record: dict[str, Any], rule_set: RuleSet, contract: Terms) -
                 late=tuple(late), late_terms=None, interest_vat=interest_vat, interest_category=interest_category)
 
 
+def _figures_problem(evaluation: dict[str, Any]) -> str | None:
+    """The record's total against its objectives' credits, as pricing adds them: the sum of the credits in
+    the total, or the cap below that sum (``engine.core.pricing``)."""
+    subtotal = sum((Decimal(o["credit"]) for o in evaluation["objectives"] if o.get("in_total") is not False),
+                   Decimal(0))
+    total = Decimal(evaluation["credit_total"])
+    if (total != subtotal) if not evaluation["cap_applied"] else (total >= subtotal):
+        return (f"its credit_total {evaluation['credit_total']} does not follow from its objectives' credits, which "
+                f"come to {subtotal}{' under a cap' if evaluation['cap_applied'] else ''}: a figure in it was edited")
+    return None
+
+
 def _lines(content: dict[str, Any]) -> list[Line]:
     return [Line(line["kind"], Decimal(line["net"]), Decimal(line["vat_rate"]), line["objective"], {},
                  line.get("vat_category")) for line in content["lines"]]
@@ -105,6 +117,9 @@ def documents_problem(record: dict[str, Any], rule_set_json: str, documents: lis
     order they were issued.
     """
     evaluation = record["result"]["evaluation"]
+    problem = _figures_problem(evaluation)
+    if problem:
+        return problem
     if (not documents and record["revision"] == 0 and evaluation["credit_status"] != "issued"
             and not any(Decimal(fee["interest"]) or Decimal(fee["compensation"])
                         for fee in evaluation.get("late_fees", []))):

@@ -35,6 +35,7 @@ from typer.testing import CliRunner
 
 from engine.audit.checkpoints import KEY_FILE, PUBLIC_KEY_FILE, read_checkpoint, signed
 from engine.audit.records import GENESIS
+from engine.audit.replay import replay
 from engine.audit.verify import verify
 from engine.cli import app
 from engine.core.canonical import canonical, sha256_text
@@ -251,7 +252,8 @@ def test_a_credit_note_lowered_consistently(ran):
     alone = verified(ran)
     assert ("record 1 (C-1001 2026-10 revision 0): document AV-2026-000001: its lines come to 0.01 EUR net, but the "
             "record's figures give 224.58: its lines do not follow from the record") in alone.stderr
-    # ...and replay, which re-evaluates the figures, finds nothing: they were not touched.
+    # ...which replay, re-evaluating the figures from the inputs, cannot: they were not touched.
+    assert [o.differences for o in replay(ran, evaluation_id=1)] == [[]]
     caught(ran, "document AV-2026-000001: its lines come to 0.01 EUR net")
 
 
@@ -312,6 +314,20 @@ def test_a_measurement_edited_inside_a_record_and_resealed(ran):
         insider.reseal(1)
     verified(ran, code=0)  # the chain holds, links and figures: only an anchor kept outside tells
     caught(ran, "saw record 8 with hash", "the chain was rewritten")
+
+
+def test_an_amount_edited_inside_a_record_and_resealed(ran):
+    # C-1001's total lowered from 224.58 to 24.58 in its record and its column, the chain re-sealed;
+    # its objectives' credits (124.58 and 100.00, no cap) still add up to 224.58.
+    with Insider(ran) as insider:
+        [(record_json,)] = insider.rows("SELECT record_json FROM evaluations WHERE id = 1")
+        record = json.loads(record_json)
+        record["result"]["evaluation"]["credit_total"] = "24.58"
+        insider.run("UPDATE evaluations SET record_json = :text, credit_total = '24.58' WHERE id = 1",
+                    text=canonical(record))
+        insider.reseal(1)
+    caught(ran, "record 1 (C-1001 2026-10 revision 0): its credit_total 24.58 does not follow from its objectives' "
+                "credits, which come to 224.58: a figure in it was edited")
 
 
 def test_a_document_replaced(ran):
