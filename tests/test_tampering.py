@@ -457,6 +457,15 @@ def test_the_command_line_signs_beside_a_sqlite_store_and_verifies_an_exports_he
     store.close()
 
 
+def test_a_folder_that_cannot_keep_checkpoints_is_refused_before_the_run(store, tmp_path):
+    load_fixtures(store)
+    (tmp_path / "taken").write_text("a file, not a folder")
+    result = CliRunner().invoke(app, ["run", "--period", "2026-10", "--as-of", "2026-11-02", "--db", store.url,
+                                      "--checkpoints", str(tmp_path / "taken")])
+    assert result.exit_code == 2 and "field --checkpoints: cannot keep checkpoints in" in result.stderr, result.output
+    assert store.runs() == [] and store.chain().length == 0
+
+
 def test_a_file_that_is_not_a_checkpoint_is_bad_input(ran, tmp_path):
     (tmp_path / "notes.txt").write_text("hello\n")
     result = verified(ran, tmp_path / "notes.txt", code=2)

@@ -45,16 +45,21 @@ FORMAT = 1
 
 
 def checkpoint_folder(url: str, given: Path | None = None) -> Path:
-    """Where checkpoints are written: ``given`` (an option), else ``SLABILL_CHECKPOINTS``, else beside
-    a SQLite file, else ``./slabill-checkpoints``.
-
-    >>> checkpoint_folder("sqlite:///out/slabill-demo.db")
-    PosixPath('out/slabill-demo-checkpoints')
-    """
+    """Where checkpoints are written: ``given`` (an option), else ``SLABILL_CHECKPOINTS``, else
+    ``default_folder``."""
     if given is not None:
         return given
     if os.environ.get(FOLDER_VARIABLE):
         return Path(os.environ[FOLDER_VARIABLE])
+    return default_folder(url)
+
+
+def default_folder(url: str) -> Path:
+    """Beside a SQLite file, named after it; else ``./slabill-checkpoints``.
+
+    >>> default_folder("sqlite:///out/slabill-demo.db"), default_folder("postgresql+psycopg://h/billing")
+    (PosixPath('out/slabill-demo-checkpoints'), PosixPath('slabill-checkpoints'))
+    """
     path = sqlite_file(url)
     if path is not None:
         return path.with_name(f"{path.stem}-checkpoints")

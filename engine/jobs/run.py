@@ -52,7 +52,7 @@ from invoices.einvoice import CHANNELS, render_xml
 from invoices.numbering import format_number, prefix_for
 from invoices.render import render
 
-from ..audit.checkpoints import write_checkpoint
+from ..audit.checkpoints import signing_key, write_checkpoint
 from ..audit.records import inputs_text, record_parts, seal_parts
 from ..core.canonical import canonical, sha256_text
 from ..core.errors import InputError
@@ -438,7 +438,7 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     """Evaluate every contract active in ``period``, issue what is owed and record it all.
 
     A contract that cannot be evaluated is held (``RunSummary.held``) and the others go on.
-    A run that recorded ends by signing a checkpoint of the chain into ``checkpoints`` (the
+    A run (not a dry one) ends by signing a checkpoint of the chain into ``checkpoints`` (the
     command line always gives a folder), also when it stopped: what it recorded stands.
     ``timer`` names the stages (read, measure, match, price, late fees, record, issue,
     render, persist) for a benchmark; only a run with ``workers=1`` reports them all.
@@ -462,8 +462,11 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     checked: set = set()  # the number sequences found to agree with the documents issued
     run_id = None
     if not dry_run:
-        # A sequence changed behind slabill's back is refused before the run is even recorded.
+        # A sequence changed behind slabill's back, or a folder that cannot keep the checkpoint
+        # (its key is created there on first use), is refused before the run is even recorded.
         store.check_sequences({h.issuer_id for h in active}, as_of.year, checked)
+        if checkpoints is not None:
+            signing_key(checkpoints)
         run_id = store.start_run(period, as_of, now(), this_process())
         summary.interrupted = interrupt_abandoned_runs(store, now, run_id)
     summary.run_id = run_id
