@@ -242,6 +242,12 @@ def db_option() -> Any:
                         help="database URL (default: $SLABILL_DATABASE_URL, else sqlite:///slabill.db)")
 
 
+def checkpoints_option() -> Any:
+    return typer.Option(None, "--checkpoints", metavar="DIR",
+                        help="the folder of signed checkpoints and their key (default: SLABILL_CHECKPOINTS, else a "
+                             "folder beside a SQLite store named after it, else ./slabill-checkpoints)")
+
+
 def period_option(help: str = "the month, YYYY-MM", required: bool = True) -> Any:
     return typer.Option(... if required else None, "--period", metavar="YYYY-MM", help=help)
 
@@ -494,6 +500,7 @@ def run(
     deliver: bool = typer.Option(False, "--deliver", help="deliver the period's documents right after issuing them "
                                                           "(as slabill deliver --period does)"),
     smtp_url: Optional[str] = typer.Option(None, "--smtp-url", metavar="URL", help=SMTP_HELP),
+    checkpoints: Optional[Path] = checkpoints_option(),
 ) -> None:
     """The monthly run: evaluate every active contract, issue credit notes and adjustments, record it all.
 
@@ -501,6 +508,7 @@ def run(
     contracts it could not evaluate, each named on stderr (a later run picks them up).
     With --deliver, a delivery that did not go through all gives deliver's own code.
     """
+    from .audit.checkpoints import checkpoint_folder
     from .core.period import Period
     from .jobs.output import check_folder, write_documents, write_reports
     from .jobs.run import WorkerDied, monthly_run
@@ -518,10 +526,11 @@ def run(
     if out is not None:
         check_folder(out)
     store = open_store(db)
+    folder = checkpoint_folder(store.url, checkpoints)
     try:
         summary = _with_progress(lambda progress: monthly_run(
             store, month, as_of=issue_date, now=clock.now, dry_run=dry_run, contract_id=contract, progress=progress,
-            workers=workers or default_workers()))
+            workers=workers or default_workers(), checkpoints=folder))
     except WorkerDied as exc:
         err.print(f"slabill: {sentence(exc)}", markup=False)
         raise typer.Exit(EXIT_UNFINISHED) from None
@@ -548,6 +557,8 @@ def run(
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     else:
         print_summary(summary, console)
+        if summary.checkpoint is not None:
+            console.print(f"Checkpoint signed: {summary.checkpoint}", markup=False, soft_wrap=True)
         if out is not None:
             console.print(f"{len(files)} files written to {out.resolve()}/:", markup=False, soft_wrap=True)
             for path in files:
@@ -806,6 +817,8 @@ def demo(
         print_delivery(result.delivery, console)
     # soft_wrap: paths are printed whole, one a line, however long, so they can be read back.
     console.print(f"Database: {result.database}", markup=False, soft_wrap=True)
+    if result.summary.checkpoint is not None:
+        console.print(f"Checkpoint signed: {result.summary.checkpoint}", markup=False, soft_wrap=True)
     if result.removed:
         console.print(f"{len(result.removed)} files of an earlier demo removed from {out.resolve()}/.", markup=False,
                       soft_wrap=True)
@@ -959,25 +972,50 @@ def audit_verify(
     files: Optional[Path] = typer.Option(None, "--files", metavar="DIR",
                                          help="also check the documents' files in this folder (HTML, PDF, XML) "
                                               "against the hashes issued"),
+    checkpoint: Optional[list[Path]] = typer.Option(
+        None, "--checkpoint", metavar="FILE", help="prove the store still extends this signed checkpoint (a run's, "
+                                                    "or an export's header); repeat it for several"),
+    public_key: Optional[Path] = typer.Option(None, "--public-key", metavar="FILE",
+                                              help="the public key the checkpoints are checked with (default: "
+                                                   "slabill-checkpoint.pub beside each checkpoint)"),
+    format: str = choice(SUMMARY_FORMATS, "table", "table for people, json for scripts (one object)"),
 ) -> None:
-    """Walk the chain of evaluation records; report the first broken link (exit 1)."""
+    """Walk the chain of evaluation records and check the store against itself and its checkpoints;
+    report the first broken link (exit 1)."""
+    from invoices.derive import documents_problem
+
+    from .audit.checkpoints import read_checkpoint
     from .audit.verify import verify
     from .processes import default_workers
 
+    # Read first: a checkpoint file that cannot be read is bad input (exit 2), before any work.
+    anchors = [read_checkpoint(path, public_key) for path in checkpoint or []]
     store = open_store(db)
-    report = verify(store, workers=workers or default_workers())
+    report = verify(store, workers=workers or default_workers(), checkpoints=anchors, planner=documents_problem)
     checked, edited = 0, None
     if report.ok and files is not None:
         from .jobs.output import check_files
 
         checked, edited = check_files(store, files)
+    problem = report.problem or (f"the chain holds, but {edited}" if edited else None)
+    if format == "json":
+        result = {"ok": problem is None, "records": report.records, "documents": report.documents,
+                  "head": report.head, "checkpoints": report.checkpoints, "problem": problem}
+        if files is not None:
+            result["files"] = checked
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     if edited:
-        err.print(f"slabill: the chain holds, but {edited}.", markup=False)
+        if format != "json":
+            err.print(f"slabill: the chain holds, but {edited}.", markup=False)
         raise typer.Exit(1)
     console = Console(highlight=False, soft_wrap=True)
     if report.ok:
-        console.print(f"The audit chain holds: {report.records:,} records and {report.documents:,} documents verified.",
-                      markup=False)
+        if format == "json":
+            return
+        anchored = (f", extending {report.checkpoints} checkpoint{'s' if report.checkpoints != 1 else ''}"
+                    if report.checkpoints else "")
+        console.print(f"The audit chain holds: {report.records:,} records and {report.documents:,} documents verified"
+                      f"{anchored}; head {report.head}.", markup=False)
         if files is not None:
             console.print(f"{checked:,} document files in {files} are the ones issued.", markup=False)
         return
@@ -991,8 +1029,11 @@ def audit_export(
     out: Path = typer.Option(..., "--out", metavar="FILE", help="the JSON Lines file to write"),
     period: Optional[str] = period_option("only this period, YYYY-MM (default: every record)", required=False),
     db: Optional[str] = db_option(),
+    checkpoints: Optional[Path] = checkpoints_option(),
 ) -> None:
-    """Write the rule sets used and one JSON line per record, for checking without slabill."""
+    """Write the rule sets used and one JSON line per record, for checking without slabill; the header
+    carries a checkpoint of the exported chain, signed with the key of the checkpoints' folder."""
+    from .audit.checkpoints import checkpoint_folder, signing_key
     from .audit.export import export
     from .core.period import Period
     from .jobs.output import check_file, write_file
@@ -1001,8 +1042,9 @@ def audit_export(
         period = str(Period.parse(period))
     store = open_store(db)
     check_file(out)
+    key = signing_key(checkpoint_folder(store.url, checkpoints))
     counted: list[tuple[int, int]] = []
-    write_file(out, lambda handle: counted.append(export(store, handle, period)))
+    write_file(out, lambda handle: counted.append(export(store, handle, period, key=key, written_at=clock.now())))
     rule_sets, records = counted[0]
     Console(highlight=False, soft_wrap=True).print(f"{out}: {rule_sets} rule set(s), {records:,} record(s).",
                                                    markup=False)

@@ -540,6 +540,22 @@ def plan_documents(owed: Owed, issue_date: date, issued: Issued | None = None) -
     owed gives an additional credit note (or adjustment credit); less owed, or a change
     in late fees, gives an adjustment, never an edit of what was issued.
     """
+    documents: list[Document] = []
+    for kind, lines, corrects in plan_lines(owed, issued):
+        notes = owed.notes
+        if kind == ADJUSTMENT:
+            notes = {**owed.notes, **({"late_payment": owed.late_terms} if owed.late_terms else {})}
+        documents.append(_assemble(kind, owed, issue_date, lines, notes, corrects))
+    return documents
+
+
+def plan_lines(owed: Owed, issued: Issued | None = None) -> list[tuple[str, list[Line], str | None]]:
+    """What ``plan_documents`` issues, as amounts: each document's kind, lines and the number it corrects.
+
+    The planning itself, apart from wording and parties, so that ``audit verify`` can derive
+    what a record's documents must say from the record's figures (``invoices.derive``).  Of
+    ``owed.contract`` it reads only the currency, the VAT rate and the VAT category.
+    """
     contract = owed.contract
     settle_on_invoice = owed.settlement == "next_invoice"
     currency = contract.currency
@@ -566,17 +582,16 @@ def plan_documents(owed: Owed, issue_date: date, issued: Issued | None = None) -
                 adjustment_lines.append(Line("sla_correction", -difference, contract.vat_rate, None, detail,
                                              contract.vat_category))
         adjustment_lines += _late_corrections(owed, issued)
-    documents: list[Document] = []
+    planned: list[tuple[str, list[Line], str | None]] = []
     if note_lines:
         corrects = issued.credit_notes[-1] if issued and issued.credit_notes else None
-        documents.append(_assemble(CREDIT_NOTE, owed, issue_date, note_lines, owed.notes, corrects))
+        planned.append((CREDIT_NOTE, note_lines, corrects))
     if adjustment_lines:
         corrects = None
         if issued is not None:
             corrects = (issued.adjustments or issued.credit_notes or (None,))[-1]
-        notes = {**owed.notes, **({"late_payment": owed.late_terms} if owed.late_terms else {})}
-        documents.append(_assemble(ADJUSTMENT, owed, issue_date, adjustment_lines, notes, corrects))
-    return documents
+        planned.append((ADJUSTMENT, adjustment_lines, corrects))
+    return planned
 
 
 def _late_corrections(owed: Owed, issued: Issued) -> list[Line]:

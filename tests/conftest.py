@@ -40,6 +40,22 @@ def objective(**fields) -> Objective:
     return Objective.model_validate(base)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def checkpoints_of_the_session(tmp_path_factory):
+    """Runs through the command line sign checkpoints into a temporary folder, never the working
+    directory's ./slabill-checkpoints (a PostgreSQL store's default), also in fixtures shared by a
+    module, which are set up before any test's own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SLABILL_CHECKPOINTS", str(tmp_path_factory.mktemp("checkpoints")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def checkpoints_in_tmp(tmp_path, monkeypatch):
+    """Each test's own folder of checkpoints."""
+    monkeypatch.setenv("SLABILL_CHECKPOINTS", str(tmp_path / "checkpoints"))
+
+
 @pytest.fixture
 def write(tmp_path):
     """Write a file under tmp_path and return its path."""

@@ -232,7 +232,12 @@ def test_demo_through_the_cli_writes_every_file_it_lists(tmp_path, monkeypatch):
     for path in listed_documents + listed_reports:
         assert path.is_file() and path.stat().st_size > 0, path
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
-        [p.name for p in listed_documents + listed_reports] + ["slabill-demo.db"])
+        [p.name for p in listed_documents + listed_reports] + ["slabill-demo.db", "slabill-demo-checkpoints"])
+    # The run's signed checkpoint, beside the demo's database, with the public key an auditor checks it with.
+    checkpoints = tmp_path / "out" / "slabill-demo-checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint-0000000008-run-1.json",
+                                                             "slabill-checkpoint.key", "slabill-checkpoint.pub"]
+    assert "Checkpoint signed: out/slabill-demo-checkpoints/checkpoint-0000000008-run-1.json" in lines
 
 
 def test_a_second_demo_leaves_no_stale_file_of_the_first(tmp_path, monkeypatch):
@@ -250,8 +255,8 @@ def test_a_second_demo_leaves_no_stale_file_of_the_first(tmp_path, monkeypatch):
     assert f"4 files of an earlier demo removed from {out.resolve()}/." in printed_lines(result)
     names = sorted(p.name for p in out.iterdir())
     assert not set(stale) & set(names)
-    # 8 documents in 4 formats, 8 reports in 2, the database and notes.md
-    assert "notes.md" in names and len(names) == 32 + 16 + 2
+    # 8 documents in 4 formats, 8 reports in 2, the database, its checkpoints' folder and notes.md
+    assert "notes.md" in names and len(names) == 32 + 16 + 3
 
 
 # --- a store that is not there ------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def test_replay_help_says_what_a_what_if_exits_with():
 FORMATS = {
     ("evaluate",): ("json", "table"), ("run",): ("table", "json"), ("runs",): ("table", "json", "csv"),
     ("notes", "list"): ("table", "json", "csv"), ("notes", "render"): ("html", "txt", "pdf", "xml"),
-    ("report",): ("html", "txt"),
+    ("report",): ("html", "txt"), ("audit", "verify"): ("table", "json"),
 }
 
 

@@ -17,6 +17,7 @@ from engine.audit.replay import replay
 from engine.audit.verify import verify
 from engine.jobs.output import write_documents
 from engine.store import Store
+from invoices.derive import documents_problem
 from tests.conftest import ROOT
 
 STORES = ROOT / "tests" / "data"
@@ -33,7 +34,7 @@ def old_store(tmp_path: Path):
 
 
 def test_a_store_of_0_2_0_verifies(old_store):
-    report = verify(old_store)
+    report = verify(old_store, planner=documents_problem)
     assert report.ok, report.problem
     assert (report.records, report.documents) == (8, 8)
 

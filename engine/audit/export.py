@@ -1,26 +1,40 @@
 """``slabill audit export``: the rule sets used and every record, as JSON Lines an auditor can check without slabill.
 
 The first line describes the export (its period, whether it holds the whole chain, the
-chain's length and head); then one line per rule set used, then one per record with its
-documents, in chain order.  A whole-chain export can be checked link by link; a period's
-records are a subset of the chain, so only each record's own hashes can be checked.
+chain's length and head, and a checkpoint of that head signed with the key of the
+checkpoints' folder, ``engine.audit.checkpoints``); then one line per rule set used, then
+one per record with its documents, in chain order.  A whole-chain export can be checked
+link by link, up to the signed head; a period's records are a subset of the chain, so only
+each record's own hashes can be checked.
 """
 
 from __future__ import annotations
 
 import json
-from typing import IO
+from datetime import datetime
+from typing import IO, Any
 
 from ..store import Store
+from .checkpoints import checkpoint_of
 
 
-def export(store: Store, out: IO[str], period: str | None = None) -> tuple[int, int]:
-    """Write the export; returns how many rule sets and records it holds."""
+def export(store: Store, out: IO[str], period: str | None = None, key: Any = None,
+           written_at: datetime | None = None) -> tuple[int, int]:
+    """Write the export; returns how many rule sets and records it holds.
+
+    With ``key`` (the checkpoints' Ed25519 key, ``checkpoints.signing_key``) and ``written_at``, the header carries a signed checkpoint of the chain's
+    head as exported; without, its ``checkpoint`` is null.
+    """
+    checkpoint = checkpoint_of(store, key, written_at, export=period or "complete") if key is not None else None
     records = [row for row in store.record_rows() if period is None or row.period == period]
     used = sorted({row.ruleset_sha256 for row in records})
-    chain = store.chain()
+    if checkpoint is not None:
+        length, head = checkpoint["chain_length"], checkpoint["chain_head"]
+    else:
+        chain = store.chain()
+        length, head = chain.length, chain.last_sha256
     out.write(json.dumps({"type": "export", "period": period, "complete": period is None,
-                          "chain_length": chain.length, "chain_head": chain.last_sha256}) + "\n")
+                          "chain_length": length, "chain_head": head, "checkpoint": checkpoint}) + "\n")
     for sha in used:
         rule = store.stored_rule_set_row(sha)
         out.write(json.dumps({"type": "ruleset", "sha256": sha, "ruleset": rule.ruleset, "version": rule.version,

@@ -1,23 +1,42 @@
-"""``slabill audit verify``: walk the chain of records and report the first broken link.
+"""``slabill audit verify``: walk the chain of records, check it against itself and against signed checkpoints.
 
 A broken link is a record whose text no longer hashes to its hash (an edited figure),
 whose ``previous`` is not the record before it (a deleted or reordered record), whose
 columns disagree with its text, or whose documents or document lines disagree with
-what the record says was issued.  The links are followed in order in this process; each
-record's own checks need nothing from the others, so worker processes do them a chunk
-of records at a time.
+what the record says was issued.  Beyond the links, the store must be consistent with
+itself, since an insider can re-seal every hash:
+
+* each record's documents follow from its figures and from what the records it corrects
+  issued (their kinds, lines and totals, derived by the planner the command line hands in:
+  ``invoices.derive``);
+* every document belongs to a record, and every document a record lists exists;
+* each number series is gap-free, 1 to N, and its sequence says N;
+* every run that finished has the records and documents its summary counts, and every
+  contract it evaluated has a record of the period;
+* the store extends every checkpoint it is given (``engine.audit.checkpoints``).
+
+The links are followed in order in this process; each record's own checks need nothing
+from the others, so worker processes do them a chunk of records at a time.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from bisect import bisect_right
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from ..core.canonical import canonical, rendition_seal, sha256_text
 from ..processes import chunked, in_order
 from ..store import Store
+from .checkpoints import Checkpoint, extension_problem
 from .records import GENESIS
+
+Planner = Callable[[dict, str, list, list], "str | None"]
+"""(record, its rule set's canonical JSON, its documents' contents, those of the records it corrects)
+-> why the documents do not follow from the record, or None (``invoices.derive.documents_problem``)"""
 
 CHUNK = 1000
 """records per batch a worker checks"""
@@ -29,6 +48,10 @@ class VerifyReport:
     documents: int = 0
     problem: str | None = None
     """the first broken link, in one sentence, or None when the chain holds"""
+    head: str = GENESIS
+    """the hash of the last record verified (the chain's head when it holds)"""
+    checkpoints: int = 0
+    """how many checkpoints the store was found to extend"""
 
     @property
     def ok(self) -> bool:
@@ -39,9 +62,11 @@ def _describe(row) -> str:
     return f"record {row.id} ({row.contract_id} {row.period} revision {row.revision})"
 
 
-def verify(store: Store, workers: int = 1) -> VerifyReport:
-    """Check every record, document and line against the chain, and every kept rendition against
-    its seal; stop at the first break."""
+def verify(store: Store, workers: int = 1, checkpoints: Sequence[Checkpoint] = (),
+           planner: Planner | None = None) -> VerifyReport:
+    """Check every record, document and line against the chain, the documents against the records'
+    figures (with ``planner``), the number series and runs against the documents and records, the
+    store against each checkpoint, and every kept rendition against its seal; stop at the first break."""
     report = VerifyReport()
     rule_sets = _check_rule_sets(store)
     if isinstance(rule_sets, str):
@@ -51,7 +76,7 @@ def verify(store: Store, workers: int = 1) -> VerifyReport:
     orphans = store.orphan_documents()
     chain = store.chain()
     head = GENESIS
-    checked = (record for chunk in in_order(VerifyJob(rule_sets), chunked([link.id for link in links], CHUNK),
+    checked = (record for chunk in in_order(VerifyJob(rule_sets, planner), chunked([link.id for link in links], CHUNK),
                                             workers, store=store) for record in chunk)
     for link, (described, hash_problem, problem, documents) in zip(links, checked):
         if hash_problem is None and link.previous_sha256 != head:
@@ -61,6 +86,7 @@ def verify(store: Store, workers: int = 1) -> VerifyReport:
             report.problem = f"{described}: {problem}"
             return report
         head = link.record_sha256
+        report.head = head
         report.records += 1
         report.documents += documents
     if orphans:
@@ -71,8 +97,87 @@ def verify(store: Store, workers: int = 1) -> VerifyReport:
                           f"record {chain.length if chain else '?'} ({chain.last_sha256[:12] if chain else '?'}): "
                           "records at the end were deleted")
         return report
-    report.problem = _check_renditions(store)
+    sequences = store.sequences()
+    for checkpoint in checkpoints:
+        report.problem = extension_problem(checkpoint, links, sequences)
+        if report.problem:
+            return report
+        report.checkpoints += 1
+    numbers = store.document_numbers()
+    report.problem = (_check_runs(store, links, numbers) or _check_number_series(numbers, sequences)
+                      or _check_renditions(store))
     return report
+
+
+_SEQUENCE = re.compile(r"-(\d+)$")
+
+
+def _check_number_series(documents: list, sequences: list[tuple[int, str, int, int]]) -> str | None:
+    """Each series (issuer, kind, year of issue) holds the numbers 1 to N, once each, and its sequence says N."""
+    numbers: dict[tuple[int, str, int], list[int]] = defaultdict(list)
+    for issuer, kind, issued_on, number, _ in documents:
+        found = _SEQUENCE.search(number)
+        year = issued_on.year if hasattr(issued_on, "year") else int(str(issued_on)[:4])
+        if found is None:
+            return f"document {number} has no sequence number: it was not numbered by slabill"
+        numbers[(issuer, kind, year)].append(int(found.group(1)))
+    last = {(issuer, kind, year): n for issuer, kind, year, n in sequences}
+    for key in sorted(set(numbers) | set(last)):
+        issuer, kind, year = key
+        what = f"the {kind} numbers of {year} (issuer {issuer})"
+        held = sorted(numbers.get(key, []))
+        says = last.get(key, 0)
+        if held != list(range(1, len(held) + 1)):
+            missing = sorted(set(range(1, max(held) + 1)) - set(held))
+            if missing:
+                return (f"{what} skip {', '.join(map(str, missing[:5]))}{'...' if len(missing) > 5 else ''}: "
+                        "documents were removed")
+            twice = sorted(n for n, count in Counter(held).items() if count > 1)
+            return f"{what} give {', '.join(map(str, twice[:5]))} twice"
+        if says < len(held):
+            return f"{what} end at {len(held)}, but their sequence says {says}: it was moved back"
+        if says > len(held):
+            return (f"{what} end at {len(held)}, but their sequence says {says}: documents at its end were removed, "
+                    "or it was moved on")
+    return None
+
+
+def _check_runs(store: Store, links: list, documents: list) -> str | None:
+    """Every run that finished holds the records and documents its summary counts, and every contract it
+    evaluated (not held back) has a record of its period, from it or from an earlier run."""
+    records_of_run = Counter(link.run_id for link in links)
+    documents_of_run: dict[int, Counter] = defaultdict(Counter)
+    run_of_record = {link.id: link.run_id for link in links}
+    for _, kind, _, _, evaluation_id in documents:
+        documents_of_run[run_of_record.get(evaluation_id)][kind] += 1
+    first_run: dict[tuple[str, str], int] = {}
+    for link in links:
+        first_run.setdefault((link.contract_id, link.period), link.run_id)
+    # per period, the run that first recorded each contract, sorted: those up to a run are counted by bisection
+    first_runs: dict[str, list[int]] = defaultdict(list)
+    for (_, period), run_id in first_run.items():
+        first_runs[period].append(run_id)
+    for runs in first_runs.values():
+        runs.sort()
+    for run in store.runs():
+        if run.status not in ("done", "held"):
+            continue  # a stopped run's counts include a batch it did not record; an interrupted one has none
+        summary = json.loads(run.summary_json or "{}")
+        if "recorded" not in summary:
+            continue
+        what = f"run {run.id} of {run.period}"
+        if records_of_run[run.id] != summary["recorded"]:
+            return (f"{what} recorded {summary['recorded']:,} evaluation(s), but the store holds "
+                    f"{records_of_run[run.id]:,} of it: records were removed")
+        issued = {kind: count for kind, count in documents_of_run[run.id].items()}
+        if issued != {kind: count for kind, count in summary.get("documents", {}).items() if count}:
+            return f"{what} issued {summary.get('documents', {})}, but the store holds {issued} of it"
+        evaluated = summary.get("contracts", 0) - len(summary.get("held", []))
+        recorded = bisect_right(first_runs.get(run.period, []), run.id)
+        if recorded < evaluated:
+            return (f"{what} evaluated {evaluated:,} contract(s), but only {recorded:,} have a record of "
+                    f"{run.period}: records were removed")
+    return None
 
 
 def _check_renditions(store: Store) -> str | None:
@@ -101,21 +206,53 @@ class VerifyJob:
 
     rule_sets: Mapping[str, str]
     """the stored rule sets' canonical JSON, by sha256"""
+    planner: Planner | None = None
+    """derives what a record's documents must say from its figures; None skips that check"""
 
     def __call__(self, ids: list[int], store: Store) -> list[tuple[str, str | None, str | None, int]]:
         checked = []
-        for row, documents in store.records_with_documents(ids):
+        chunk = store.records_with_documents(ids)
+        earlier = self._earlier(store, chunk) if self.planner is not None else {}
+        for row, documents in chunk:
             if sha256_text(row.record_json) != row.record_sha256:
                 checked.append((_describe(row), "its text no longer matches its hash: a figure in it was edited",
                                 None, 0))
                 continue
-            checked.append((_describe(row), None, _check_record(row, self.rule_sets, documents), len(documents)))
+            # Each text is parsed once, for the checks here and the planner's.
+            record = json.loads(row.record_json)
+            contents = [json.loads(d.content_json) for d, _ in documents]
+            problem = _check_record(row, record, self.rule_sets, documents, contents)
+            if problem is None and self.planner is not None:
+                problem = self.planner(record, self.rule_sets[row.ruleset_sha256], contents, earlier.get(row.id, []))
+            checked.append((_describe(row), None, problem, len(documents)))
         return checked
 
+    @staticmethod
+    def _earlier(store: Store, chunk: list) -> dict[int, list[dict]]:
+        """For each correcting record (revision > 0) of the chunk, the contents of the documents of the
+        records it corrects, in the order issued: from the chunk itself, and in one query from before it."""
+        correcting = [row for row, _ in chunk if row.revision > 0]
+        if not correcting:
+            return {}
+        pairs = {(row.contract_id, row.period) for row in correcting}
+        first = chunk[0][0].id
+        issued: dict[tuple[str, str], list[tuple[int, int, str]]] = defaultdict(list)
+        for document in store.earlier_documents(sorted({c for c, _ in pairs}), sorted({p for _, p in pairs}), first):
+            if (document.contract_id, document.period) in pairs:
+                issued[(document.contract_id, document.period)].append(
+                    (document.evaluation_id, document.id, document.content_json))
+        for row, documents in chunk:
+            if (row.contract_id, row.period) in pairs:
+                issued[(row.contract_id, row.period)] += [(row.id, d.id, d.content_json) for d, _ in documents]
+        return {row.id: [json.loads(text) for evaluation_id, _, text in sorted(issued[(row.contract_id, row.period)])
+                         if evaluation_id < row.id]
+                for row in correcting}
 
-def _check_record(row, rule_sets: Mapping[str, str], documents: list[tuple[Any, list]]) -> str | None:
-    """A record's text against its columns, its rule set and its documents (its hash is checked first)."""
-    record = json.loads(row.record_json)
+
+def _check_record(row, record: dict, rule_sets: Mapping[str, str], documents: list[tuple[Any, list]],
+                  contents: list[dict]) -> str | None:
+    """A record's text (``record``, parsed) against its columns, its rule set and its documents (``contents``,
+    parsed); its hash is checked first."""
     if record.get("previous") != row.previous_sha256:
         return "the previous hash inside it differs from the one beside it"
     evaluation = record["result"]["evaluation"]
@@ -130,23 +267,22 @@ def _check_record(row, rule_sets: Mapping[str, str], documents: list[tuple[Any, 
     if record["ruleset"]["sha256"] not in rule_sets:
         return f"the rule set {record['ruleset']['sha256'][:12]} it names is not in the store"
     listed = {d["number"]: d for d in record["documents"]}
-    found = {d.number: (d, lines) for d, lines in documents}
+    found = {d.number: (d, lines, content) for (d, lines), content in zip(documents, contents)}
     if set(listed) != set(found):
         return f"it lists documents {sorted(listed)} but the store holds {sorted(found)} for it"
-    for number, (document, lines) in found.items():
-        problem = _check_document(document, lines, listed[number])
+    for number, (document, lines, content) in found.items():
+        problem = _check_document(document, lines, listed[number], content)
         if problem:
             return f"document {number}: {problem}"
     return None
 
 
-def _check_document(document, lines: list, listed: dict[str, Any]) -> str | None:
+def _check_document(document, lines: list, listed: dict[str, Any], content: dict[str, Any]) -> str | None:
     if sha256_text(document.content_json) != document.content_sha256 or document.content_sha256 != listed["content_sha256"]:
         return "its content was edited after it was issued"
     for column in ("html_sha256", "text_sha256", "e_invoice", "xml_sha256"):
         if getattr(document, column) != listed.get(column):
             return f"its {column} differs from the one recorded at issue"
-    content = json.loads(document.content_json)
     for column, key in (("net_total", "net_total"), ("tax_total", "tax_total"), ("gross_total", "gross_total"),
                         ("number", "number"), ("kind", "kind"), ("currency", "currency")):
         if getattr(document, column) != content[key]:

@@ -96,11 +96,16 @@ def run_demo(out: Path, fixtures: Path | None, as_of: date, now: Callable[[], da
     removed = earlier_output(out)
     for stale in removed:
         stale.unlink()
+    # The demo's own checkpoints, beside its database; those of an earlier demo describe a store that is gone.
+    checkpoints = database.with_name(f"{database.stem}-checkpoints")
+    for stale in sorted(checkpoints.glob("checkpoint-*.json")) if checkpoints.is_dir() else []:
+        stale.unlink()
     store = Store(f"sqlite:///{database}")
     store.load(book=book, rule_sets=load_rule_files(rule_set_files(rules)), measurements=measurements,
                rates=load_rates(rules))
     period = period_of(measurements)
-    summary = progress_wrapper(lambda progress: monthly_run(store, period, as_of=as_of, now=now, progress=progress))
+    summary = progress_wrapper(lambda progress: monthly_run(store, period, as_of=as_of, now=now, progress=progress,
+                                                                  checkpoints=checkpoints))
     files = write_documents(store, out, summary.run_id)
     reports = write_reports(store, str(period), out)
     delivery = deliver(store, smtp=smtp, now=now, period=str(period)) if smtp is not None else None

@@ -44,6 +44,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Callable, Container, Iterable, Mapping, NamedTuple
 
 from invoices.documents import CREDIT_NOTE, Document, Issued, owed_by, plan_documents
@@ -51,6 +52,7 @@ from invoices.einvoice import CHANNELS, render_xml
 from invoices.numbering import format_number, prefix_for
 from invoices.render import render
 
+from ..audit.checkpoints import signing_key, write_checkpoint
 from ..audit.records import inputs_text, record_parts, seal_parts
 from ..core.canonical import canonical, sha256_text
 from ..core.errors import InputError
@@ -100,6 +102,8 @@ class RunSummary:
     """the contracts that could not be evaluated, in contract order: nothing of them was recorded"""
     interrupted: list[int] = field(default_factory=list)
     """earlier runs this run found left running by a process that is gone, now marked interrupted"""
+    checkpoint: Path | None = None
+    """the signed checkpoint the run wrote outside the database at its end (``engine.audit.checkpoints``)"""
 
     @property
     def status(self) -> str:
@@ -120,12 +124,13 @@ class RunSummary:
             "numbers": list(self.numbers),
             "held": [{"contract": h.contract_id, "reason": h.reason} for h in self.held],
             "interrupted_runs": list(self.interrupted),
+            **({"checkpoint": str(self.checkpoint)} if self.checkpoint is not None else {}),
         }
 
     def stored(self) -> dict:
         """What the run's row keeps: the summary but the document numbers (the records name
         the run that issued each document; a large run issues tens of thousands)."""
-        return {key: value for key, value in self.as_json().items() if key != "numbers"}
+        return {key: value for key, value in self.as_json().items() if key not in ("numbers", "checkpoint")}
 
 
 @dataclass(frozen=True)
@@ -428,10 +433,13 @@ def interrupt_abandoned_runs(store: Store, now: Callable[[], datetime], by: int 
 
 def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], datetime], dry_run: bool = False,
                 contract_id: str | None = None, progress: Callable[[int, int], None] = lambda done, total: None,
-                batch_size: int = BATCH, workers: int = 1, timer: Timer = no_timer) -> RunSummary:
+                batch_size: int = BATCH, workers: int = 1, timer: Timer = no_timer,
+                checkpoints: Path | None = None) -> RunSummary:
     """Evaluate every contract active in ``period``, issue what is owed and record it all.
 
     A contract that cannot be evaluated is held (``RunSummary.held``) and the others go on.
+    A run (not a dry one) ends by signing a checkpoint of the chain into ``checkpoints`` (the
+    command line always gives a folder), also when it stopped: what it recorded stands.
     ``timer`` names the stages (read, measure, match, price, late fees, record, issue,
     render, persist) for a benchmark; only a run with ``workers=1`` reports them all.
     """
@@ -454,8 +462,11 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     checked: set = set()  # the number sequences found to agree with the documents issued
     run_id = None
     if not dry_run:
-        # A sequence changed behind slabill's back is refused before the run is even recorded.
+        # A sequence changed behind slabill's back, or a folder that cannot keep the checkpoint
+        # (its key is created there on first use), is refused before the run is even recorded.
         store.check_sequences({h.issuer_id for h in active}, as_of.year, checked)
+        if checkpoints is not None:
+            signing_key(checkpoints)
         run_id = store.start_run(period, as_of, now(), this_process())
         summary.interrupted = interrupt_abandoned_runs(store, now, run_id)
     summary.run_id = run_id
@@ -503,6 +514,11 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
         if run_id is not None:
             store.finish_run(run_id, summary.stored() | {"stopped_by": f"{type(stop).__name__}: {stop}"}, now(),
                              "stopped")
+            if checkpoints is not None:
+                try:
+                    summary.checkpoint = write_checkpoint(store, checkpoints, now(), run=run_id, period=str(period))
+                except Exception:  # noqa: BLE001 - the error that stopped the run is the one to report
+                    pass
         if isinstance(stop, BrokenProcessPool):
             raise WorkerDied(f"a worker process of the run of {period} died; the batches recorded before it stand, "
                              "nothing of the lost batch was recorded, and running the period again finishes it"
@@ -511,6 +527,8 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     summary.held = sorted(waiting.values(), key=lambda h: h.contract_id)
     if run_id is not None:
         store.finish_run(run_id, summary.stored(), now(), summary.status)
+        if checkpoints is not None:
+            summary.checkpoint = write_checkpoint(store, checkpoints, now(), run=run_id, period=str(period))
     return summary
 
 

@@ -142,6 +142,20 @@ class Issuing:
             raise SequenceError(f"document number {taken} is already issued: a number sequence was changed outside "
                                 "slabill while the run was issuing; nothing of this batch was recorded") from None
 
+    def anchor(self) -> tuple[int, str, list[tuple[int, str, int, int]]]:
+        """The chain's length and head and every number sequence's (issuer, kind, year, last number),
+        read together with the head locked as a writer locks it, so they describe one moment."""
+        with self.atomic() as session:
+            query = select(ChainHeadRow).where(ChainHeadRow.id == 1)
+            if self.dialect == "postgresql":
+                query = query.with_for_update()
+            head = session.exec(query).one()
+            sequences = session.execute(select(NumberSequenceRow.issuer_id, NumberSequenceRow.kind,
+                                               NumberSequenceRow.year, NumberSequenceRow.last_number)
+                                        .order_by(NumberSequenceRow.issuer_id, NumberSequenceRow.kind,
+                                                  NumberSequenceRow.year)).all()
+            return head.length, head.last_sha256, [tuple(row) for row in sequences]
+
     def record_rendition(self, document_id: int, format: str, sha256: str, size: int, producer: str,
                          seal: str) -> None:
         """Keep the hash of a rendering first handed out (a PDF); once kept, never changed."""

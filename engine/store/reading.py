@@ -34,6 +34,7 @@ from .tables import (
     IncidentRow,
     InvoiceRow,
     IssuerRow,
+    NumberSequenceRow,
     PaymentRow,
     RateTableRow,
     RenditionRow,
@@ -293,10 +294,37 @@ class Reading:
             return session.get(ChainHeadRow, 1)
 
     def record_links(self) -> list:
-        """Every record's id, the hash it says came before it and its own hash, in chain order."""
+        """Every record's id, the hash it says came before it and its own hash, its run, contract and
+        period, in chain order."""
         with self.reading() as session:
-            return session.execute(select(EvaluationRow.id, EvaluationRow.previous_sha256, EvaluationRow.record_sha256)
+            return session.execute(select(EvaluationRow.id, EvaluationRow.previous_sha256, EvaluationRow.record_sha256,
+                                          EvaluationRow.run_id, EvaluationRow.contract_id, EvaluationRow.period)
                                    .order_by(EvaluationRow.id)).all()
+
+    def sequences(self) -> list[tuple[int, str, int, int]]:
+        """Every number sequence: (issuer, kind, year, last number)."""
+        with self.reading() as session:
+            return [tuple(row) for row in session.execute(select(
+                NumberSequenceRow.issuer_id, NumberSequenceRow.kind, NumberSequenceRow.year,
+                NumberSequenceRow.last_number)).all()]
+
+    def document_numbers(self) -> list:
+        """Every document's issuer, kind, issue date, number and record, in the order they were issued."""
+        with self.reading() as session:
+            return session.execute(select(DocumentRow.issuer_id, DocumentRow.kind, DocumentRow.issue_date,
+                                          DocumentRow.number, DocumentRow.evaluation_id)
+                                   .order_by(DocumentRow.id)).all()
+
+    def earlier_documents(self, contracts: list[str], periods: list[str], before: int) -> list:
+        """The documents of these contracts and periods issued by records before ``before`` (by id):
+        what the records of a chunk correct.  Filtered to the exact (contract, period) pairs by the caller."""
+        if not contracts:
+            return []
+        with self.reading() as session:
+            return session.execute(select(DocumentRow.id, DocumentRow.evaluation_id, DocumentRow.contract_id,
+                                          DocumentRow.period, DocumentRow.content_json).where(
+                DocumentRow.contract_id.in_(contracts), DocumentRow.period.in_(periods),
+                DocumentRow.evaluation_id < before).order_by(DocumentRow.id)).all()
 
     def orphan_documents(self) -> list[str]:
         """The numbers of documents that belong to no record."""
@@ -368,6 +396,7 @@ _RECORD_COLUMNS = (EvaluationRow.id, EvaluationRow.contract_id, EvaluationRow.pe
                    EvaluationRow.credit_status, EvaluationRow.record_json, EvaluationRow.record_sha256,
                    EvaluationRow.previous_sha256)
 _DOCUMENT_COLUMNS = (DocumentRow.id, DocumentRow.evaluation_id, DocumentRow.number, DocumentRow.kind,
+                     DocumentRow.contract_id, DocumentRow.period,
                      DocumentRow.currency, DocumentRow.net_total, DocumentRow.tax_total, DocumentRow.gross_total,
                      DocumentRow.content_json, DocumentRow.content_sha256, DocumentRow.html_sha256,
                      DocumentRow.text_sha256, DocumentRow.e_invoice, DocumentRow.xml_sha256)

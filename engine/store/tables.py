@@ -204,7 +204,8 @@ class DocumentRow(SQLModel, table=True):
     """An issued document; never updated, never deleted."""
 
     __tablename__ = "documents"
-    __table_args__ = (UniqueConstraint("evaluation_id", "kind"), UniqueConstraint("issuer_id", "number"))
+    __table_args__ = (UniqueConstraint("evaluation_id", "kind"), UniqueConstraint("issuer_id", "number"),
+                      Index("ix_documents_sequence", "issuer_id", "kind", "issue_date"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     number: str = Field(max_length=40)
