@@ -271,3 +271,16 @@ def test_a_scheduler_that_goes_away_mid_run_stops_it_and_the_next_run_finishes(t
     assert documents == reference[0][1]  # same documents, same numbers
     assert [r[0] for r in records] == [r[0] for r in reference[0][0]]
     assert gap_free(store) and verify(store).ok
+
+
+def test_a_batch_whose_workers_all_died_is_named_in_the_sentence():
+    """Dask gives up on a batch after ``allowed-failures`` worker deaths (KilledWorker): the run's
+    sentence says which batch and how many workers died."""
+    from distributed.scheduler import KilledWorker
+
+    from engine.distributed import _why
+
+    assert _why(KilledWorker("slabill-RunJob-0123-4", None, 3), "tcp://127.0.0.1:8786") == (
+        "every Dask worker that took batch slabill-RunJob-0123-4 died (4 of them); see the workers' logs")
+    assert _why(TimeoutError(), "tcp://127.0.0.1:8786") == (
+        "the connection to the Dask scheduler at tcp://127.0.0.1:8786 was lost")
