@@ -121,6 +121,24 @@ def test_a_run_on_two_dask_workers_records_and_issues_what_a_local_run_does(sche
     store.close()
 
 
+def test_slabill_run_scheduler_from_the_command_line(scheduler, postgres_url, reference):
+    """``slabill run --scheduler`` in a process of its own; then, in this process, the scheduler
+    from SLABILL_DASK_SCHEDULER, which finds nothing new to issue."""
+    store = Store(postgres_url)
+    load_fixtures(store)
+    arguments = ["run", "--period", "2026-10", "--as-of", "2026-11-02", "--db", postgres_url, "--format", "json"]
+    environment = {k: v for k, v in os.environ.items() if k != "SLABILL_DASK_SCHEDULER"}
+    first = subprocess.run([sys.executable, "-m", "engine.cli", *arguments, "--scheduler", scheduler],
+                           capture_output=True, text=True, env=environment, cwd=ROOT, timeout=120)
+    assert (first.returncode, first.stderr) == (0, "")
+    assert json.loads(first.stdout)["numbers"] == reference[1].numbers
+    assert contents(store) == reference[0]
+    second = CliRunner().invoke(app, arguments, env={"SLABILL_DASK_SCHEDULER": scheduler})
+    assert (second.exit_code, second.stderr) == (0, "")
+    assert (json.loads(second.stdout)["unchanged"], json.loads(second.stdout)["numbers"]) == (8, [])
+    store.close()
+
+
 def _holding(client, prefix: str) -> dict[str, list]:
     """Which workers hold one of this run's batches now, working it or keeping its result."""
     held: dict[str, list] = {}
@@ -164,26 +182,6 @@ def test_a_dask_worker_killed_mid_run_has_its_batches_worked_again_and_the_run_f
     assert (summary.recorded, summary.status) == (8, "done")
     assert contents(store) == reference[0]
     assert verify(store).ok and gap_free(store)
-    store.close()
-
-
-def test_slabill_run_scheduler_from_the_command_line(scheduler, postgres_url, reference):
-    """``slabill run --scheduler`` in a process of its own, then SLABILL_DASK_SCHEDULER: the second
-    finds nothing new to issue."""
-    store = Store(postgres_url)
-    load_fixtures(store)
-    command = [sys.executable, "-m", "engine.cli", "run", "--period", "2026-10", "--as-of", "2026-11-02",
-               "--db", postgres_url, "--format", "json"]
-    environment = {k: v for k, v in os.environ.items() if k != "SLABILL_DASK_SCHEDULER"}
-    first = subprocess.run(command + ["--scheduler", scheduler], capture_output=True, text=True, env=environment,
-                           cwd=ROOT, timeout=120)
-    assert (first.returncode, first.stderr) == (0, "")
-    assert json.loads(first.stdout)["numbers"] == reference[1].numbers
-    assert contents(store) == reference[0]
-    second = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120,
-                            env=environment | {"SLABILL_DASK_SCHEDULER": scheduler})
-    assert (second.returncode, second.stderr) == (0, "")
-    assert (json.loads(second.stdout)["unchanged"], json.loads(second.stdout)["numbers"]) == (8, [])
     store.close()
 
 
