@@ -98,12 +98,12 @@ def store_for_workers(store_url: str, address: str, field: str = "--scheduler") 
 class Cluster:
     """A connection to a Dask scheduler, whose workers work a job's batches (``in_order``)."""
 
-    def __init__(self, client: Any, address: str, store_url: str | None, patience: float = PATIENCE) -> None:
+    def __init__(self, client: Any, address: str, patience: float = PATIENCE) -> None:
         self.client = client
+        """the ``distributed.Client`` connected to the scheduler"""
         self.address = address
-        self.store_url = store_url
-        """the store URL the workers open (``store_for_workers``)"""
         self.patience = patience
+        """seconds without any worker after which ``in_order`` gives up (``ClusterLost``)"""
 
     @classmethod
     def connect(cls, address: str, store_url: str | None = None, *, field: str = "--scheduler",
@@ -111,9 +111,11 @@ class Cluster:
         """A connection to the scheduler at ``address``, for a store the workers can open.
 
         A store the workers cannot reach, or a scheduler that does not answer within
-        ``timeout`` seconds, is bad input (``InputError`` naming ``field``).
+        ``timeout`` seconds, is bad input (``InputError`` naming ``field``), found before
+        anything is asked of the store.
         """
-        shared = store_for_workers(store_url, address, field) if store_url is not None else None
+        if store_url is not None:
+            store_for_workers(store_url, address, field)
         from distributed import Client
 
         _quiet()
@@ -122,7 +124,7 @@ class Cluster:
         except (OSError, ValueError, TypeError) as problem:
             reason = str(problem).splitlines()[0].rstrip(".") if str(problem) else type(problem).__name__
             raise InputError(f"cannot reach the Dask scheduler at {address} ({reason})", field=field) from None
-        return cls(client, address, shared, patience)
+        return cls(client, address, patience)
 
     def close(self) -> None:
         self.client.close()
@@ -149,7 +151,7 @@ class Cluster:
         from distributed import CancelledError
         from distributed.scheduler import KilledWorker
 
-        opening = (type(store), self.store_url or store.url) if store is not None else None
+        opening = (type(store), store_for_workers(store.url, self.address)) if store is not None else None
         run = f"slabill-{type(job).__name__}-{uuid.uuid4().hex[:12]}"
         ahead: deque = deque(enumerate(batches))
         in_flight: deque = deque()

@@ -282,3 +282,28 @@ def test_a_batch_whose_workers_all_died_is_named_in_the_sentence():
         "every Dask worker that took batch slabill-RunJob-0123-4 died (4 of them); see the workers' logs")
     assert _why(TimeoutError(), "tcp://127.0.0.1:8786") == (
         "the connection to the Dask scheduler at tcp://127.0.0.1:8786 was lost")
+
+
+class Halves:
+    """A job of plain numbers (no store): halves each even number, refuses an odd one."""
+
+    def __call__(self, batch: list[int], store) -> list[int]:
+        for number in batch:
+            if number % 2:
+                raise ValueError(f"{number} is odd")
+        return [number // 2 for number in batch]
+
+
+def test_batches_come_back_in_order_and_a_jobs_own_error_reaches_the_caller_as_itself(in_process_scheduler):
+    """Results in the batches' order; a job's exception is the job's (a bug, not a lost cluster):
+    after the batches before it, or, with fail_fast, as soon as it is known."""
+    in_process_scheduler.scale(1)
+    in_process_scheduler.wait_for_workers(1)
+    with Cluster.connect(in_process_scheduler.scheduler_address) as cluster:
+        assert list(cluster.in_order(Halves(), [[2, 4], [6], [8, 10, 12], [14]])) == [[1, 2], [3], [4, 5, 6], [7]]
+        results = cluster.in_order(Halves(), [[2], [4], [5], [6]])
+        assert [next(results), next(results)] == [[1], [2]]
+        with pytest.raises(ValueError, match="5 is odd"):
+            next(results)
+        with pytest.raises(ValueError, match="5 is odd"):
+            list(cluster.in_order(Halves(), [[2], [4], [5], [6]], fail_fast=True))
