@@ -13,6 +13,11 @@ Only the standard library is used, every random choice comes from one
 ``random.Random(seed)``, and rows are written with the csv module, so the same
 arguments always give the same bytes.
 
+Nothing grows with the book but a few bytes per contract (its zone, rule set and incident
+count): incidents are drawn in contract order and written in time order through sorted
+runs spilled to temporary files and merged, so a 1,000,000-contract book with 10,000,000
+incidents is written in a few hundred MB.
+
     .venv/bin/python bench/generate.py --contracts 100000 --incidents 1000000 --seed 42 --period 2026-10
 """
 
@@ -20,7 +25,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import heapq
 import json
+import tempfile
+from array import array
 import random
 import sys
 import time
@@ -326,7 +334,13 @@ def generate(out: str | Path, contracts: int = 100_000, incidents: int = 1_000_0
     width = max(6, len(str(contracts)))
     zones: dict[str, ZoneInfo] = {}
     windows: dict[str, tuple[int, int]] = {}
-    book: list[tuple[str, str, str]] = []  # (id, time zone, rule set) for the measurements
+    zone_names: list[str] = []  # each zone once; a contract keeps its zone's index
+    contract_zones = array("H")  # per contract, for the measurements: a few bytes, not a tuple of texts
+    contract_rulesets = array("B")
+    ruleset_names = [name for name, _ in RULESETS]
+
+    def contract_id_of(index: int) -> str:
+        return f"C-{str(index + 1).zfill(width)}"
     currency_table = [(code, spec[0]) for code, spec in CURRENCIES.items()]
     active_from = date(year - 3, 1, 1)
     span_days = (first_day - active_from).days
@@ -344,6 +358,7 @@ def generate(out: str | Path, contracts: int = 100_000, incidents: int = 1_000_0
             if zone not in zones:
                 zones[zone] = ZoneInfo(zone)
                 windows[zone] = month_window(year, month, zones[zone])
+                zone_names.append(zone)
             ruleset = _weighted(rng, RULESETS)
             # Most contracts run the whole month; some start or end inside it.
             r = rng.random()
@@ -379,7 +394,8 @@ def generate(out: str | Path, contracts: int = 100_000, incidents: int = 1_000_0
             if rng.random() < 0.3:  # a service without objectives: counts towards the cap only
                 lines.append(f"      - {{id: backup, monthly_fee: \"{_money(rng.randint(*storage_fees) // 4, digits)}\"}}")
             handle.write("\n".join(lines) + "\n")
-            book.append((contract_id, zone, ruleset))
+            contract_zones.append(zone_names.index(zone))
+            contract_rulesets.append(ruleset_names.index(ruleset))
     say(f"{contracts} contracts")
 
     # 2. incidents: ~15 % of the rows go to 2 % of the contracts (a few bad customers) ----------
@@ -399,14 +415,16 @@ def generate(out: str | Path, contracts: int = 100_000, incidents: int = 1_000_0
     for _, weight in causes:
         acc += weight
         cause_cum.append(acc)
-    rows: list[tuple[int, int, tuple]] = []
-    late: list[tuple] = []
+    runs = _SortedRuns(data)  # rows in time order, spilled in sorted runs and merged at the end
+    late = _Spool(data)  # rows that arrive out of order: written last, in the order drawn
     stats = {"overlapping": 0, "crossing_period_edge": 0, "outside_period": 0, "maintenance": 0,
              "maintenance_announced": 0, "customer": 0, "local_offset": 0, "late_arrival": 0}
     sequence = 0
-    for (contract_id, zone_name, _), count in zip(book, counts):
+    for index, count in enumerate(counts):
         if not count:
             continue
+        contract_id = contract_id_of(index)
+        zone_name = zone_names[contract_zones[index]]
         zone = zones[zone_name]
         ws, we = windows[zone_name]
         previous: dict[str, tuple[int, int]] = {}
@@ -455,19 +473,18 @@ def generate(out: str | Path, contracts: int = 100_000, incidents: int = 1_000_0
                 start_text, end_text = utc_text(start), utc_text(end)
             row = (contract_id, service, start_text, end_text, cause, announced)
             if random_() < 0.02:                           # a row that arrives out of order
-                late.append(row)
+                late.add(row)
                 stats["late_arrival"] += 1
             else:
-                rows.append((start, sequence, row))
+                runs.add(start, sequence, row)
             sequence += 1
     say(f"{incidents} incidents drawn")
-    rows.sort(key=lambda item: (item[0], item[1]))
     with (data / "incidents.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(("contract", "service", "start", "end", "cause", "announced_at"))
-        writer.writerows(row for _, _, row in rows)
-        writer.writerows(late)
-    del rows, late
+        writer.writerows(runs.merged())
+        writer.writerows(late.rows())
+    del runs, late
     say("incidents.csv written")
 
     # 3. request counts: sparse (an interval without a row counts as 0 %), a few per contract,
@@ -476,8 +493,9 @@ def generate(out: str | Path, contracts: int = 100_000, incidents: int = 1_000_0
     with (data / "requests.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(("contract", "service", "interval_start", "requests", "errors"))
-        for contract_id, zone_name, _ in book:
-            ws, we = windows[zone_name]
+        for index in range(contracts):
+            contract_id = contract_id_of(index)
+            ws, we = windows[zone_names[contract_zones[index]]]
             minutes_in_period = (we - ws) // 60
             used: set[int] = set()
             starts: list[int] = []
@@ -519,22 +537,77 @@ def generate(out: str | Path, contracts: int = 100_000, incidents: int = 1_000_0
         "request_rows": request_rows,
         "rule_files": rule_files,
         "incident_mix": stats,
-        "contracts_per_ruleset": {name: sum(1 for _, _, r in book if r == name) for name, _ in RULESETS},
+        "contracts_per_ruleset": {name: contract_rulesets.count(position) for position, name in enumerate(ruleset_names)},
         "seconds": round(time.perf_counter() - began, 2),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
 
 
+class _SortedRuns:
+    """Rows to be written in (start, sequence) order, held a run at a time: each full run is
+    sorted and spilled to a temporary file, and the runs are merged when written."""
+
+    RUN = 250_000
+    """rows sorted in memory at a time (about 100 MB of them)"""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.pending: list[tuple[int, int, tuple]] = []
+        self.files: list = []
+
+    def add(self, start: int, sequence: int, row: tuple) -> None:
+        self.pending.append((start, sequence, row))
+        if len(self.pending) >= self.RUN:
+            self._spill()
+
+    def _spill(self) -> None:
+        self.pending.sort(key=lambda item: (item[0], item[1]))
+        spill = tempfile.TemporaryFile("w+", encoding="utf-8", newline="", dir=self.folder)
+        writer = csv.writer(spill, lineterminator="\n")
+        writer.writerows((start, sequence, *row) for start, sequence, row in self.pending)
+        spill.seek(0)
+        self.files.append(spill)
+        self.pending = []
+
+    def merged(self):
+        if self.pending:
+            self._spill()
+        readers = [((int(r[0]), int(r[1]), r[2:]) for r in csv.reader(spill)) for spill in self.files]
+        for _, _, row in heapq.merge(*readers, key=lambda item: (item[0], item[1])):
+            yield row
+        for spill in self.files:
+            spill.close()
+
+
+class _Spool:
+    """Rows kept in a temporary file in the order they were added."""
+
+    def __init__(self, folder: Path) -> None:
+        self.file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="", dir=folder)
+        self.writer = csv.writer(self.file, lineterminator="\n")
+
+    def add(self, row: tuple) -> None:
+        self.writer.writerow(row)
+
+    def rows(self):
+        self.file.seek(0)
+        yield from csv.reader(self.file)
+        self.file.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contracts", type=int, default=100_000, help="contracts in the book (default 100000)")
-    parser.add_argument("--incidents", type=int, default=1_000_000, help="incident rows (default 1000000)")
+    parser.add_argument("--incidents", type=int, default=None,
+                        help="incident rows (default 10 per contract: 1000000 for 100000 contracts)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--period", default="2026-10", help="the month, YYYY-MM (default 2026-10)")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "data"),
                         help="output folder (default bench/data)")
     args = parser.parse_args(argv)
+    if args.incidents is None:
+        args.incidents = 10 * args.contracts
     if args.contracts < 1 or args.incidents < 0:
         parser.error("--contracts must be at least 1 and --incidents at least 0")
     try:

@@ -6,7 +6,10 @@ For each store (a SQLite file, and PostgreSQL when it answers), on a fresh datab
 2. ``slabill run --period P`` (load excluded), then the same figure with the load included;
 3. the same run again, which must issue nothing;
 4. ``slabill audit verify`` over every record, and ``slabill replay --period P``;
-5. in this process, on a copy of the loaded database, ``monthly_run`` with one worker and a
+5. the floor (bench/floor.py, in a process of its own on the store the run wrote): the
+   run's facts matched again by durable-rules, plus a bare bulk insert of the run's
+   evaluation, document and line rows into empty tables; the run's ratio to it;
+6. in this process, on a copy of the loaded database, ``monthly_run`` with one worker and a
    clock around each stage (read, measure, match, price, late fees, record, issue, render,
    persist), so the figures say where the time goes.
 
@@ -20,6 +23,7 @@ once in all, so the sum is the memory the run really holds.
     .venv/bin/python bench/run_bench.py                         # 100,000 contracts, SQLite and PostgreSQL
     .venv/bin/python bench/run_bench.py --contracts 2000 --incidents 20000 --data /tmp/small
     .venv/bin/python bench/run_bench.py --store sqlite --no-breakdown
+    .venv/bin/python bench/run_bench.py --contracts 1000000 --data bench/data-1m --no-breakdown
 
 Prints a table and PASS/FAIL against the targets, and writes bench/results/run.json.  The
 exit code is 0 either way unless ``--strict``.  No test depends on these timings.
@@ -52,6 +56,8 @@ TARGET_RUN_SECONDS = 120.0      # a run of 100,000 contracts into SQLite
 TARGET_RUN_MIB = 1024.0
 TARGET_REPLAY_SECONDS = 60.0    # replaying 100,000 evaluations
 TARGET_VERIFY_SECONDS = 20.0    # audit verify over 100,000 records
+TARGET_LOAD_MIB = 1024.0        # load, at any size (issue 20: 1,000,000 contracts)
+TARGET_FLOOR_RATIO = 3.0        # a run at most 3 times its floor (issue 20)
 AS_OF = "2026-11-02"
 MIB = 1024 * 1024
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -187,6 +193,15 @@ def run_in_child(url: str, period_text: str) -> dict:
 
 # --- one store --------------------------------------------------------------------------------------------
 
+def measure_floor(url: str, period_text: str) -> dict:
+    """bench/floor.py on the store the run wrote, in a process of its own."""
+    done = subprocess.run([sys.executable, str(BENCH / "floor.py"), "--db", url, "--period", period_text],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": done.stderr[-1500:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def count_store(url: str, period_text: str) -> dict:
     """What the store holds after the runs: records, documents, and whether the numbers are gap-free."""
     from sqlalchemy import func, select
@@ -237,6 +252,10 @@ def bench_store(stores, folder: Path, period_text: str, workers: int | None, wit
         if measured["exit_code"] != 0:
             print(measured["stderr"], file=sys.stderr)
     figures["counts"] = count_store(url, period_text)
+    print(f"[{stores.name}] the floor: the run's facts matched again, its rows bulk-inserted ...", flush=True)
+    figures["floor"] = measure_floor(url, period_text)
+    if "seconds" in figures["floor"] and figures["floor"]["seconds"] > 0:
+        figures["floor"]["run_ratio"] = round(figures["run"]["seconds"] / figures["floor"]["seconds"], 2)
     if with_breakdown:
         print(f"[{stores.name}] in-process run with one worker, each stage timed ...", flush=True)
         figures["breakdown"] = run_in_child(stores.url("breakdown"), period_text)
@@ -259,6 +278,12 @@ def targets(figures: dict, contracts: int) -> dict:
         if store == "sqlite":
             checks["run time, SQLite"] = check(run["seconds"], TARGET_RUN_SECONDS, "s")
             checks["run memory (PSS of all processes), SQLite"] = check(run["peak_pss_mib"], TARGET_RUN_MIB, "MiB")
+        checks[f"load memory (PSS of all processes), {store}"] = check(result["load"]["peak_pss_mib"],
+                                                                       TARGET_LOAD_MIB, "MiB")
+        if store != "sqlite":
+            checks[f"run memory (PSS of all processes), {store}"] = check(run["peak_pss_mib"], TARGET_RUN_MIB, "MiB")
+        if "run_ratio" in result.get("floor", {}):
+            checks[f"run / floor, {store}"] = check(result["floor"]["run_ratio"], TARGET_FLOOR_RATIO, "x")
         checks[f"replay time, {store}"] = check(result["replay"]["seconds"], TARGET_REPLAY_SECONDS, "s")
         checks[f"audit verify time, {store}"] = check(result["audit verify"]["seconds"], TARGET_VERIFY_SECONDS, "s")
         for label in ("load", "run", "run again", "audit verify", "replay"):
@@ -294,6 +319,14 @@ def report(figures: dict) -> str:
         add(f"  {'run, load included':<28}{included:>9.1f}")
         contracts = figures["contracts"]
         add(f"  {'contracts/s (run)':<28}{contracts / result['run']['seconds']:>9,.0f}")
+        floor = result.get("floor", {})
+        if "error" in floor:
+            add(f"  floor failed: {floor['error']}")
+        elif floor:
+            add(f"  floor: match {floor['match']['seconds']:.1f} s ({floor['match']['facts']:,} facts) + insert "
+                f"{floor['insert']['seconds']:.1f} s ({sum(floor['insert']['rows'].values()):,} rows, "
+                f"{floor['insert']['how']}) = {floor['seconds']:.1f} s; run {result['run']['seconds']:.1f} s "
+                f"= {floor.get('run_ratio', float('nan')):.2f} x the floor")
         counts = result["counts"]
         add(f"  records {counts['records']:,}, documents {counts['documents']:,} "
             f"{counts['documents_by_sequence']}, numbers gap-free: {counts['numbers_gap_free']}")
@@ -319,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Time the monthly run, audit verify and replay on a synthetic book.")
     parser.add_argument("--data", default=None, help="a generated book; default bench/data (generated when needed)")
     parser.add_argument("--contracts", type=int, default=100_000, help="when generating (default 100000)")
-    parser.add_argument("--incidents", type=int, default=1_000_000, help="when generating (default 1000000)")
+    parser.add_argument("--incidents", type=int, default=None,
+                        help="when generating (default 10 per contract: 1000000 for 100000 contracts)")
     parser.add_argument("--seed", type=int, default=42, help="when generating (default 42)")
     parser.add_argument("--period", default="2026-10", help="the month run (default 2026-10)")
     parser.add_argument("--regenerate", action="store_true", help="generate the data even if present")
@@ -331,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", default=str(BENCH / "results" / "run.json"))
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
+    if args.incidents is None:
+        args.incidents = 10 * args.contracts
     args.data_given = args.data is not None
     if args.data is None:
         args.data = str(BENCH / "data")

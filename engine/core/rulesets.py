@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from .errors import InputError, RateMissingError
-from .model import Contract, Measurements
+from .model import Contract, Incident, Measurements
 from .rates import RateBook, RateTable
 from .schema import Metric, Objective, RuleSet, Tier
 
@@ -88,24 +88,30 @@ def check_partial_impacts(rules: RuleBook, contracts: Mapping[str, Contract], me
 
     Every version of the contract's rule set in force on a day the incident touches is asked.
     """
-    for (contract_id, service), incidents in measurements.incidents.items():
+    check_partial_impact_rows(rules, contracts, ((key, incident) for key, incidents in measurements.incidents.items()
+                                                 for incident in incidents), f"{measurements.folder}/incidents.csv")
+
+
+def check_partial_impact_rows(rules: RuleBook, contracts, incidents: Iterable[tuple[tuple[str, str], Incident]],
+                              file: str) -> None:
+    """``check_partial_impacts`` for some rows of ``file``; ``contracts.get(id)`` needs only a ``ruleset``."""
+    for (contract_id, service), incident in incidents:
+        if incident.impact is None:
+            continue
         contract = contracts.get(contract_id)
         if contract is None:
             continue
-        for incident in incidents:
-            if incident.impact is None:
+        for rule_set in rules.versions(contract.ruleset):
+            if not (rule_set.applies_on(incident.start.date()) or rule_set.applies_on(incident.end.date())):
                 continue
-            for rule_set in rules.versions(contract.ruleset):
-                if not (rule_set.applies_on(incident.start.date()) or rule_set.applies_on(incident.end.date())):
-                    continue
-                for objective in rule_set.objectives:
-                    if (objective.service == service and objective.metric is Metric.availability
-                            and objective.counting.count != "exact"):
-                        raise InputError(
-                            f"the incident has an impact below 100, but objective {objective.id} of "
-                            f"{rule_set.ruleset} {rule_set.version} counts downtime {objective.counting.count}; "
-                            "only count: exact weighs downtime by its impact",
-                            file=f"{measurements.folder}/incidents.csv", line=incident.line, field="impact")
+            for objective in rule_set.objectives:
+                if (objective.service == service and objective.metric is Metric.availability
+                        and objective.counting.count != "exact"):
+                    raise InputError(
+                        f"the incident has an impact below 100, but objective {objective.id} of "
+                        f"{rule_set.ruleset} {rule_set.version} counts downtime {objective.counting.count}; "
+                        "only count: exact weighs downtime by its impact",
+                        file=file, line=incident.line, field="impact")
 
 
 # --- tier coverage ------------------------------------------------------------------------------

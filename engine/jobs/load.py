@@ -1,8 +1,9 @@
 """``slabill load``: the files of a book of business brought into the store, all or nothing.
 
-Every file is read and checked before anything is written: rule sets (and the rate
-tables beside them), the contracts, then the measurements of a data folder, whose
-payments and pauses may name invoices and tickets loaded earlier.
+Rule sets (and the rate tables beside them) are read and checked first; then the
+contracts and the measurements of a data folder are streamed: read, checked and written a
+chunk at a time, all in one transaction, so that a bad row anywhere still leaves nothing
+written.  Payments and pauses may name invoices and tickets loaded earlier.
 
 A load that fails leaves the store as it was; a load that was to create a new SQLite
 file leaves no file at all, so that no command later finds an empty store and reports
@@ -20,9 +21,7 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.rulesets import RuleBook, check_partial_impacts
-from ..loading.contracts import load_book
-from ..loading.measurements import load_measurements
+from ..core.rulesets import RuleBook
 from ..loading.rates import load_rates
 from ..loading.rulesets import load_rule_files, rule_set_files
 from ..store import LoadReport, Store, sqlite_file
@@ -38,31 +37,37 @@ class Loaded:
 
 
 def load_files(url: str, contracts: Path, data: Path | None = None, rules: Path | None = None) -> Loaded:
-    """Read the files, then load them into the store at ``url`` in one transaction.
+    """Read the files and load them into the store at ``url`` in one transaction.
 
-    The store is opened (and created, when it does not exist) only once the rule sets and
-    the contracts have been read; if anything fails after that, a SQLite file this load
-    created is removed again.
+    The book is streamed: each contract and each chunk of measurement rows is checked and
+    written as it is read (see ``Store.load_streamed``), so the memory a load needs grows
+    with the number of contracts, not with the measurement rows.  If anything fails, the
+    transaction is rolled back, and a SQLite file this load created is removed again.
     """
     loaded = load_rule_files(rule_set_files(rules)) if rules is not None else []
     rates = load_rates(rules) if rules is not None else None
-    book = load_book(contracts)
     new_file = sqlite_file(url)
     if new_file is not None and new_file.exists():
         new_file = None
     store = None
+    unknown: list[tuple[int, str, str]] = []  # contracts naming a rule set neither stored nor loaded
     try:
         store = Store(url)
-        measurements = (load_measurements(data, book, store.invoice_currencies(), store.known_tickets())
-                        if data is not None else None)
-        if measurements is not None and any(i.impact is not None for rows in measurements.incidents.values()
-                                            for i in rows):
+        stored_rules = store.rule_book()
+        known = set(stored_rules.ids()) | {item.rules.ruleset for item in loaded}
+
+        def rule_book() -> RuleBook:
             # A partial impact is refused under an objective that does not count exact downtime.
-            known = {(r.rules.ruleset, r.rules.version) for r in loaded}
-            stored = [r for r in store.rule_book().loaded if (r.rules.ruleset, r.rules.version) not in known]
-            check_partial_impacts(RuleBook(loaded + stored), {c.id: c for c in book.contracts}, measurements)
-        report = store.load(book=book, rule_sets=loaded, measurements=measurements, rates=rates)
-        known = set(store.rule_book().ids())
+            names = {(r.rules.ruleset, r.rules.version) for r in loaded}
+            return RuleBook(loaded + [r for r in stored_rules.loaded if (r.rules.ruleset, r.rules.version) not in names])
+
+        def contract_read(position: int, contract) -> None:
+            if contract.ruleset not in known:
+                unknown.append((position, contract.id, contract.ruleset))
+
+        report, index = store.load_streamed(contracts=Path(contracts), data=Path(data) if data is not None else None,
+                                            rule_sets=loaded, rates=rates, rules=_Lazy(rule_book),
+                                            contract_read=contract_read)
     except BaseException:
         if new_file is not None:
             if store is not None:
@@ -71,14 +76,25 @@ def load_files(url: str, contracts: Path, data: Path | None = None, rules: Path 
                 path.unlink(missing_ok=True)
         raise
     warnings = []
-    for position, contract in enumerate(book.contracts):
-        if contract.ruleset not in known:
-            close = difflib.get_close_matches(contract.ruleset, sorted(known), n=1)
-            warning = book.document.error_at(
-                ("contracts", position, "ruleset"),
-                f"contract {contract.id} names the rule set {contract.ruleset!r}, which is not loaded; it was loaded "
-                f"all the same, and runs hold it until that rule set is loaded",
-                f"did you mean {close[0]}?" if close else None)
-            warnings.append(str(warning))
+    for position, contract_id, ruleset in unknown:
+        close = difflib.get_close_matches(ruleset, sorted(known), n=1)
+        warning = index.document.error_at(
+            ("contracts", position, "ruleset"),
+            f"contract {contract_id} names the rule set {ruleset!r}, which is not loaded; it was loaded "
+            f"all the same, and runs hold it until that rule set is loaded",
+            f"did you mean {close[0]}?" if close else None)
+        warnings.append(str(warning))
     return Loaded(report, warnings)
 
+
+class _Lazy:
+    """A rule book built the first time it is asked for (only a partial impact asks)."""
+
+    def __init__(self, build) -> None:
+        self._build = build
+        self._book: RuleBook | None = None
+
+    def versions(self, ruleset: str):
+        if self._book is None:
+            self._book = self._build()
+        return self._book.versions(ruleset)

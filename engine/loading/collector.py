@@ -29,6 +29,18 @@ def paused_gc():
             gc.enable()
 
 
+def collect_chunk() -> None:
+    """Free the reference cycles one chunk of a streamed load left, the collector being paused.
+
+    Writing a chunk leaves a little cyclic garbage (the database layer's statements and
+    results): about 140 bytes per incident row, 1.4 GB over 10,000,000 rows if never
+    collected, while the collector running freely cost a quarter more CPU.  With the
+    collector paused, everything made since the last collection is in the youngest
+    generation, so collecting that one looks at the chunk's objects and nothing older.
+    """
+    gc.collect(0)
+
+
 def settle_loaded_data() -> None:
     """Move what was loaded out of the garbage collector's sight: it lives until the command
     ends, and full collections walking millions of loaded rows cost a third of a large run.

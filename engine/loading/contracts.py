@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from pydantic import ValidationError, model_validator
 
@@ -20,7 +21,7 @@ from ..core.model import Contract, Customer, Issuer, Service, WebhookEndpoint
 from ..core.schema import Frozen
 from ..core.tax import siren_of
 from .collector import paused_gc
-from .yamlsource import NotSkippable, YamlDocument, read_yaml, translate
+from .yamlsource import NotSkippable, YamlDocument, read_yaml, stream_yaml, translate
 
 
 class ContractsFile(Frozen):
@@ -32,20 +33,26 @@ class ContractsFile(Frozen):
     @model_validator(mode="after")
     def _channels_the_issuer_can_serve(self) -> "ContractsFile":
         """What a customer's e-invoice channel needs of the issuer (and the customer) to be valid."""
-        issuer = self.issuer
         for index, contract in enumerate(self.contracts):
-            channel, customer = contract.customer.e_invoice, contract.customer
-            where = ("contracts", index, "customer", "e_invoice")
-            if channel == "peppol" and issuer.endpoint is None and issuer.siret is None:
-                raise KeyedValueError(where, "a Peppol customer needs the issuer's electronic address: give the "
-                                             "issuer an endpoint (or a siret, for a French issuer)")
-            if channel == "fr_ctc" and (issuer.country != "FR" or siren_of(issuer) is None):
-                raise KeyedValueError(where, "fr_ctc is the French e-invoicing flow: the issuer must be in France "
-                                             "with a SIREN (registration {scheme: \"0002\"} or a French VAT number)")
-            if channel == "fr_ctc" and siren_of(customer) is None:
-                raise KeyedValueError(where, "fr_ctc needs the customer's SIREN: give registration "
-                                             "{scheme: \"0002\", id: ...} or its French VAT number")
+            problem = channel_problem(self.issuer, contract.customer)
+            if problem is not None:
+                raise KeyedValueError(("contracts", index, "customer", "e_invoice"), problem)
         return self
+
+
+def channel_problem(issuer: Issuer, customer: Customer) -> str | None:
+    """Why the issuer cannot serve the customer's e-invoice channel, or None when it can."""
+    channel = customer.e_invoice
+    if channel == "peppol" and issuer.endpoint is None and issuer.siret is None:
+        return ("a Peppol customer needs the issuer's electronic address: give the "
+                "issuer an endpoint (or a siret, for a French issuer)")
+    if channel == "fr_ctc" and (issuer.country != "FR" or siren_of(issuer) is None):
+        return ("fr_ctc is the French e-invoicing flow: the issuer must be in France "
+                "with a SIREN (registration {scheme: \"0002\"} or a French VAT number)")
+    if channel == "fr_ctc" and siren_of(customer) is None:
+        return ("fr_ctc needs the customer's SIREN: give registration "
+                "{scheme: \"0002\", id: ...} or its French VAT number")
+    return None
 
 
 @dataclass(frozen=True)
@@ -169,3 +176,152 @@ class _ContractProblem(Exception):
     def __init__(self, where, error: ValidationError | str) -> None:
         self.where = where
         self.error = error
+
+
+# --- the book streamed: each contract handed on as it is read -------------------------------------
+
+@dataclass(frozen=True)
+class ServiceId:
+    id: str
+
+
+@dataclass(frozen=True)
+class ContractShape:
+    """What measurement rows of a contract are checked against: its currency, rule set and
+    service ids.  Contracts alike share one shape, so a streamed book keeps little more
+    than its contract ids."""
+
+    currency: str
+    ruleset: str
+    services: tuple[ServiceId, ...]
+
+    def service(self, service_id: str) -> ServiceId | None:
+        for service in self.services:
+            if service.id == service_id:
+                return service
+        return None
+
+
+@dataclass
+class ContractIndex:
+    """The contracts of a streamed book, by id: what ``load`` keeps of them once each was
+    validated and written (about 250 bytes a contract, its id most of it: some 250 MB for
+    1,000,000 contracts, however many measurement rows the book has).
+
+    It answers the measurement readers' questions as a ``Book`` does.
+    """
+
+    file: str
+    document: YamlDocument
+    shapes: dict[str, ContractShape]
+    elsewhere: frozenset[str] = frozenset()
+
+    def contract(self, contract_id: str) -> ContractShape | None:
+        return self.shapes.get(contract_id)
+
+    get = contract
+
+    def __len__(self) -> int:
+        return len(self.shapes)
+
+
+def stream_book(path: str | Path, issuer_read: Callable[[Issuer], None],
+                contract_read: Callable[[int, Contract], None]) -> ContractIndex:
+    """Read and validate ``contracts.yaml`` one contract at a time, handing each on.
+
+    ``issuer_read`` gets the issuer before any contract, and ``contract_read`` each valid
+    contract with its index in the file's list, as soon as it is read; nothing else of a
+    contract is kept but its ``ContractShape``.  The errors, and which one is said when a
+    file has several, are those of ``load_book``: a bad contract as it is read, then the
+    issuer and the file's shape, then the e-invoice channels the issuer cannot serve.
+
+    The issuer is looked for first, by a quick pass that reads past the contracts (a file
+    nearly always starts with it, and the pass stops there).  Only when that pass cannot
+    read past them (anchors or aliases inside a contract) do the contracts wait in memory
+    for the issuer; when it is missing or invalid, they are checked and dropped.
+    """
+    shapes: dict[str, ContractShape] = {}
+    shared: dict[ContractShape, ContractShape] = {}
+    channels: list[tuple[int, Customer]] = []  # customers whose e-invoice channel the issuer must serve
+    placeholder: list[Contract] = []  # the first valid contract stands in the list for every other
+    waiting: list[tuple[int, Contract]] = []
+    issuer = _issuer_first(path)
+    if isinstance(issuer, Issuer):
+        issuer_read(issuer)
+
+    def read(where, value):
+        if len(where) == 2 and where[0] == "contracts" and isinstance(value, dict):
+            try:
+                contract = Contract.model_validate(value)
+            except ValidationError as exc:
+                raise _ContractProblem(where, exc) from None
+            if contract.id in shapes:
+                raise _ContractProblem(where + ("id",), f"the contract id {contract.id!r} is used twice")
+            shape = ContractShape(contract.currency, contract.ruleset,
+                                  tuple(ServiceId(s.id) for s in contract.services))
+            shapes[contract.id] = shared.setdefault(shape, shape)
+            if contract.customer.e_invoice in ("peppol", "fr_ctc"):
+                channels.append((where[1], contract.customer))
+            if isinstance(issuer, Issuer):
+                contract_read(where[1], contract)
+            elif issuer is None:  # not known yet: written once it is
+                waiting.append((where[1], contract))
+            if not placeholder:
+                placeholder.append(contract)
+            return placeholder[0]
+        return value
+
+    try:
+        doc = stream_yaml(path, read)
+    except _ContractProblem as problem:
+        doc = read_yaml(path)
+        if isinstance(problem.error, str):
+            raise doc.error_at(problem.where, problem.error) from None
+        raise translate(doc, problem.error, _vocabulary(), problem.where) from None
+    if not isinstance(doc.data, dict):
+        raise InputError("the contracts file is a mapping with issuer and contracts", file=doc.file, line=1)
+    try:
+        with paused_gc():
+            parsed = ContractsFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise translate(doc, exc, _vocabulary()) from None
+    doc.data = None
+    for index, customer in channels:
+        problem = channel_problem(parsed.issuer, customer)
+        if problem is not None:
+            raise doc.error_at(("contracts", index, "customer", "e_invoice"), problem)
+    if not isinstance(issuer, Issuer):
+        issuer_read(parsed.issuer)
+        for position, contract in waiting:
+            contract_read(position, contract)
+    return ContractIndex(doc.file, doc, shapes)
+
+
+class _IssuerFound(Exception):
+    def __init__(self, value) -> None:
+        self.value = value
+
+
+_NO_VALID_ISSUER = object()  # the file's issuer is missing or invalid: the load will fail
+
+
+def _issuer_first(path: str | Path) -> "Issuer | object | None":
+    """The file's issuer, valid, read before its contracts (they are read past); ``_NO_VALID_ISSUER``
+    when it is missing or invalid; None when the file could not be read past its contracts."""
+    def found(where, value):
+        if where == ("issuer",):
+            raise _IssuerFound(value)
+        return None if len(where) == 2 and where[0] == "contracts" else value
+
+    try:
+        stream_yaml(path, found, lambda where: len(where) == 2 and where[0] == "contracts")
+    except _IssuerFound as issuer:
+        try:
+            return Issuer.model_validate(issuer.value)
+        except ValidationError:
+            return _NO_VALID_ISSUER  # said after the contracts, as load_book says it
+    except NotSkippable:
+        return None
+    except InputError:
+        return _NO_VALID_ISSUER  # the file is malformed: said when it is read
+    return _NO_VALID_ISSUER

@@ -13,7 +13,7 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import AbstractSet, Iterator
+from typing import AbstractSet, Callable, Iterator, Mapping
 
 from ..core.errors import InputError
 from ..core.model import Incident, Invoice, Key, Measurements, Payment, RequestCount, Ticket, TicketPause
@@ -204,46 +204,179 @@ _CAUSES = {c.value: c for c in Cause}
 _UNCHECKED = object()
 
 
+INCIDENT_COLUMNS = (("contract", "service", "start", "end"), ("cause", "announced_at", "impact"))
+REQUEST_COLUMNS = (("contract", "service", "interval_start", "requests", "errors"), ())
+INVOICE_COLUMNS = (("contract", "number", "issued", "due", "net", "tax", "gross", "currency"), ("period",))
+PAYMENT_COLUMNS = (("invoice", "paid_on", "amount"), ())
+TICKET_COLUMNS = (("contract", "ticket", "priority", "created", "first_response"), ("resolved",))
+PAUSE_COLUMNS = (("ticket", "start", "end"), ())
+
+# --- one row each: the checks a row passes, shared by the readers below and the streamed load ----
+
+
+def incident_row(rows: CsvRows, line: int, row: dict[str, str], book: Book) -> tuple[Key, Incident] | None:
+    key = rows.contract_service(line, row, book)
+    if key is None:
+        return None
+    start = rows.instant(line, "start", row["start"])
+    end = rows.instant(line, "end", row["end"])
+    if end <= start:
+        raise rows.error(line, "end", f"the end {row['end'].strip()} is not after the start {row['start'].strip()}")
+    cause_text = (row.get("cause") or "").strip() or "outage"
+    cause = _CAUSES.get(cause_text)
+    if cause is None:
+        raise rows.error(line, "cause", f"{cause_text!r} is not a cause; use {', '.join(_CAUSES)} or leave it empty")
+    announced_text = (row.get("announced_at") or "").strip()
+    announced = None
+    if announced_text:
+        if cause is not Cause.maintenance:
+            raise rows.error(line, "announced_at", "only maintenance is announced; leave announced_at empty")
+        announced = rows.instant(line, "announced_at", announced_text)
+    impact_text = row.get("impact")  # most books have no such column, and most rows no impact
+    impact = rows.impact(line, impact_text) if impact_text else None
+    return key, Incident(start, end, cause, announced, line, impact)
+
+
+def request_row(rows: CsvRows, line: int, row: dict[str, str], book: Book) -> tuple[Key, RequestCount] | None:
+    """A request count; an interval counted twice is found by the caller (it needs the other rows)."""
+    key = rows.contract_service(line, row, book)
+    if key is None:
+        return None
+    start = rows.instant(line, "interval_start", row["interval_start"])
+    requests = rows.count(line, "requests", row["requests"])
+    errors = rows.count(line, "errors", row["errors"])
+    if errors > requests:
+        raise rows.error(line, "errors", f"{errors} errors out of {requests} requests")
+    return key, RequestCount(start, requests, errors, line)
+
+
+def invoice_row(rows: CsvRows, line: int, row: dict[str, str], book: Book, seen: dict[str, int],
+                elsewhere: set[str]) -> Invoice | None:
+    """An invoice; ``seen`` holds the numbers read so far (at their lines), the numbers of
+    another share's invoices are added to ``elsewhere``."""
+    contract_id = row["contract"].strip()
+    contract = book.contract(contract_id)
+    if contract is None and contract_id not in book.elsewhere:
+        raise rows.error(line, "contract", f"no contract {contract_id!r} in {book.file}")
+    number = row["number"].strip()
+    if not number:
+        raise rows.error(line, "number", "an invoice needs a number")
+    if number in seen:
+        raise rows.error(line, "number", f"invoice {number} is already listed on line {seen[number]}")
+    seen[number] = line
+    if contract is None:
+        elsewhere.add(number)
+        return None
+    currency = row["currency"].strip()
+    if currency != contract.currency:
+        raise rows.error(line, "currency", f"invoice {number} is in {currency!r} but contract {contract_id} "
+                                           f"is in {contract.currency}")
+    issued = rows.day(line, "issued", row["issued"])
+    due = rows.day(line, "due", row["due"])
+    if due < issued:
+        raise rows.error(line, "due", f"the due date {due} is before the issue date {issued}")
+    net, tax, gross = (rows.amount(line, column, row[column], currency) for column in ("net", "tax", "gross"))
+    if net + tax != gross:
+        raise rows.error(line, "gross", f"net {net} plus tax {tax} is {net + tax}, not {gross}")
+    if gross <= 0:
+        raise rows.error(line, "gross", "an invoice's gross amount must be more than zero")
+    period = (row.get("period") or "").strip() or None
+    if period is not None:
+        try:
+            period = str(Period.parse(period))
+        except ValueError:
+            raise rows.error(line, "period", f"{period!r} is not a month written YYYY-MM") from None
+    return Invoice(contract_id, number, issued, due, net, tax, gross, currency, line, period)
+
+
+def payment_row(rows: CsvRows, line: int, row: dict[str, str], invoices: Mapping[str, str],
+                seen: dict[tuple[str, date, Decimal], int], elsewhere: AbstractSet[str] = frozenset()) -> Payment | None:
+    """A payment; ``invoices`` maps the known invoice numbers to their currencies, ``seen``
+    holds the payments read so far (at their lines)."""
+    number = row["invoice"].strip()
+    if number in elsewhere and number not in invoices:
+        return None
+    if number not in invoices:
+        raise rows.error(line, "invoice", f"no invoice {number!r} is known (in invoices.csv or the store)")
+    paid_on = rows.day(line, "paid_on", row["paid_on"])
+    amount = rows.amount(line, "amount", row["amount"], invoices[number])
+    if amount <= 0:
+        raise rows.error(line, "amount", "a payment must be more than zero")
+    key = (number, paid_on, amount)
+    if key in seen:
+        raise rows.error(line, "amount", f"the same payment is already listed on line {seen[key]}; "
+                                         "write two payments of one day as one row")
+    seen[key] = line
+    return Payment(number, paid_on, amount, line)
+
+
+def ticket_row(rows: CsvRows, line: int, row: dict[str, str], book: Book, seen: dict[str, int],
+               elsewhere: set[str]) -> Ticket | None:
+    """A ticket; ``seen`` holds the ids read so far (at their lines), the ids of another
+    share's tickets are added to ``elsewhere``."""
+    contract_id = row["contract"].strip()
+    kept = book.contract(contract_id) is not None
+    if not kept and contract_id not in book.elsewhere:
+        raise rows.error(line, "contract", f"no contract {contract_id!r} in {book.file}")
+    ticket = row["ticket"].strip()
+    if not ticket:
+        raise rows.error(line, "ticket", "a ticket needs an id")
+    if ticket in seen:
+        raise rows.error(line, "ticket", f"ticket {ticket} is already listed on line {seen[ticket]}")
+    seen[ticket] = line
+    if not kept:
+        elsewhere.add(ticket)
+        return None
+    created = rows.instant(line, "created", row["created"])
+    answered = rows.instant(line, "first_response", row["first_response"]) if row["first_response"].strip() else None
+    resolved = rows.instant(line, "resolved", row["resolved"]) if (row.get("resolved") or "").strip() else None
+    if answered is not None and answered < created:
+        raise rows.error(line, "first_response", f"ticket {ticket} is answered before it was created")
+    if resolved is not None and resolved < created:
+        raise rows.error(line, "resolved", f"ticket {ticket} is resolved before it was created")
+    return Ticket(contract_id, ticket, row["priority"].strip(), created, answered, resolved, line)
+
+
+def pause_row(rows: CsvRows, line: int, row: dict[str, str], tickets: Mapping[str, Ticket],
+              elsewhere: AbstractSet[str] = frozenset()) -> TicketPause | None:
+    """A pause; ``tickets`` maps the known ticket ids to their tickets (a pause must lie in its life)."""
+    ticket_id = row["ticket"].strip()
+    ticket = tickets.get(ticket_id)
+    if ticket is None and ticket_id in elsewhere:
+        return None
+    if ticket is None:
+        raise rows.error(line, "ticket", f"no ticket {ticket_id!r} is known (in tickets.csv or the store)")
+    start = rows.instant(line, "start", row["start"])
+    end = rows.instant(line, "end", row["end"])
+    if end <= start:
+        raise rows.error(line, "end", "the pause ends before it starts")
+    if start < ticket.created:
+        raise rows.error(line, "start", f"the pause starts before ticket {ticket_id} was created")
+    if ticket.resolved is not None and end > ticket.resolved:
+        raise rows.error(line, "end", f"the pause ends after ticket {ticket_id} was resolved")
+    return TicketPause(ticket_id, start, end, line)
+
+
+# --- whole files, for evaluate ---------------------------------------------------------------------
+
+
 def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:
-    rows = CsvRows(path, ("contract", "service", "start", "end"), ("cause", "announced_at", "impact"), book.elsewhere)
+    rows = CsvRows(path, *INCIDENT_COLUMNS, book.elsewhere)
     result: dict[Key, list[Incident]] = {}
     for line, row in rows:
-        key = rows.contract_service(line, row, book)
-        if key is None:
-            continue
-        start = rows.instant(line, "start", row["start"])
-        end = rows.instant(line, "end", row["end"])
-        if end <= start:
-            raise rows.error(line, "end", f"the end {row['end'].strip()} is not after the start {row['start'].strip()}")
-        cause_text = (row.get("cause") or "").strip() or "outage"
-        cause = _CAUSES.get(cause_text)
-        if cause is None:
-            raise rows.error(line, "cause", f"{cause_text!r} is not a cause; use {', '.join(_CAUSES)} or leave it empty")
-        announced_text = (row.get("announced_at") or "").strip()
-        announced = None
-        if announced_text:
-            if cause is not Cause.maintenance:
-                raise rows.error(line, "announced_at", "only maintenance is announced; leave announced_at empty")
-            announced = rows.instant(line, "announced_at", announced_text)
-        impact_text = row.get("impact")  # most books have no such column, and most rows no impact
-        impact = rows.impact(line, impact_text) if impact_text else None
-        result.setdefault(key, []).append(Incident(start, end, cause, announced, line, impact))
+        read = incident_row(rows, line, row, book)
+        if read is not None:
+            result.setdefault(read[0], []).append(read[1])
     return result
 
 
 def read_requests(path: Path, book: Book) -> dict[Key, list[RequestCount]]:
-    rows = CsvRows(path, ("contract", "service", "interval_start", "requests", "errors"), skipped=book.elsewhere)
+    rows = CsvRows(path, *REQUEST_COLUMNS, skipped=book.elsewhere)
     result: dict[Key, list[RequestCount]] = {}
     for line, row in rows:
-        key = rows.contract_service(line, row, book)
-        if key is None:
-            continue
-        start = rows.instant(line, "interval_start", row["interval_start"])
-        requests = rows.count(line, "requests", row["requests"])
-        errors = rows.count(line, "errors", row["errors"])
-        if errors > requests:
-            raise rows.error(line, "errors", f"{errors} errors out of {requests} requests")
-        result.setdefault(key, []).append(RequestCount(start, requests, errors, line))
+        read = request_row(rows, line, row, book)
+        if read is not None:
+            result.setdefault(read[0], []).append(read[1])
     # A repeated interval is found by sorting each service's rows, not with a set of every
     # row read (which cost a quarter of the memory of a large file).
     for counts in result.values():
@@ -257,125 +390,120 @@ def read_requests(path: Path, book: Book) -> dict[Key, list[RequestCount]]:
 
 def read_invoices(path: Path, book: Book, elsewhere: set[str]) -> dict[str, list[Invoice]]:
     """Invoices per contract; the numbers of another share's invoices are added to ``elsewhere``."""
-    rows = CsvRows(path, ("contract", "number", "issued", "due", "net", "tax", "gross", "currency"), ("period",))
+    rows = CsvRows(path, *INVOICE_COLUMNS)
     result: dict[str, list[Invoice]] = {}
     seen: dict[str, int] = {}
     for line, row in rows:
-        contract_id = row["contract"].strip()
-        contract = book.contract(contract_id)
-        if contract is None and contract_id not in book.elsewhere:
-            raise rows.error(line, "contract", f"no contract {contract_id!r} in {book.file}")
-        number = row["number"].strip()
-        if not number:
-            raise rows.error(line, "number", "an invoice needs a number")
-        if number in seen:
-            raise rows.error(line, "number", f"invoice {number} is already listed on line {seen[number]}")
-        seen[number] = line
-        if contract is None:
-            elsewhere.add(number)
-            continue
-        currency = row["currency"].strip()
-        if currency != contract.currency:
-            raise rows.error(line, "currency", f"invoice {number} is in {currency!r} but contract {contract_id} "
-                                               f"is in {contract.currency}")
-        issued = rows.day(line, "issued", row["issued"])
-        due = rows.day(line, "due", row["due"])
-        if due < issued:
-            raise rows.error(line, "due", f"the due date {due} is before the issue date {issued}")
-        net, tax, gross = (rows.amount(line, column, row[column], currency) for column in ("net", "tax", "gross"))
-        if net + tax != gross:
-            raise rows.error(line, "gross", f"net {net} plus tax {tax} is {net + tax}, not {gross}")
-        if gross <= 0:
-            raise rows.error(line, "gross", "an invoice's gross amount must be more than zero")
-        period = (row.get("period") or "").strip() or None
-        if period is not None:
-            try:
-                period = str(Period.parse(period))
-            except ValueError:
-                raise rows.error(line, "period", f"{period!r} is not a month written YYYY-MM") from None
-        result.setdefault(contract_id, []).append(Invoice(contract_id, number, issued, due, net, tax, gross, currency,
-                                                          line, period))
+        invoice = invoice_row(rows, line, row, book, seen, elsewhere)
+        if invoice is not None:
+            result.setdefault(invoice.contract, []).append(invoice)
     return result
 
 
 def read_payments(path: Path, invoices: dict[str, str], elsewhere: AbstractSet[str] = frozenset()) -> dict[str, list[Payment]]:
     """Payments; ``invoices`` maps every known invoice number to its currency, ``elsewhere``
     holds the numbers of another share's invoices, whose payments are skipped."""
-    rows = CsvRows(path, ("invoice", "paid_on", "amount"))
+    rows = CsvRows(path, *PAYMENT_COLUMNS)
     result: dict[str, list[Payment]] = {}
     seen: dict[tuple[str, date, Decimal], int] = {}
     for line, row in rows:
-        number = row["invoice"].strip()
-        if number in elsewhere and number not in invoices:
-            continue
-        if number not in invoices:
-            raise rows.error(line, "invoice", f"no invoice {number!r} is known (in invoices.csv or the store)")
-        paid_on = rows.day(line, "paid_on", row["paid_on"])
-        amount = rows.amount(line, "amount", row["amount"], invoices[number])
-        if amount <= 0:
-            raise rows.error(line, "amount", "a payment must be more than zero")
-        key = (number, paid_on, amount)
-        if key in seen:
-            raise rows.error(line, "amount", f"the same payment is already listed on line {seen[key]}; "
-                                             "write two payments of one day as one row")
-        seen[key] = line
-        result.setdefault(number, []).append(Payment(number, paid_on, amount, line))
+        payment = payment_row(rows, line, row, invoices, seen, elsewhere)
+        if payment is not None:
+            result.setdefault(payment.invoice, []).append(payment)
     return result
 
 
 def read_tickets(path: Path, book: Book, elsewhere: set[str]) -> dict[str, list[Ticket]]:
     """Tickets per contract; the ids of another share's tickets are added to ``elsewhere``."""
-    rows = CsvRows(path, ("contract", "ticket", "priority", "created", "first_response"), ("resolved",))
+    rows = CsvRows(path, *TICKET_COLUMNS)
     result: dict[str, list[Ticket]] = {}
     seen: dict[str, int] = {}
     for line, row in rows:
-        contract_id = row["contract"].strip()
-        kept = book.contract(contract_id) is not None
-        if not kept and contract_id not in book.elsewhere:
-            raise rows.error(line, "contract", f"no contract {contract_id!r} in {book.file}")
-        ticket = row["ticket"].strip()
-        if not ticket:
-            raise rows.error(line, "ticket", "a ticket needs an id")
-        if ticket in seen:
-            raise rows.error(line, "ticket", f"ticket {ticket} is already listed on line {seen[ticket]}")
-        seen[ticket] = line
-        if not kept:
-            elsewhere.add(ticket)
-            continue
-        created = rows.instant(line, "created", row["created"])
-        answered = rows.instant(line, "first_response", row["first_response"]) if row["first_response"].strip() else None
-        resolved = rows.instant(line, "resolved", row["resolved"]) if (row.get("resolved") or "").strip() else None
-        if answered is not None and answered < created:
-            raise rows.error(line, "first_response", f"ticket {ticket} is answered before it was created")
-        if resolved is not None and resolved < created:
-            raise rows.error(line, "resolved", f"ticket {ticket} is resolved before it was created")
-        result.setdefault(contract_id, []).append(
-            Ticket(contract_id, ticket, row["priority"].strip(), created, answered, resolved, line))
+        ticket = ticket_row(rows, line, row, book, seen, elsewhere)
+        if ticket is not None:
+            result.setdefault(ticket.contract, []).append(ticket)
     return result
 
 
 def read_pauses(path: Path, tickets: dict[str, Ticket], elsewhere: AbstractSet[str] = frozenset()) -> dict[str, list[TicketPause]]:
     """Pauses; ``tickets`` maps every known ticket id to its ticket (a pause must lie in its life),
     ``elsewhere`` holds the ids of another share's tickets, whose pauses are skipped."""
-    rows = CsvRows(path, ("ticket", "start", "end"))
+    rows = CsvRows(path, *PAUSE_COLUMNS)
     result: dict[str, list[TicketPause]] = {}
     for line, row in rows:
-        ticket_id = row["ticket"].strip()
-        ticket = tickets.get(ticket_id)
-        if ticket is None and ticket_id in elsewhere:
-            continue
-        if ticket is None:
-            raise rows.error(line, "ticket", f"no ticket {ticket_id!r} is known (in tickets.csv or the store)")
-        start = rows.instant(line, "start", row["start"])
-        end = rows.instant(line, "end", row["end"])
-        if end <= start:
-            raise rows.error(line, "end", "the pause ends before it starts")
-        if start < ticket.created:
-            raise rows.error(line, "start", f"the pause starts before ticket {ticket_id} was created")
-        if ticket.resolved is not None and end > ticket.resolved:
-            raise rows.error(line, "end", f"the pause ends after ticket {ticket_id} was resolved")
-        result.setdefault(ticket_id, []).append(TicketPause(ticket_id, start, end, line))
+        pause = pause_row(rows, line, row, tickets, elsewhere)
+        if pause is not None:
+            result.setdefault(pause.ticket, []).append(pause)
     return result
+
+
+# --- a file in chunks, for the streamed load --------------------------------------------------------
+
+CHUNK_ROWS = 10_000
+"""rows read before the load writes them: what a streamed load holds of a measurement file"""
+
+
+def raw_chunks(rows: CsvRows, size: int = CHUNK_ROWS) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    """The file's rows, ``size`` at a time, as (line, row) pairs not yet checked."""
+    chunk: list[tuple[int, dict[str, str]]] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+            if len(rows._keys) > 100_000:  # the (contract, service) pairs checked: kept bounded too
+                rows._keys.clear()
+    if chunk:
+        yield chunk
+
+
+def stream_incidents(path: Path, book: Book, size: int = CHUNK_ROWS) -> Iterator[list[tuple[Key, Incident]]]:
+    rows = CsvRows(path, *INCIDENT_COLUMNS)
+    for chunk in raw_chunks(rows, size):
+        yield [read for line, row in chunk if (read := incident_row(rows, line, row, book)) is not None]
+
+
+def stream_requests(path: Path, book: Book, size: int = CHUNK_ROWS) -> Iterator[list[tuple[Key, RequestCount]]]:
+    """Request counts, checked row by row; an interval counted twice is the store's to find,
+    among the rows this load wrote before (see ``engine.store.loading``)."""
+    rows = CsvRows(path, *REQUEST_COLUMNS)
+    for chunk in raw_chunks(rows, size):
+        yield [read for line, row in chunk if (read := request_row(rows, line, row, book)) is not None]
+
+
+def stream_invoices(path: Path, book: Book, size: int = CHUNK_ROWS) -> Iterator[list[Invoice]]:
+    """Invoices; a number listed twice within a chunk is refused here, across chunks by the store."""
+    rows = CsvRows(path, *INVOICE_COLUMNS)
+    for chunk in raw_chunks(rows, size):
+        seen: dict[str, int] = {}
+        yield [read for line, row in chunk if (read := invoice_row(rows, line, row, book, seen, set())) is not None]
+
+
+def stream_tickets(path: Path, book: Book, size: int = CHUNK_ROWS) -> Iterator[list[Ticket]]:
+    rows = CsvRows(path, *TICKET_COLUMNS)
+    for chunk in raw_chunks(rows, size):
+        seen: dict[str, int] = {}
+        yield [read for line, row in chunk if (read := ticket_row(rows, line, row, book, seen, set())) is not None]
+
+
+def stream_payments(path: Path, invoices: Callable[[set[str]], Mapping[str, str]],
+                    size: int = CHUNK_ROWS) -> Iterator[list[Payment]]:
+    """Payments; ``invoices(numbers)`` gives the currency of each of those numbers the store
+    knows (this load's invoices are written before its payments are read)."""
+    rows = CsvRows(path, *PAYMENT_COLUMNS)
+    for chunk in raw_chunks(rows, size):
+        known = invoices({row["invoice"].strip() for _, row in chunk})
+        seen: dict[tuple[str, date, Decimal], int] = {}
+        yield [read for line, row in chunk if (read := payment_row(rows, line, row, known, seen)) is not None]
+
+
+def stream_pauses(path: Path, tickets: Callable[[set[str]], Mapping[str, Ticket]],
+                  size: int = CHUNK_ROWS) -> Iterator[list[TicketPause]]:
+    """Pauses; ``tickets(ids)`` gives each of those tickets the store knows."""
+    rows = CsvRows(path, *PAUSE_COLUMNS)
+    for chunk in raw_chunks(rows, size):
+        known = tickets({row["ticket"].strip() for _, row in chunk})
+        yield [read for line, row in chunk if (read := pause_row(rows, line, row, known)) is not None]
 
 
 def load_measurements(folder: str | Path, book: Book, known_invoices: dict[str, str] | None = None,
