@@ -42,8 +42,8 @@ R = TypeVar("R")
 
 PATIENCE = 300.0
 """seconds a run waits with no worker connected before it gives up (workers may be restarting)"""
-CONNECT_TIMEOUT = 10.0
-"""seconds to reach the scheduler"""
+CONNECT_TIMEOUT = 30.0
+"""seconds to reach the scheduler (Dask's own default: a busy scheduler may take a while to answer)"""
 POLL = 1.0
 """how often, while waiting for a batch, the coordinator checks that the cluster still has workers"""
 
