@@ -237,6 +237,23 @@ SMTP_HELP = ("the SMTP server, smtp://[user[:password]@]host[:port] (smtps:// fo
              "STARTTLS; default: $SLABILL_SMTP_URL)")
 
 
+SCHEDULER_VARIABLE = "SLABILL_DASK_SCHEDULER"
+
+
+def _cluster(scheduler: Optional[str], workers: Optional[str], store_url: str):
+    """The Dask cluster ``--scheduler`` (else ``SLABILL_DASK_SCHEDULER``) names, or None for local processes."""
+    field = "--scheduler" if scheduler else SCHEDULER_VARIABLE
+    scheduler = scheduler or os.environ.get(SCHEDULER_VARIABLE) or None
+    if scheduler is None:
+        return None
+    if workers is not None:
+        raise InputError("--workers counts this machine's processes, and with a Dask scheduler its workers work "
+                         "the batches: leave out one of them", field="--workers")
+    from .distributed import Cluster
+
+    return Cluster.connect(scheduler, store_url, field=field)
+
+
 def db_option() -> Any:
     return typer.Option(None, "--db", metavar="URL",
                         help="database URL (default: $SLABILL_DATABASE_URL, else sqlite:///slabill.db)")
@@ -501,6 +518,9 @@ def run(
                                                           "(as slabill deliver --period does)"),
     smtp_url: Optional[str] = typer.Option(None, "--smtp-url", metavar="URL", help=SMTP_HELP),
     checkpoints: Optional[Path] = checkpoints_option(),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="tcp://HOST:PORT",
+                                            help="evaluate and render on the workers of this Dask scheduler "
+                                                 f"(default: ${SCHEDULER_VARIABLE}, else local processes)"),
 ) -> None:
     """The monthly run: evaluate every active contract, issue credit notes and adjustments, record it all.
 
@@ -527,13 +547,17 @@ def run(
         check_folder(out)
     store = open_store(db)
     folder = checkpoint_folder(store.url, checkpoints)
+    cluster = _cluster(scheduler, workers, store.url)
     try:
         summary = _with_progress(lambda progress: monthly_run(
             store, month, as_of=issue_date, now=clock.now, dry_run=dry_run, contract_id=contract, progress=progress,
-            workers=workers or default_workers(), checkpoints=folder))
+            workers=workers or default_workers(), checkpoints=folder, cluster=cluster))
     except WorkerDied as exc:
         err.print(f"slabill: {sentence(exc)}", markup=False)
         raise typer.Exit(EXIT_UNFINISHED) from None
+    finally:
+        if cluster is not None:
+            cluster.close()
     files: list[Path] = []
     if out is not None:
         # Every document of the period, whichever run issued it: a run that finds nothing

@@ -15,6 +15,10 @@ the parent closes its pooled connections before forking, so that no connection i
 shared by two processes.  With one worker, or where processes cannot be forked, the
 batches are worked in the calling process on the caller's own store.
 
+With a cluster (``engine.distributed``: ``slabill run --scheduler``), the batches go to
+Dask workers on other machines instead, the same way: the job travels with its batch, the
+worker opens the store for itself, and the results come back in the batches' order.
+
 A run also says which process runs it (``this_process``), so that a later run can tell
 a run still working from one whose process was killed (``gone``).
 
@@ -35,6 +39,14 @@ __all__ = ["BrokenProcessPool", "can_fork", "chunked", "default_workers", "gone"
 
 B = TypeVar("B")
 R = TypeVar("R")
+
+
+class Cluster(Protocol):
+    """Workers elsewhere that work a job's batches in order (``engine.distributed.Cluster`` does)."""
+
+    def in_order(self, job: "Job", batches: Sequence[B], *, store: "Shared | None" = None,
+                 prepare: Callable[[B], B] = ..., fail_fast: bool = False) -> Iterator[R]:
+        """``job(prepare(batch), store)`` for each batch, on the cluster, in the batches' order."""
 
 
 class Shared(Protocol):
@@ -118,15 +130,20 @@ def chunked(values: list, size: int) -> list[list]:
 
 
 def in_order(job: Job, batches: Sequence[B], workers: int, *, store: Shared | None = None,
-             prepare: Callable[[B], B] = lambda batch: batch, fail_fast: bool = False) -> Iterator[R]:
+             prepare: Callable[[B], B] = lambda batch: batch, fail_fast: bool = False,
+             cluster: Cluster | None = None) -> Iterator[R]:
     """``job(prepare(batch), store)`` for each batch, by up to ``workers`` processes, in the batches' order.
 
     Workers are kept a couple of batches ahead of the caller.  ``prepare`` runs in this
     process just before its batch is handed over, so it can read what the caller wrote
     while the batches before were being worked (the run's ledger does).  A worker that
     dies breaks the pool: the caller gets ``BrokenProcessPool``.  With ``fail_fast``, the
-    first batch to fail stops the others at once, even one that comes before it.
+    first batch to fail stops the others at once, even one that comes before it.  With a
+    ``cluster``, its workers work the batches and ``workers`` is not used.
     """
+    if cluster is not None:
+        yield from cluster.in_order(job, batches, store=store, prepare=prepare, fail_fast=fail_fast)
+        return
     workers = min(workers, len(batches))
     if workers <= 1 or not can_fork() or (store is not None and not store.shareable):
         for batch in batches:

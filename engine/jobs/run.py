@@ -63,7 +63,8 @@ from ..core.period import Period
 from ..core.rates import RateBook
 from ..core.schema import RuleSet
 from ..core.rulesets import RuleBook
-from ..processes import BrokenProcessPool, chunked, gone, in_order, this_process
+from ..distributed import ClusterLost
+from ..processes import BrokenProcessPool, Cluster, chunked, gone, in_order, this_process
 from ..store import Latest, Store, StoredContract
 
 BATCH = 500
@@ -369,7 +370,8 @@ def _count_evaluation(summary: RunSummary, worked: Worked) -> None:
 
 
 class WorkerDied(RuntimeError):
-    """A worker process ended without returning its batch (killed, or crashed in native code)."""
+    """A worker process ended without returning its batch (killed, or crashed in native code), or
+    the Dask cluster could not finish the run's batches."""
 
 
 class ContractHead(NamedTuple):
@@ -434,7 +436,8 @@ def interrupt_abandoned_runs(store: Store, now: Callable[[], datetime], by: int 
 def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], datetime], dry_run: bool = False,
                 contract_id: str | None = None, progress: Callable[[int, int], None] = lambda done, total: None,
                 batch_size: int = BATCH, workers: int = 1, timer: Timer = no_timer,
-                checkpoints: Path | None = None) -> RunSummary:
+                checkpoints: Path | None = None,
+                cluster: Cluster | None = None) -> RunSummary:
     """Evaluate every contract active in ``period``, issue what is owed and record it all.
 
     A contract that cannot be evaluated is held (``RunSummary.held``) and the others go on.
@@ -442,6 +445,8 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     command line always gives a folder), also when it stopped: what it recorded stands.
     ``timer`` names the stages (read, measure, match, price, late fees, record, issue,
     render, persist) for a benchmark; only a run with ``workers=1`` reports them all.
+    With a ``cluster`` (``engine.distributed``), its Dask workers work the batches and this
+    process records them, in the batches' order, as it does local workers' results.
     """
     heads = [ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
                           date.fromisoformat(h["end"]) if h.get("end") else None) for h in store.contract_heads()]
@@ -457,7 +462,7 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     # A worker process times into its own copy of a clock, which nobody reads: only a run
     # in one process is timed.
     job = RunJob(period, as_of, margin_for(rule_sets.values()), rule_sets, store.rate_book(),
-                 timer if workers <= 1 else no_timer)
+                 timer if workers <= 1 and cluster is None else no_timer)
     summary = RunSummary(period=str(period), dry_run=dry_run, contracts=len(active))
     checked: set = set()  # the number sequences found to agree with the documents issued
     run_id = None
@@ -484,7 +489,7 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
         waiting[item.contract_id] = item
 
     try:
-        for worked in in_order(job, batches, workers, store=store, prepare=planned_against):
+        for worked in in_order(job, batches, workers, store=store, prepare=planned_against, cluster=cluster):
             if dry_run:
                 for item in worked:
                     if isinstance(item, Held):
@@ -523,6 +528,10 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
             raise WorkerDied(f"a worker process of the run of {period} died; the batches recorded before it stand, "
                              "nothing of the lost batch was recorded, and running the period again finishes it"
                              ) from stop
+        if isinstance(stop, ClusterLost):
+            raise WorkerDied(f"the Dask cluster could not finish the run of {period}: {stop}; the batches recorded "
+                             "before stand, nothing of the unfinished ones was recorded, and running the period "
+                             "again finishes it") from stop
         raise
     summary.held = sorted(waiting.values(), key=lambda h: h.contract_id)
     if run_id is not None:
