@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from ..core.canonical import canonical, rendition_seal, sha256_text
 from ..processes import chunked, in_order
 from ..store import Store
+from .measurements import LoadsOnChain, check_measurements
 from .records import GENESIS
 
 CHUNK = 1000
@@ -48,12 +49,14 @@ def verify(store: Store, workers: int = 1) -> VerifyReport:
         report.problem = rule_sets
         return report
     links = store.record_links()
+    loads = LoadsOnChain(store)  # measurements loaded between records are entries of the chain too
     orphans = store.orphan_documents()
     chain = store.chain()
     head = GENESIS
     checked = (record for chunk in in_order(VerifyJob(rule_sets), chunked([link.id for link in links], CHUNK),
                                             workers, store=store) for record in chunk)
     for link, (described, hash_problem, problem, documents) in zip(links, checked):
+        head = loads.follow(head, link.previous_sha256)
         if hash_problem is None and link.previous_sha256 != head:
             problem = "it does not follow the record before it: a record was deleted or records were reordered"
         problem = hash_problem or problem
@@ -66,12 +69,13 @@ def verify(store: Store, workers: int = 1) -> VerifyReport:
     if orphans:
         report.problem = f"document(s) {', '.join(orphans)} belong to no record in the chain"
         return report
-    if chain is None or chain.last_sha256 != head or chain.length != report.records:
+    head = loads.follow(head, None)
+    if chain is None or chain.last_sha256 != head or chain.length != report.records + len(loads.followed):
         report.problem = (f"the chain ends at record {report.records} ({head[:12]}) but the store says it ends at "
                           f"record {chain.length if chain else '?'} ({chain.last_sha256[:12] if chain else '?'}): "
                           "records at the end were deleted")
         return report
-    report.problem = _check_renditions(store)
+    report.problem = _check_renditions(store) or check_measurements(store, loads)
     return report
 
 

@@ -205,7 +205,8 @@ _UNCHECKED = object()
 
 
 def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:
-    rows = CsvRows(path, ("contract", "service", "start", "end"), ("cause", "announced_at", "impact"), book.elsewhere)
+    rows = CsvRows(path, ("contract", "service", "start", "end"), ("cause", "announced_at", "impact", "id"),
+                   book.elsewhere)
     result: dict[Key, list[Incident]] = {}
     for line, row in rows:
         key = rows.contract_service(line, row, book)
@@ -227,8 +228,32 @@ def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:
             announced = rows.instant(line, "announced_at", announced_text)
         impact_text = row.get("impact")  # most books have no such column, and most rows no impact
         impact = rows.impact(line, impact_text) if impact_text else None
-        result.setdefault(key, []).append(Incident(start, end, cause, announced, line, impact))
+        ident = (row.get("id") or "").strip() or None
+        if ident is not None and len(ident) > 100:
+            raise rows.error(line, "id", "an incident id is at most 100 characters")
+        result.setdefault(key, []).append(Incident(start, end, cause, announced, line, impact, ident))
+    for (contract, service), incidents in result.items():
+        _check_incident_keys(rows, contract, service, incidents)
     return result
+
+
+def _check_incident_keys(rows: CsvRows, contract: str, service: str, incidents: list[Incident]) -> None:
+    """An incident's key (its id, else its start) names one incident: two rows with one key must say the same.
+
+    A later load that gives a key other content corrects the stored incident; within one file
+    there is nothing to correct, so the file contradicts itself.  Found by sorting, as repeated
+    request intervals are, not with a set of every row.
+    """
+    keyed = sorted(incidents, key=lambda i: (i.incident is None, i.incident or "", i.start, i.line))
+    for earlier, later in zip(keyed, keyed[1:]):
+        if earlier.incident != later.incident or (later.incident is None and earlier.start != later.start):
+            continue
+        if earlier._replace(line=later.line) != later:
+            what = f"the id {later.incident}" if later.incident is not None else "this start"
+            field = "id" if later.incident is not None else "start"
+            raise rows.error(later.line, field, f"an incident of {contract} {service} with {what} is already listed "
+                                                f"on line {earlier.line} with other content; an incident's key "
+                                                "(contract, service and id, else start) names one incident")
 
 
 def read_requests(path: Path, book: Book) -> dict[Key, list[RequestCount]]:

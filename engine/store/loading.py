@@ -4,6 +4,11 @@
 the store in one transaction: a row already there is not added again, and any conflict
 (an invoice stored with other terms, a rule-set version stored with other content) rolls
 the whole load back.
+
+An incident or a request interval whose key is stored with other content is a correction:
+the loaded row is added and the stored one is marked superseded by the load (kept for the
+audit; the run reads current rows only).  A load that added or corrected measurements is
+sealed onto the audit chain with the digests of what it did (``engine.store.loads``).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, select
 
 from ..core.canonical import canonical, sha256_text, to_micros
@@ -22,12 +27,15 @@ from ..core.rulesets import LoadedRuleSet, RuleBook
 from ..core.schema import RuleSet
 from ..loading.collector import paused_gc
 from ..loading.contracts import Book
+from .loads import MEASURED, file_entry, load_entry
 from .tables import (
+    ChainHeadRow,
     ContractRow,
     ContractVersionRow,
     IncidentRow,
     InvoiceRow,
     IssuerRow,
+    LoadRow,
     PaymentRow,
     RateTableRow,
     RequestCountRow,
@@ -43,17 +51,27 @@ class LoadReport:
 
     read: dict[str, int] = field(default_factory=dict)
     added: dict[str, int] = field(default_factory=dict)
+    """new rows, corrections included"""
+    corrected: dict[str, int] = field(default_factory=dict)
+    """stored rows a loaded row of the same key and other content superseded"""
+    load: int | None = None
+    """the load's entry on the audit chain; None when it added and corrected no measurement"""
 
-    def count(self, kind: str, read: int, added: int) -> None:
+    def count(self, kind: str, read: int, added: int, corrected: int = 0) -> None:
         self.read[kind] = self.read.get(kind, 0) + read
         self.added[kind] = self.added.get(kind, 0) + added
+        if corrected:
+            self.corrected[kind] = self.corrected.get(kind, 0) + corrected
 
 
 def incident_key(contract: str, service: str, row: Incident) -> str:
+    """The sha256 of an incident's content (what ``row_key`` holds)."""
     parts = (contract, service, str(to_micros(row.start)), str(to_micros(row.end)), row.cause.value,
              str(to_micros(row.announced_at)) if row.announced_at else "")
     if row.impact is not None:  # only then: rows stored before impacts existed keep their keys
         parts += (f"impact={row.impact}",)
+    if row.incident is not None:  # likewise, rows of files without ids
+        parts += (f"id={row.incident}",)
     return sha256_text("|".join(parts))
 
 
@@ -73,12 +91,14 @@ class Loading:
             if book is not None:
                 self._load_book(session, book, report)
             if measurements is not None:
-                self._load_incidents(session, measurements, report)
-                self._load_requests(session, measurements, report)
+                load = LoadUnderWay(session, self.dialect)
+                self._load_incidents(session, measurements, report, load)
+                self._load_requests(session, measurements, report, load)
                 self._load_invoices(session, measurements, report)
                 self._load_payments(session, measurements, report)
                 self._load_tickets(session, measurements, report)
                 self._load_pauses(session, measurements, report)
+                report.load = load.seal()
         return report
 
     def _load_rates(self, session: Session, rates: RateBook, report: LoadReport) -> None:
@@ -237,55 +257,167 @@ class Loading:
         session.flush()
         report.count("contract terms", len(book.contracts), added)
 
-    def _load_incidents(self, session: Session, measurements: Measurements, report: LoadReport) -> None:
+    def _load_incidents(self, session: Session, measurements: Measurements, report: LoadReport,
+                        load: "LoadUnderWay") -> None:
+        """New incidents are added; one whose key is stored with other content supersedes the stored row.
+
+        An incident's key is (contract, service, id) when incidents.csv gives an id, else
+        (contract, service, start).  Only current rows are compared: a row loaded again
+        as it is stored is the same row, never a second one.
+        """
         source = str(Path(measurements.folder) / "incidents.csv")
         rows = []
         for (contract, service), incidents in measurements.incidents.items():
             for incident in incidents:
                 rows.append({"row_key": incident_key(contract, service, incident), "contract_id": contract,
-                             "service": service, "start_us": to_micros(incident.start), "end_us": to_micros(incident.end),
+                             "service": service, "incident": incident.incident,
+                             "start_us": to_micros(incident.start), "end_us": to_micros(incident.end),
                              "cause": incident.cause.value,
                              "announced_us": to_micros(incident.announced_at) if incident.announced_at else None,
                              "impact": str(incident.impact) if incident.impact is not None else None,
-                             "source": f"{source}:{incident.line}"})
-        known: set[str] = set()
-        keys = [r["row_key"] for r in rows]
-        for start in range(0, len(keys), 5000):
-            chunk = keys[start:start + 5000]
-            known.update(session.exec(select(IncidentRow.row_key).where(IncidentRow.row_key.in_(chunk))))
-        seen: set[str] = set()
-        new = []
+                             "source": f"{source}:{incident.line}", "load_id": load.id})
+        stored = self._current_incidents(session, rows)
+        seen: set[tuple] = set()
+        new, superseded = [], []
         for row in rows:
-            if row["row_key"] not in known and row["row_key"] not in seen:
-                seen.add(row["row_key"])
-                new.append(row)
+            key = _incident_natural_key(row)
+            if key in seen:  # the same row twice in the file (other content under one key is refused when read)
+                continue
+            seen.add(key)
+            known = stored.get(key)
+            if known is not None:
+                if known[1] == tuple(row[c] for c in _INCIDENT_CONTENT):
+                    continue
+                superseded.append(known[0])
+            new.append(row)
+        if superseded:
+            # An earlier content may come back (a correction corrected): its key is then the row's
+            # content and the load that brings it back, since the row it had is kept, superseded.
+            again = _existing_keys(session, IncidentRow, [row["row_key"] for row in new])
+            for row in new:
+                if row["row_key"] in again:
+                    row["row_key"] = sha256_text(f"{row['row_key']}|load={load.id}")
         for start in range(0, len(new), 10000):
             session.execute(insert(IncidentRow), new[start:start + 10000])
-        report.count("incidents", len(rows), len(new))
+        load.supersede(session, IncidentRow, superseded)
+        load.added("incidents", new)
+        report.count("incidents", len(rows), len(new), len(superseded))
 
-    def _load_requests(self, session: Session, measurements: Measurements, report: LoadReport) -> None:
+    def _current_incidents(self, session: Session, rows: list[dict]) -> dict[tuple, tuple[int, tuple]]:
+        """The current stored rows that share a key with the loaded ones: key -> (id, content)."""
+        stored: dict[tuple, tuple[int, tuple]] = {}
+        by_start = [row for row in rows if row["incident"] is None]
+        by_id = [row for row in rows if row["incident"] is not None]
+        columns = (IncidentRow.id, *(getattr(IncidentRow, c) for c in _INCIDENT_CONTENT))
+        if by_start:
+            # One range of starts, a few thousand contracts a query: a month's rows, not the whole history.
+            low, high = min(r["start_us"] for r in by_start), max(r["start_us"] for r in by_start)
+            contracts = sorted({r["contract_id"] for r in by_start})
+            for start in range(0, len(contracts), 2000):
+                for found in session.execute(select(*columns).where(
+                        IncidentRow.contract_id.in_(contracts[start:start + 2000]), IncidentRow.incident.is_(None),
+                        IncidentRow.superseded_by.is_(None), IncidentRow.start_us >= low,
+                        IncidentRow.start_us <= high).order_by(IncidentRow.id)):
+                    stored[(found.contract_id, found.service, None, found.start_us)] = (found.id, tuple(found[1:]))
+        if by_id:
+            ids = sorted({r["incident"] for r in by_id})
+            for start in range(0, len(ids), 2000):
+                for found in session.execute(select(*columns).where(
+                        IncidentRow.incident.in_(ids[start:start + 2000]), IncidentRow.superseded_by.is_(None))
+                        .order_by(IncidentRow.id)):
+                    stored[(found.contract_id, found.service, found.incident, None)] = (found.id, tuple(found[1:]))
+        return stored
+
+    def _load_requests(self, session: Session, measurements: Measurements, report: LoadReport,
+                       load: "LoadUnderWay") -> None:
+        """New intervals are added; an interval stored with other counts is corrected (the old row superseded)."""
         source = str(Path(measurements.folder) / "requests.csv")
-        read = added = 0
+        read = 0
+        new, superseded = [], []
         for (contract, service), counts in measurements.requests.items():
-            stored = {r.interval_us: r for r in session.exec(select(RequestCountRow).where(
-                RequestCountRow.contract_id == contract, RequestCountRow.service == service))}
-            new = []
+            stored = {r.interval_us: r for r in session.execute(select(
+                RequestCountRow.id, RequestCountRow.interval_us, RequestCountRow.requests, RequestCountRow.errors)
+                .where(RequestCountRow.contract_id == contract, RequestCountRow.service == service,
+                       RequestCountRow.superseded_by.is_(None)))}
             for count in counts:
                 read += 1
                 at = to_micros(count.interval_start)
                 known = stored.get(at)
-                if known is None:
-                    new.append({"contract_id": contract, "service": service, "interval_us": at,
-                                "requests": count.requests, "errors": count.errors,
-                                "source": f"{source}:{count.line}"})
-                elif (known.requests, known.errors) != (count.requests, count.errors):
-                    raise InputError(f"this interval is already stored with {known.requests} requests and "
-                                     f"{known.errors} errors (from {known.source}); stored counts are never changed",
-                                     file=source, line=count.line, field="interval_start")
-            if new:
-                session.execute(insert(RequestCountRow), new)
-                added += len(new)
-        report.count("request intervals", read, added)
+                if known is not None:
+                    if (known.requests, known.errors) == (count.requests, count.errors):
+                        continue
+                    superseded.append(known.id)
+                new.append({"contract_id": contract, "service": service, "interval_us": at,
+                            "requests": count.requests, "errors": count.errors,
+                            "source": f"{source}:{count.line}", "load_id": load.id})
+        # The stored rows are marked first: only one row of an interval may be current.
+        load.supersede(session, RequestCountRow, superseded)
+        for start in range(0, len(new), 10000):
+            session.execute(insert(RequestCountRow), new[start:start + 10000])
+        load.added("request_counts", new)
+        report.count("request intervals", read, len(new), len(superseded))
+
+
+_INCIDENT_CONTENT = ("contract_id", "service", "incident", "start_us", "end_us", "cause", "announced_us", "impact")
+"""what makes two incidents of one key the same (the file and line they came from do not)"""
+
+
+def _incident_natural_key(row: dict) -> tuple:
+    if row["incident"] is not None:
+        return (row["contract_id"], row["service"], row["incident"], None)
+    return (row["contract_id"], row["service"], None, row["start_us"])
+
+
+def _existing_keys(session: Session, table, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), 2000):
+        found.update(session.exec(select(table.row_key).where(table.row_key.in_(keys[start:start + 2000]))))
+    return found
+
+
+class LoadUnderWay:
+    """A load's rows as it writes them: what it added and superseded, per table, then its entry on the chain.
+
+    The chain's head is locked before anything is written (as the ledger locks it), so a
+    load and a run append to the chain one after the other; the load's id is taken then.
+    """
+
+    def __init__(self, session: Session, dialect: str) -> None:
+        query = select(ChainHeadRow).where(ChainHeadRow.id == 1)
+        if dialect == "postgresql":
+            query = query.with_for_update()
+        self.session = session
+        self.head = session.exec(query).one()
+        self.id = (session.execute(select(func.max(LoadRow.id))).scalar_one() or 0) + 1
+        self.files: dict[str, dict] = {}
+
+    def supersede(self, session: Session, table, ids: list[int]) -> None:
+        """Mark stored rows as replaced by this load's corrections (the one change the triggers allow)."""
+        name = table.__tablename__
+        for start in range(0, len(ids), 2000):
+            session.execute(update(table).where(table.id.in_(ids[start:start + 2000]), table.superseded_by.is_(None))
+                            .values(superseded_by=self.id))
+        self._file(name)["superseded"] = list(ids)
+
+    def added(self, table: str, rows: list[dict]) -> None:
+        columns = MEASURED[table][1]
+        self._file(table)["added"] = [tuple(row[c] for c in columns) for row in rows]
+
+    def _file(self, table: str) -> dict:
+        return self.files.setdefault(table, {"added": [], "superseded": []})
+
+    def seal(self) -> int | None:
+        """Record the load on the chain, if it added or superseded anything; returns its id."""
+        changed = {MEASURED[table][0]: file_entry(table, parts["added"], parts["superseded"])
+                   for table, parts in sorted(self.files.items()) if parts["added"] or parts["superseded"]}
+        if not changed:
+            return None
+        text, digest = load_entry(self.id, changed, self.head.last_sha256)
+        self.session.execute(insert(LoadRow), [{"id": self.id, "entry_json": text, "entry_sha256": digest,
+                                                "previous_sha256": self.head.last_sha256}])
+        self.session.execute(update(ChainHeadRow).where(ChainHeadRow.id == 1).values(
+            last_sha256=digest, length=self.head.length + 1))
+        return self.id
 
 
 def _add_unknown(session: Session, table, rows: dict[str, dict]) -> int:

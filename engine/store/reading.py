@@ -24,6 +24,7 @@ from ..core.rates import RateBook, RateTable
 from ..core.rulesets import LoadedRuleSet, RuleBook
 from ..core.schema import Cause, RuleSet
 from ..loading.collector import paused_gc
+from .loads import MEASURED
 from .tables import (
     ChainHeadRow,
     ContractRow,
@@ -34,6 +35,7 @@ from .tables import (
     IncidentRow,
     InvoiceRow,
     IssuerRow,
+    LoadRow,
     PaymentRow,
     RateTableRow,
     RenditionRow,
@@ -173,7 +175,8 @@ class Reading:
                 incident_rows = session.execute(select(
                     IncidentRow.contract_id, IncidentRow.service, IncidentRow.start_us, IncidentRow.end_us,
                     IncidentRow.cause, IncidentRow.announced_us, IncidentRow.source, IncidentRow.impact,
-                ).where(IncidentRow.contract_id.in_(chunk), IncidentRow.start_us < high, IncidentRow.end_us > low)
+                ).where(IncidentRow.contract_id.in_(chunk), IncidentRow.start_us < high, IncidentRow.end_us > low,
+                        IncidentRow.superseded_by.is_(None))  # a corrected row is kept for the audit only
                     .order_by(IncidentRow.id))
                 for contract, service, start, end, cause, announced, source, impact in incident_rows:
                     incidents.setdefault((contract, service), []).append(Incident(
@@ -184,7 +187,8 @@ class Reading:
                     RequestCountRow.contract_id, RequestCountRow.service, RequestCountRow.interval_us,
                     RequestCountRow.requests, RequestCountRow.errors, RequestCountRow.source,
                 ).where(RequestCountRow.contract_id.in_(chunk), RequestCountRow.interval_us < high,
-                        RequestCountRow.interval_us >= low).order_by(RequestCountRow.id))
+                        RequestCountRow.interval_us >= low, RequestCountRow.superseded_by.is_(None))
+                    .order_by(RequestCountRow.id))
                 for contract, service, at, asked, failed, source in counts:
                     requests.setdefault((contract, service), []).append(
                         RequestCount(from_micros(at), asked, failed, _line_of(source)))
@@ -291,6 +295,30 @@ class Reading:
         """The head of the audit chain, as the store says: the last record's hash and the chain's length."""
         with self.reading() as session:
             return session.get(ChainHeadRow, 1)
+
+    def load_rows(self) -> list[LoadRow]:
+        """Every load recorded on the chain, in the order of their ids (few: one per load that changed rows)."""
+        with self.reading() as session:
+            return list(session.exec(select(LoadRow).order_by(LoadRow.id)))
+
+    def measured_rows(self, table: str, chunk: int = 20000) -> Iterator[tuple]:
+        """Every row of a measurement table, current and superseded, in id order, a chunk at a time:
+        (id, load_id, superseded_by, then the columns its text is made of, ``engine.store.loads.MEASURED``)."""
+        model = {"incidents": IncidentRow, "request_counts": RequestCountRow}[table]
+        columns = [model.id, model.load_id, model.superseded_by, *(getattr(model, c) for c in MEASURED[table][1])]
+        if table == "incidents":
+            columns.append(model.row_key)
+        last = None
+        with self.reading() as session, paused_gc():
+            while True:
+                query = select(*columns).order_by(model.id).limit(chunk)
+                if last is not None:
+                    query = query.where(model.id > last)
+                rows = session.execute(query).all()
+                if not rows:
+                    return
+                yield from rows
+                last = rows[-1][0]
 
     def record_links(self) -> list:
         """Every record's id, the hash it says came before it and its own hash, in chain order."""
