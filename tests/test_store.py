@@ -160,15 +160,21 @@ def test_a_conflict_found_while_writing_rolls_the_whole_load_back(store, tmp_pat
     requests = tmp_path / "book" / "data" / "requests.csv"
     rows = requests.read_text().splitlines()
     header, first = rows[0], rows[1].split(",")
-    first[3] = str(int(first[3]) + 1)  # the same interval with another count
+    first[3] = str(int(first[3]) + 1)  # the same interval with another count: a correction
     requests.write_text(header + "\n" + ",".join(first) + "\n")
+    invoices = tmp_path / "book" / "data" / "invoices.csv"
+    rows = invoices.read_text().splitlines()
+    rows[1] = rows[1].replace("2026-10-01,1555.75", "2026-10-02,1555.75")  # an issued invoice's due date changed
+    invoices.write_text("\n".join(rows) + "\n")
     from engine.loading.contracts import load_book
     from engine.loading.measurements import load_measurements
 
     book = load_book(tmp_path / "book" / "contracts.yaml")
-    with pytest.raises(InputError, match=r"requests\.csv, line 2, field interval_start: this interval is already stored"):
+    with pytest.raises(InputError, match=r"invoices\.csv, line 2, field number: invoice F-2026-0910 is already stored "
+                                         "with other terms"):
         store.load(book=book, measurements=load_measurements(tmp_path / "book" / "data", book))
-    assert _counts(store) == before  # the new incident was not kept either
+    assert _counts(store) == before  # neither the new incident nor the corrected count was kept
+    assert store.chain().length == 1  # nor the load's entry on the chain
 
 
 def test_changed_rules_under_an_old_version_are_refused(store, tmp_path):
