@@ -166,6 +166,20 @@ def test_an_earlier_content_may_come_back(store, tmp_path):
     assert verify(store).ok
 
 
+def test_a_response_that_arrived_since_supersedes_the_stored_ticket(store, tmp_path):
+    load_fixtures(store)
+    folder = copy_of_fixtures(tmp_path)
+    edit_line(folder / "data" / "tickets.csv", 9, "C-1001,T-107,P1,2026-10-30T16:40:00+01:00,,",
+              "C-1001,T-107,P1,2026-10-30T16:40:00+01:00,2026-10-30T17:10:00+01:00,")
+    report = load_folder(store, folder)
+    assert (report.added["tickets"], report.corrected) == (1, {"tickets": 1})
+    rows = _rows(store, "SELECT first_response_us IS NOT NULL, superseded_by FROM tickets WHERE ticket = 'T-107' "
+                        "ORDER BY id")
+    assert rows == [(False, report.load), (True, None)]
+    assert store.known_tickets()["T-107"].first_response is not None
+    assert verify(store).ok
+
+
 # --- bad input stays bad input ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("command", ["load", "evaluate"])
@@ -290,6 +304,20 @@ def test_a_deleted_request_interval_is_caught(corrected):
     tamper(corrected, "DELETE FROM request_counts WHERE id = 5")
     assert broken(corrected) == ("the request_counts rows load 1 added from requests.csv (160 stored) no longer match "
                                  "the 161 it recorded: a row was edited, added or removed")
+
+
+def test_an_invoice_edited_is_caught(corrected):
+    # An invoice is a measurement of late payment: lowering what it says lowers the interest.
+    tamper(corrected, "UPDATE invoices SET gross = '1.00' WHERE number = 'F-2026-0910'")
+    assert broken(corrected) == ("the invoices rows load 1 added from invoices.csv (9 stored) no longer match the 9 "
+                                 "it recorded: a row was edited, added or removed")
+
+
+def test_a_payment_slipped_in_is_caught(corrected):
+    tamper(corrected, "INSERT INTO payments (row_key, invoice_number, paid_on, amount, source, load_id) "
+                      "VALUES ('y', 'F-2026-0910', '2026-10-02', '1866.90', 'x', 1)")
+    assert broken(corrected) == ("the payments rows load 1 added from payments.csv (4 stored) no longer match the 3 "
+                                 "it recorded: a row was edited, added or removed")
 
 
 def test_a_load_cut_out_of_the_chain_is_caught(corrected):

@@ -5,9 +5,10 @@ the store in one transaction: a row already there is not added again, and any co
 (an invoice stored with other terms, a rule-set version stored with other content) rolls
 the whole load back.
 
-An incident or a request interval whose key is stored with other content is a correction:
-the loaded row is added and the stored one is marked superseded by the load (kept for the
-audit; the run reads current rows only).  A load that added or corrected measurements is
+An incident or a request interval whose key is stored with other content is a correction,
+and so is a ticket whose response or resolution arrived since: the loaded row is added and
+the stored one is marked superseded by the load (kept for the audit; the run reads current
+rows only).  A load that added or corrected measurements is
 sealed onto the audit chain with the digests of what it did (``engine.store.loads``).
 """
 
@@ -94,10 +95,10 @@ class Loading:
                 load = LoadUnderWay(session, self.dialect)
                 self._load_incidents(session, measurements, report, load)
                 self._load_requests(session, measurements, report, load)
-                self._load_invoices(session, measurements, report)
-                self._load_payments(session, measurements, report)
-                self._load_tickets(session, measurements, report)
-                self._load_pauses(session, measurements, report)
+                self._load_invoices(session, measurements, report, load)
+                self._load_payments(session, measurements, report, load)
+                self._load_tickets(session, measurements, report, load)
+                self._load_pauses(session, measurements, report, load)
                 report.load = load.seal()
         return report
 
@@ -116,13 +117,15 @@ class Loading:
             session.add(RateTableRow(name=name, sha256=digest, canonical_json=text))
             report.count("rate tables", 1, 1)
 
-    def _load_invoices(self, session: Session, measurements: Measurements, report: LoadReport) -> None:
+    def _load_invoices(self, session: Session, measurements: Measurements, report: LoadReport,
+                       load: "LoadUnderWay") -> None:
         source = str(Path(measurements.folder) / "invoices.csv")
         rows = [i for invoices in measurements.invoices.values() for i in invoices]
         stored = {}
         numbers = [i.number for i in rows]
         for start in range(0, len(numbers), 2000):
-            for row in session.exec(select(InvoiceRow).where(InvoiceRow.number.in_(numbers[start:start + 2000]))):
+            for row in session.exec(select(InvoiceRow).where(InvoiceRow.number.in_(numbers[start:start + 2000]),
+                                                             InvoiceRow.superseded_by.is_(None))):
                 stored[row.number] = row
         new = []
         for invoice in rows:
@@ -133,31 +136,35 @@ class Loading:
                 new.append({"number": invoice.number, "contract_id": invoice.contract, "issued": invoice.issued,
                             "due": invoice.due, "net": str(invoice.net), "tax": str(invoice.tax),
                             "gross": str(invoice.gross), "currency": invoice.currency, "period": invoice.period,
-                            "source": f"{source}:{invoice.line}"})
+                            "source": f"{source}:{invoice.line}", "load_id": load.id})
             elif (known.contract_id, known.issued, known.due, known.net, known.tax, known.gross, known.currency,
                   known.period) != values:
                 raise InputError(f"invoice {invoice.number} is already stored with other terms (from {known.source}); "
                                  "an issued invoice is never changed", file=source, line=invoice.line, field="number")
         if new:
             session.execute(insert(InvoiceRow), new)
+        load.added("invoices", new)
         report.count("invoices", len(rows), len(new))
 
-    def _load_tickets(self, session: Session, measurements: Measurements, report: LoadReport) -> None:
+    def _load_tickets(self, session: Session, measurements: Measurements, report: LoadReport,
+                      load: "LoadUnderWay") -> None:
         source = str(Path(measurements.folder) / "tickets.csv")
         rows = [t for tickets in measurements.tickets.values() for t in tickets]
         stored: dict[str, TicketRow] = {}
         ids = [t.ticket for t in rows]
         for start in range(0, len(ids), 2000):
-            for row in session.exec(select(TicketRow).where(TicketRow.ticket.in_(ids[start:start + 2000]))):
+            for row in session.exec(select(TicketRow).where(TicketRow.ticket.in_(ids[start:start + 2000]),
+                                                            TicketRow.superseded_by.is_(None))):
                 stored[row.ticket] = row
-        new, updated = [], 0
+        new, superseded = [], []
         for ticket in rows:
             values = {"contract_id": ticket.contract, "priority": ticket.priority, "created_us": to_micros(ticket.created),
                       "first_response_us": to_micros(ticket.first_response) if ticket.first_response else None,
                       "resolved_us": to_micros(ticket.resolved) if ticket.resolved else None}
             known = stored.get(ticket.ticket)
+            row = {"ticket": ticket.ticket, **values, "source": f"{source}:{ticket.line}", "load_id": load.id}
             if known is None:
-                new.append({"ticket": ticket.ticket, **values, "source": f"{source}:{ticket.line}"})
+                new.append(row)
                 continue
             for column in ("contract_id", "priority", "created_us", "first_response_us", "resolved_us"):
                 before, after = getattr(known, column), values[column]
@@ -170,30 +177,36 @@ class Loading:
                 raise InputError(f"ticket {ticket.ticket} is already stored with another {column.removesuffix('_us')} "
                                  f"(from {known.source})", file=source, line=ticket.line, field=column.removesuffix("_us"))
             if values != {c: getattr(known, c) for c in values}:
-                session.execute(update(TicketRow).where(TicketRow.id == known.id).values(
-                    first_response_us=values["first_response_us"], resolved_us=values["resolved_us"]))
-                updated += 1
+                # What arrived since is a new row that supersedes the stored one (kept for the audit).
+                superseded.append(known.id)
+                new.append(row)
+        load.supersede(session, TicketRow, superseded)
         if new:
             session.execute(insert(TicketRow), new)
-        report.count("tickets", len(rows), len(new) + updated)
+        load.added("tickets", new)
+        report.count("tickets", len(rows), len(new), len(superseded))
 
-    def _load_pauses(self, session: Session, measurements: Measurements, report: LoadReport) -> None:
+    def _load_pauses(self, session: Session, measurements: Measurements, report: LoadReport,
+                     load: "LoadUnderWay") -> None:
         source = str(Path(measurements.folder) / "ticket_pauses.csv")
         rows = [p for pauses in measurements.pauses.values() for p in pauses]
-        added = _add_unknown(session, TicketPauseRow, {
+        new = _add_unknown(session, TicketPauseRow, {
             sha256_text(f"{p.ticket}|{to_micros(p.start)}|{to_micros(p.end)}"):
                 {"ticket": p.ticket, "start_us": to_micros(p.start), "end_us": to_micros(p.end),
-                 "source": f"{source}:{p.line}"} for p in rows})
-        report.count("ticket pauses", len(rows), added)
+                 "source": f"{source}:{p.line}", "load_id": load.id} for p in rows})
+        load.added("ticket_pauses", new)
+        report.count("ticket pauses", len(rows), len(new))
 
-    def _load_payments(self, session: Session, measurements: Measurements, report: LoadReport) -> None:
+    def _load_payments(self, session: Session, measurements: Measurements, report: LoadReport,
+                       load: "LoadUnderWay") -> None:
         source = str(Path(measurements.folder) / "payments.csv")
         rows = [p for payments in measurements.payments.values() for p in payments]
-        added = _add_unknown(session, PaymentRow, {
+        new = _add_unknown(session, PaymentRow, {
             sha256_text(f"{p.invoice}|{p.paid_on.isoformat()}|{p.amount}"):
                 {"invoice_number": p.invoice, "paid_on": p.paid_on, "amount": str(p.amount),
-                 "source": f"{source}:{p.line}"} for p in rows})
-        report.count("payments", len(rows), added)
+                 "source": f"{source}:{p.line}", "load_id": load.id} for p in rows})
+        load.added("payments", new)
+        report.count("payments", len(rows), len(new))
 
     def _load_rule_set(self, session: Session, item: LoadedRuleSet, report: LoadReport) -> None:
         rules = item.rules
@@ -420,10 +433,10 @@ class LoadUnderWay:
         return self.id
 
 
-def _add_unknown(session: Session, table, rows: dict[str, dict]) -> int:
+def _add_unknown(session: Session, table, rows: dict[str, dict]) -> list[dict]:
     """Insert the rows whose key (a hash of their content, ``row_key``) the table does not hold yet.
 
-    Returns how many were new: a row loaded again is the same row, never a second one.
+    Returns the new rows, in the order inserted: a row loaded again is the same row, never a second one.
     """
     known: set[str] = set()
     keys = list(rows)
@@ -432,4 +445,4 @@ def _add_unknown(session: Session, table, rows: dict[str, dict]) -> int:
     new = [{"row_key": key, **row} for key, row in rows.items() if key not in known]
     if new:
         session.execute(insert(table), new)
-    return len(new)
+    return new

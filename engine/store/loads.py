@@ -15,6 +15,7 @@ load recorded when it was upgraded (migration 0010).
 
 from __future__ import annotations
 
+from datetime import date
 from hashlib import sha256
 from typing import Any, Iterable, Sequence
 
@@ -28,12 +29,20 @@ MEASURED = {
     "incidents": ("incidents.csv", ("contract_id", "service", "incident", "start_us", "end_us", "cause",
                                     "announced_us", "impact", "source")),
     "request_counts": ("requests.csv", ("contract_id", "service", "interval_us", "requests", "errors", "source")),
+    "tickets": ("tickets.csv", ("ticket", "contract_id", "priority", "created_us", "first_response_us", "resolved_us",
+                                "source")),
+    "ticket_pauses": ("ticket_pauses.csv", ("row_key", "ticket", "start_us", "end_us", "source")),
+    "invoices": ("invoices.csv", ("number", "contract_id", "issued", "due", "net", "tax", "gross", "currency",
+                                  "period", "source")),
+    "payments": ("payments.csv", ("row_key", "invoice_number", "paid_on", "amount", "source")),
 }
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, date):  # as its ISO text, which is what SQLite hands back to a plain query
+        value = value.isoformat()
     if isinstance(value, str):
         return f"{len(value)}:{value}"
     return str(int(value))

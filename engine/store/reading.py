@@ -137,7 +137,8 @@ class Reading:
     def known_tickets(self) -> dict[str, Ticket]:
         """Every stored ticket, so that pauses loaded later can name it."""
         with self.reading() as session:
-            return {row.ticket: _ticket(row) for row in session.exec(select(TicketRow))}
+            return {row.ticket: _ticket(row) for row in session.exec(select(TicketRow).where(
+                TicketRow.superseded_by.is_(None)))}
 
     def invoice_currencies(self) -> dict[str, str]:
         """Every stored invoice's number and currency (payments may name them in a later load)."""
@@ -201,7 +202,8 @@ class Reading:
                 # Tickets created before the period's end and not answered and resolved before
                 # it began are the ones a period can judge.
                 for row in session.exec(select(TicketRow).where(TicketRow.contract_id.in_(chunk),
-                                                                TicketRow.created_us < high).order_by(TicketRow.id)):
+                                                                TicketRow.created_us < high,
+                                                                TicketRow.superseded_by.is_(None)).order_by(TicketRow.id)):
                     if not (row.first_response_us is not None and row.resolved_us is not None
                             and max(row.first_response_us, row.resolved_us) < low):
                         tickets.setdefault(row.contract_id, []).append(_ticket(row))
@@ -304,7 +306,8 @@ class Reading:
     def measured_rows(self, table: str, chunk: int = 20000) -> Iterator[tuple]:
         """Every row of a measurement table, current and superseded, in id order, a chunk at a time:
         (id, load_id, superseded_by, then the columns its text is made of, ``engine.store.loads.MEASURED``)."""
-        model = {"incidents": IncidentRow, "request_counts": RequestCountRow}[table]
+        model = {"incidents": IncidentRow, "request_counts": RequestCountRow, "tickets": TicketRow,
+                 "ticket_pauses": TicketPauseRow, "invoices": InvoiceRow, "payments": PaymentRow}[table]
         columns = [model.id, model.load_id, model.superseded_by, *(getattr(model, c) for c in MEASURED[table][1])]
         if table == "incidents":
             columns.append(model.row_key)

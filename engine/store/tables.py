@@ -132,6 +132,10 @@ class InvoiceRow(SQLModel, table=True):
     source: str = Field(default="", max_length=500)
     period: Optional[str] = Field(default=None, max_length=7)
     """the service period the invoice bills (YYYY-MM), when invoices.csv says"""
+    load_id: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    """the load that added the row (``loads``)"""
+    superseded_by: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """the load whose correction replaced the row; NULL while the row is current"""
 
 
 class PaymentRow(SQLModel, table=True):
@@ -143,22 +147,33 @@ class PaymentRow(SQLModel, table=True):
     paid_on: date
     amount: str = Field(max_length=40)
     source: str = Field(default="", max_length=500)
+    load_id: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    """the load that added the row (``loads``)"""
+    superseded_by: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """the load whose correction replaced the row; NULL while the row is current"""
 
 
 class TicketRow(SQLModel, table=True):
-    """A support ticket; loading it again with a response or resolution that arrived since updates it."""
+    """A support ticket; loaded again with a response or resolution that arrived since, the new row
+    supersedes it (one current row per ticket: a partial unique index, migration 0010)."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_contract", "contract_id", "created_us"),)
+    __table_args__ = (Index("ix_tickets_contract", "contract_id", "created_us"),
+                      Index("ux_tickets_current", "ticket", unique=True, sqlite_where=text("superseded_by IS NULL"),
+                            postgresql_where=text("superseded_by IS NULL")))
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    ticket: str = Field(sa_column=Column(String(100), unique=True, nullable=False))
+    ticket: str = Field(sa_column=Column(String(100), nullable=False))
     contract_id: str = Field(max_length=100)
     priority: str = Field(max_length=50)
     created_us: int = Field(sa_column=big(nullable=False))
     first_response_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
     resolved_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
     source: str = Field(default="", max_length=500)
+    load_id: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    """the load that added the row (``loads``)"""
+    superseded_by: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """the load whose correction replaced the row; NULL while the row is current"""
 
 
 class TicketPauseRow(SQLModel, table=True):
@@ -166,10 +181,15 @@ class TicketPauseRow(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     row_key: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    ticket: str = Field(sa_column=Column(String(100), ForeignKey("tickets.ticket"), nullable=False))
+    ticket: str = Field(max_length=100)
+    """the ticket it pauses (no foreign key since 0010: a ticket's id names its current row and those it replaced)"""
     start_us: int = Field(sa_column=big(nullable=False))
     end_us: int = Field(sa_column=big(nullable=False))
     source: str = Field(default="", max_length=500)
+    load_id: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    """the load that added the row (``loads``)"""
+    superseded_by: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """the load whose correction replaced the row; NULL while the row is current"""
 
 
 class RateTableRow(SQLModel, table=True):
@@ -409,5 +429,5 @@ class DeliveryAttemptRow(SQLModel, table=True):
 
 
 IMMUTABLE_TABLES = ("evaluations", "documents", "document_lines", "document_renditions", "loads")
-MEASURED_TABLES = ("incidents", "request_counts")
+MEASURED_TABLES = ("incidents", "request_counts", "tickets", "ticket_pauses", "invoices", "payments")
 """rows a load adds, a later load may supersede (only ``superseded_by`` changes), none deleted"""

@@ -2,12 +2,14 @@
 
 * ``loads``: each load that adds or corrects measurement rows, sealed onto the audit chain
   with the digests of what it did (``engine.store.loads``).
-* ``incidents`` and ``request_counts`` get ``load_id`` (the load that added the row) and
-  ``superseded_by`` (the load whose correction replaced it; NULL while current);
-  ``incidents`` also gets ``incident``, the id column incidents.csv may give.
-* A request interval may now be stored more than once (a corrected count beside the row
-  it replaced), but only once current: the unique constraint becomes a partial unique
-  index.  SQLite cannot drop a constraint, so the table is rebuilt.
+* Every measurement table (incidents, request counts, tickets, ticket pauses, invoices,
+  payments) gets ``load_id`` (the load that added the row) and ``superseded_by`` (the load
+  whose correction replaced it; NULL while current); ``incidents`` also gets ``incident``,
+  the id column incidents.csv may give.
+* A request interval or a ticket may now be stored more than once (a corrected row beside
+  the row it replaced), but only once current: their unique constraints become partial
+  unique indexes, and a pause no longer refers to its ticket by foreign key.  SQLite
+  cannot drop a constraint, so those three tables are rebuilt.
 * The rows a store already holds are vouched for by one load recorded now, sealed onto
   the chain after the last record ("rows stored before loads were recorded").
 * Triggers refuse DELETE on both tables and every UPDATE but the superseding mark
@@ -33,6 +35,25 @@ GUARDED = {
     "incidents": ("id", "row_key", "contract_id", "service", "start_us", "end_us", "cause", "announced_us", "source",
                   "impact", "incident", "load_id"),
     "request_counts": ("id", "contract_id", "service", "interval_us", "requests", "errors", "source", "load_id"),
+    "tickets": ("id", "ticket", "contract_id", "priority", "created_us", "first_response_us", "resolved_us", "source",
+                "load_id"),
+    "ticket_pauses": ("id", "row_key", "ticket", "start_us", "end_us", "source", "load_id"),
+    "invoices": ("id", "number", "contract_id", "issued", "due", "net", "tax", "gross", "currency", "source", "period",
+                 "load_id"),
+    "payments": ("id", "row_key", "invoice_number", "paid_on", "amount", "source", "load_id"),
+}
+
+REBUILT = {
+    # SQLite: tables whose constraints change, rebuilt (columns as 0001-0007 made them, plus the two of 0010)
+    "request_counts": """id INTEGER NOT NULL, contract_id VARCHAR(100) NOT NULL, service VARCHAR(100) NOT NULL,
+        interval_us BIGINT NOT NULL, requests BIGINT NOT NULL, errors BIGINT NOT NULL, source VARCHAR(500) NOT NULL,
+        load_id INTEGER, superseded_by INTEGER, PRIMARY KEY (id)""",
+    "tickets": """id INTEGER NOT NULL, ticket VARCHAR(100) NOT NULL, contract_id VARCHAR(100) NOT NULL,
+        priority VARCHAR(50) NOT NULL, created_us BIGINT NOT NULL, first_response_us BIGINT, resolved_us BIGINT,
+        source VARCHAR(500) NOT NULL, load_id INTEGER, superseded_by INTEGER, PRIMARY KEY (id)""",
+    "ticket_pauses": """id INTEGER NOT NULL, row_key VARCHAR(64) NOT NULL, ticket VARCHAR(100) NOT NULL,
+        start_us BIGINT NOT NULL, end_us BIGINT NOT NULL, source VARCHAR(500) NOT NULL, load_id INTEGER,
+        superseded_by INTEGER, PRIMARY KEY (id), UNIQUE (row_key)""",
 }
 
 
@@ -49,29 +70,34 @@ def upgrade() -> None:
         sa.UniqueConstraint("entry_sha256"),
     )
     op.add_column("incidents", sa.Column("incident", sa.String(length=100), nullable=True))
-    op.add_column("incidents", sa.Column("load_id", sa.Integer(), nullable=True))
-    op.add_column("incidents", sa.Column("superseded_by", sa.Integer(), nullable=True))
-    op.create_index("ix_incidents_load_id", "incidents", ["load_id"])
+    for table in ("incidents", "invoices", "payments"):
+        op.add_column(table, sa.Column("load_id", sa.Integer(), nullable=True))
+        op.add_column(table, sa.Column("superseded_by", sa.Integer(), nullable=True))
     if postgres:
-        op.add_column("request_counts", sa.Column("load_id", sa.Integer(), nullable=True))
-        op.add_column("request_counts", sa.Column("superseded_by", sa.Integer(), nullable=True))
-        for constraint in sa.inspect(bind).get_unique_constraints("request_counts"):
-            op.drop_constraint(constraint["name"], "request_counts", type_="unique")
+        # A pause names its ticket by id, which is no longer unique (a ticket's earlier rows are kept).
+        for key in sa.inspect(bind).get_foreign_keys("ticket_pauses"):
+            op.drop_constraint(key["name"], "ticket_pauses", type_="foreignkey")
+        for table in REBUILT:
+            op.add_column(table, sa.Column("load_id", sa.Integer(), nullable=True))
+            op.add_column(table, sa.Column("superseded_by", sa.Integer(), nullable=True))
+        for table in ("request_counts", "tickets"):
+            for constraint in sa.inspect(bind).get_unique_constraints(table):
+                op.drop_constraint(constraint["name"], table, type_="unique")
     else:
-        op.execute("""
-            CREATE TABLE request_counts_0010 (
-                id INTEGER NOT NULL, contract_id VARCHAR(100) NOT NULL, service VARCHAR(100) NOT NULL,
-                interval_us BIGINT NOT NULL, requests BIGINT NOT NULL, errors BIGINT NOT NULL,
-                source VARCHAR(500) NOT NULL, load_id INTEGER, superseded_by INTEGER, PRIMARY KEY (id))
-        """)
-        op.execute("INSERT INTO request_counts_0010 (id, contract_id, service, interval_us, requests, errors, source) "
-                   "SELECT id, contract_id, service, interval_us, requests, errors, source FROM request_counts")
-        op.execute("DROP TABLE request_counts")
-        op.execute("ALTER TABLE request_counts_0010 RENAME TO request_counts")
-    op.create_index("ix_request_counts_load_id", "request_counts", ["load_id"])
+        for table, columns in REBUILT.items():
+            kept = ", ".join(c for c in GUARDED[table] if c != "load_id")
+            op.execute(f"CREATE TABLE {table}_0010 ({columns})")
+            op.execute(f"INSERT INTO {table}_0010 ({kept}) SELECT {kept} FROM {table}")
+            op.execute(f"DROP TABLE {table}")
+            op.execute(f"ALTER TABLE {table}_0010 RENAME TO {table}")
+        op.create_index("ix_tickets_contract", "tickets", ["contract_id", "created_us"])
+    for table in GUARDED:
+        op.create_index(f"ix_{table}_load_id", table, ["load_id"])
     op.create_index("ux_request_counts_current", "request_counts", ["contract_id", "service", "interval_us"],
                     unique=True, sqlite_where=sa.text("superseded_by IS NULL"),
                     postgresql_where=sa.text("superseded_by IS NULL"))
+    op.create_index("ux_tickets_current", "tickets", ["ticket"], unique=True,
+                    sqlite_where=sa.text("superseded_by IS NULL"), postgresql_where=sa.text("superseded_by IS NULL"))
     _vouch_for_stored_rows(bind)
     _guard(postgres)
 
@@ -153,17 +179,20 @@ def downgrade() -> None:
         for action in ("update", "delete"):
             op.execute(f"DROP TRIGGER loads_no_{action}")
     # Superseded rows go with the columns that say so; the current ones are what the store held.
-    op.execute("DELETE FROM incidents WHERE superseded_by IS NOT NULL")
-    op.execute("DELETE FROM request_counts WHERE superseded_by IS NOT NULL")
+    # (The chain keeps the loads' entries' hashes: a store downgraded past 0010 no longer verifies.)
+    for table in GUARDED:
+        op.execute(f"DELETE FROM {table} WHERE superseded_by IS NOT NULL")
+        op.drop_index(f"ix_{table}_load_id", table_name=table)
     op.drop_index("ux_request_counts_current", table_name="request_counts")
-    op.drop_index("ix_request_counts_load_id", table_name="request_counts")
-    op.drop_index("ix_incidents_load_id", table_name="incidents")
-    with op.batch_alter_table("request_counts") as batch:
-        batch.drop_column("superseded_by")
-        batch.drop_column("load_id")
-        batch.create_unique_constraint("uq_request_counts_interval", ["contract_id", "service", "interval_us"])
-    with op.batch_alter_table("incidents") as batch:
-        batch.drop_column("superseded_by")
-        batch.drop_column("load_id")
-        batch.drop_column("incident")
+    op.drop_index("ux_tickets_current", table_name="tickets")
+    for table in GUARDED:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("superseded_by")
+            batch.drop_column("load_id")
+            if table == "incidents":
+                batch.drop_column("incident")
+            if table == "request_counts":
+                batch.create_unique_constraint("uq_request_counts_interval", ["contract_id", "service", "interval_us"])
+            if table == "tickets":
+                batch.create_unique_constraint("uq_tickets_ticket", ["ticket"])
     op.drop_table("loads")
