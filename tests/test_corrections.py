@@ -316,7 +316,9 @@ def test_an_invoice_edited_is_caught(corrected):
 def test_a_payment_slipped_in_is_caught(corrected):
     tamper(corrected, "INSERT INTO payments (row_key, invoice_number, paid_on, amount, source, load_id) "
                       "VALUES ('y', 'F-2026-0910', '2026-10-02', '1866.90', 'x', 1)")
-    assert broken(corrected) == ("the payments rows load 1 added from payments.csv (4 stored) no longer match the 3 "
+    # Its key is not its content's hash, so the row is named, beside what the load recorded.
+    assert broken(corrected) == ("payments row 4 (F-2026-0910 2026-10-02) no longer matches its key: it was edited; "
+                                 "the payments rows load 1 added from payments.csv (4 stored) no longer match the 3 "
                                  "it recorded: a row was edited, added or removed")
 
 

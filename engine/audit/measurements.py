@@ -26,7 +26,7 @@ from ..core.model import Incident
 from ..core.schema import Cause
 from ..store import Store
 from ..store.loading import incident_key
-from ..store.loads import LOAD_KIND, MEASURED, row_text
+from ..store.loads import LOAD_KIND, MEASURED, rows_text
 
 
 class LoadsOnChain:
@@ -87,21 +87,27 @@ def _check_table(store: Store, table: str, entries: dict[int, dict[str, Any]]) -
     name = MEASURED[table][0]
     added: dict[int, list] = {}  # load -> [count, digest of rows]
     superseded: dict[int, list] = {}  # load -> [count, digest of ids]
-    for row in store.measured_rows(table):
-        row_id, load_id, superseded_by = row[0], row[1], row[2]
-        if load_id not in entries:
-            return (f"{table} row {row_id} ({_who(table, row)}) was added by no load on the chain"
-                    + (f" (it names load {load_id})" if load_id is not None else "") + ": it was inserted")
-        found = added.setdefault(load_id, [0, sha256()])
-        found[0] += 1
-        found[1].update(row_text(row[3:3 + len(MEASURED[table][1])]).encode("utf-8") + b"\n")
-        if superseded_by is not None:
-            if superseded_by not in entries:
-                return f"{table} row {row_id} ({_who(table, row)}) says load {superseded_by} superseded it, " \
-                       "but no such load is on the chain"
-            marked = superseded.setdefault(superseded_by, [0, sha256()])
-            marked[0] += 1
-            marked[1].update(f"{row_id}\n".encode())
+    end = 3 + len(MEASURED[table][1])
+    for chunk in store.measured_rows(table):
+        # Rows of one load come one after the other: each run of them is hashed in one go.
+        start = 0
+        for index in range(1, len(chunk) + 1):
+            if index < len(chunk) and chunk[index][1] == chunk[start][1]:
+                continue
+            load_id = chunk[start][1]
+            if load_id not in entries:
+                row = chunk[start]
+                return (f"{table} row {row[0]} ({_who(table, row)}) was added by no load on the chain"
+                        + (f" (it names load {load_id})" if load_id is not None else "") + ": it was inserted")
+            found = added.setdefault(load_id, [0, sha256()])
+            found[0] += index - start
+            found[1].update(rows_text(row[3:end] for row in chunk[start:index]))
+            start = index
+        for row in chunk:
+            if row[2] is not None:
+                problem = _mark(table, row, entries, superseded)
+                if problem:
+                    return problem
     for load_id, files in entries.items():
         vouched = files.get(table, {"added": 0, "added_sha256": sha256().hexdigest(), "superseded": 0,
                                     "superseded_sha256": sha256().hexdigest()})
@@ -118,25 +124,53 @@ def _check_table(store: Store, table: str, entries: dict[int, dict[str, Any]]) -
     return None
 
 
+def _mark(table: str, row: tuple, entries: dict[int, dict[str, Any]], superseded: dict[int, list]) -> str | None:
+    row_id, superseded_by = row[0], row[2]
+    if superseded_by not in entries:
+        return (f"{table} row {row_id} ({_who(table, row)}) says load {superseded_by} superseded it, "
+                "but no such load is on the chain")
+    marked = superseded.setdefault(superseded_by, [0, sha256()])
+    marked[0] += 1
+    marked[1].update(f"{row_id}\n".encode())
+    return None
+
+
 def _who(table: str, row: tuple) -> str:
+    """A few words that say which row: its contract and service, ticket, invoice..."""
+    if table == "incidents":
+        return f"{row[3]} {row[4]} from {instant_text(from_micros(row[6]))}"
+    if table in ("ticket_pauses", "payments"):
+        return f"{row[4]} {row[5]}"
     return f"{row[3]} {row[4]}"
 
 
 def _edited_row(store: Store, table: str, load_id: int) -> tuple[int, str] | None:
-    """An incident of the load whose content no longer hashes to its key (the row named, when it can be)."""
-    if table != "incidents":
+    """A row of the load whose content no longer hashes to its own key (incidents, pauses and payments
+    have one), so the finding can name it."""
+    if table not in _KEYED:
         return None
-    for row in store.measured_rows(table):
-        if row[1] != load_id:
-            continue
-        (row_id, _, _, contract, service, incident, start, end, cause, announced, impact, _source, key) = row
-        try:
-            content = Incident(from_micros(start), from_micros(end), Cause(cause),
-                               from_micros(announced) if announced is not None else None, 0,
-                               Decimal(impact) if impact is not None else None, incident)
-            expected = incident_key(contract, service, content)
-        except (ValueError, ArithmeticError):
-            return row_id, f"{contract} {service}"
-        if key != expected and key != sha256_text(f"{expected}|load={load_id}"):
-            return row_id, f"{contract} {service} from {instant_text(from_micros(start))}"
+    for row in (row for chunk in store.measured_rows(table) for row in chunk):
+        if row[1] == load_id and _KEYED[table](row, load_id):
+            return row[0], _who(table, row)
     return None
+
+
+def _incident_edited(row: tuple, load_id: int) -> bool:
+    (_, _, _, contract, service, incident, start, end, cause, announced, impact, _source, key) = row
+    try:
+        content = Incident(from_micros(start), from_micros(end), Cause(cause),
+                           from_micros(announced) if announced is not None else None, 0,
+                           Decimal(impact) if impact is not None else None, incident)
+        expected = incident_key(contract, service, content)
+    except (ValueError, ArithmeticError):
+        return True
+    # an earlier content that came back has the load that brought it back in its key
+    return key != expected and key != sha256_text(f"{expected}|load={load_id}")
+
+
+_KEYED = {
+    "incidents": _incident_edited,
+    # (their keys as engine.store.loading makes them; a date is its ISO text, as SQLite hands it back)
+    "ticket_pauses": lambda row, _: row[3] != sha256_text(f"{row[4]}|{row[5]}|{row[6]}"),
+    "payments": lambda row, _: row[3] != sha256_text(f"{row[4]}|{row[5]}|{row[6]}"),
+}
