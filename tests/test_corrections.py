@@ -180,6 +180,21 @@ def test_a_response_that_arrived_since_supersedes_the_stored_ticket(store, tmp_p
     assert verify(store).ok
 
 
+def test_an_incident_stored_twice_under_one_key_before_keys_existed_is_set_right_by_loading_again(store, tmp_path):
+    # What the defect left in stores written before keys: line 11's outage, shortened, stored beside it.
+    load_fixtures(store)
+    with store.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO incidents (row_key, contract_id, service, start_us, end_us, cause, source, load_id) "
+            "SELECT 'legacy', contract_id, service, start_us, start_us + 60000000, cause, 'old', load_id "
+            "FROM incidents WHERE source LIKE '%incidents.csv:11'"))
+    assert len([r for r in current_incidents(store, "C-1002") if r.superseded_by is None]) == 5
+    report = load_folder(store, copy_of_fixtures(tmp_path))
+    assert (report.added["incidents"], report.corrected) == (0, {"incidents": 1})
+    rows = current_incidents(store, "C-1002")
+    assert [r.superseded_by for r in rows] == [None] * 4 + [report.load]  # the row the file holds stays
+
+
 # --- bad input stays bad input ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("command", ["load", "evaluate"])

@@ -297,12 +297,14 @@ class Loading:
             if key in seen:  # the same row twice in the file (other content under one key is refused when read)
                 continue
             seen.add(key)
-            known = stored.get(key)
-            if known is not None:
-                if known[1] == tuple(row[c] for c in _INCIDENT_CONTENT):
-                    continue
-                superseded.append(known[0])
-            new.append(row)
+            known = stored.get(key, ())
+            content = tuple(row[c] for c in _INCIDENT_CONTENT)
+            same = [row_id for row_id, stored_content in known if stored_content == content]
+            # (A store written before keys held rows stored twice under one key: loading the
+            # file again keeps the row it holds and supersedes the others.)
+            superseded += [row_id for row_id, _ in known if row_id not in same[:1]]
+            if not same:
+                new.append(row)
         if superseded:
             # An earlier content may come back (a correction corrected): its key is then the row's
             # content and the load that brings it back, since the row it had is kept, superseded.
@@ -316,9 +318,9 @@ class Loading:
         load.added("incidents", new)
         report.count("incidents", len(rows), len(new), len(superseded))
 
-    def _current_incidents(self, session: Session, rows: list[dict]) -> dict[tuple, tuple[int, tuple]]:
-        """The current stored rows that share a key with the loaded ones: key -> (id, content)."""
-        stored: dict[tuple, tuple[int, tuple]] = {}
+    def _current_incidents(self, session: Session, rows: list[dict]) -> dict[tuple, list[tuple[int, tuple]]]:
+        """The current stored rows that share a key with the loaded ones: key -> [(id, content)]."""
+        stored: dict[tuple, list[tuple[int, tuple]]] = {}
         by_start = [row for row in rows if row["incident"] is None]
         by_id = [row for row in rows if row["incident"] is not None]
         columns = (IncidentRow.id, *(getattr(IncidentRow, c) for c in _INCIDENT_CONTENT))
@@ -331,14 +333,16 @@ class Loading:
                         IncidentRow.contract_id.in_(contracts[start:start + 2000]), IncidentRow.incident.is_(None),
                         IncidentRow.superseded_by.is_(None), IncidentRow.start_us >= low,
                         IncidentRow.start_us <= high).order_by(IncidentRow.id)):
-                    stored[(found.contract_id, found.service, None, found.start_us)] = (found.id, tuple(found[1:]))
+                    stored.setdefault((found.contract_id, found.service, None, found.start_us), []).append(
+                        (found.id, tuple(found[1:])))
         if by_id:
             ids = sorted({r["incident"] for r in by_id})
             for start in range(0, len(ids), 2000):
                 for found in session.execute(select(*columns).where(
                         IncidentRow.incident.in_(ids[start:start + 2000]), IncidentRow.superseded_by.is_(None))
                         .order_by(IncidentRow.id)):
-                    stored[(found.contract_id, found.service, found.incident, None)] = (found.id, tuple(found[1:]))
+                    stored.setdefault((found.contract_id, found.service, found.incident, None), []).append(
+                        (found.id, tuple(found[1:])))
         return stored
 
     def _load_requests(self, session: Session, measurements: Measurements, report: LoadReport,
