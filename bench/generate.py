@@ -36,7 +36,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
+"""2: no two incidents of a contract's service start at the same second (that is their key)"""
 
 # --- the book's shape ---------------------------------------------------------------------------
 
@@ -428,6 +429,7 @@ def generate(out: str | Path, contracts: int = 100_000, incidents: int = 1_000_0
         zone = zones[zone_name]
         ws, we = windows[zone_name]
         previous: dict[str, tuple[int, int]] = {}
+        started: set[tuple[str, int]] = set()
         for _ in range(count):
             service = "compute" if random_() < 0.65 else "storage"
             pick = random_() * acc
@@ -451,6 +453,9 @@ def generate(out: str | Path, contracts: int = 100_000, incidents: int = 1_000_0
                 stats["outside_period"] += 1
             else:
                 start = rng.randint(ws, we - 60)
+            while (service, start) in started:  # (contract, service, start) is an incident's key (issue 17)
+                start += 1
+            started.add((service, start))
             end = start + duration
             previous[service] = (start, end)
             announced = ""

@@ -488,6 +488,10 @@ def load(
         added = loaded.report.added.get(kind, 0)
         table.add_row(kind, f"{read:,}", f"{added:,}", f"{read - added:,}")
     Console().print(table)
+    if loaded.report.corrected:
+        corrected = ", ".join(f"{count:,} {kind}" for kind, count in loaded.report.corrected.items())
+        Console(highlight=False, soft_wrap=True).print(
+            f"Corrected: {corrected} stored before (kept, superseded by load {loaded.report.load}).", markup=False)
     for warning in loaded.warnings:
         err.print(f"slabill: warning: {warning}", markup=False)
 

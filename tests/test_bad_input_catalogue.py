@@ -283,6 +283,14 @@ CASES = [
          (INCIDENTS, 29, "announced_at"), "only maintenance is announced"),
     Case("incident-unknown-contract", {INCIDENTS: add_row("C-9999,compute,2026-10-11T10:00:00Z,2026-10-11T11:00:00Z,,")},
          (INCIDENTS, 29, "contract"), "no contract 'C-9999'"),
+    Case("incident-key-twice-with-other-content", {INCIDENTS: add_row(
+        "C-1002,compute,2026-10-14T03:17:42+02:00,2026-10-14T04:02:10+02:00,outage,")},
+         (INCIDENTS, 29, "start"), "an incident of C-1002 compute with this start is already listed on line 11 with "
+                                   "other content"),
+    Case("incident-id-twice-with-other-content", {INCIDENTS: lambda c: "contract,service,start,end,cause,announced_at,id\n"
+                                                  "C-1001,compute,2026-10-11T10:00:00Z,2026-10-11T11:00:00Z,,,I-1\n"
+                                                  "C-1001,compute,2026-10-12T10:00:00Z,2026-10-12T11:00:00Z,,,I-1\n"},
+         (INCIDENTS, 3, "id"), "with the id I-1 is already listed on line 2 with other content"),
     Case("incident-unknown-service", {INCIDENTS: add_row("C-1001,backup,2026-10-11T10:00:00Z,2026-10-11T11:00:00Z,,")},
          (INCIDENTS, 29, "service"), "contract C-1001 has no service 'backup'"),
     Case("incident-misspelt-column", {INCIDENTS: sub("cause,announced_at", "cause,anounced_at")},
@@ -315,9 +323,7 @@ CASES = [
          (REQUESTS, -1, "interval_start"), "this interval is already counted on line 2"),
     Case("request-bad-interval", {REQUESTS: add_row("C-4001,storage,yesterday,10,0")},
          (REQUESTS, "yesterday", "interval_start"), "'yesterday' is not an ISO 8601 timestamp"),
-    Case("request-stored-with-other-counts", {REQUESTS: lambda c: c.replace(
-        c.splitlines()[1], ",".join(c.splitlines()[1].split(",")[:3] + ["15001", "1500"]), 1)},
-         (REQUESTS, 2, "interval_start"), "this interval is already stored with 15000 requests"),
+    # (an interval stored with other counts is a correction since issue 17, not bad input)
     # --- tickets.csv and ticket_pauses.csv ------------------------------------------------------------------
     Case("ticket-answered-before-created", {TICKETS: add_row("C-1001,T-900,P1,2026-10-07T08:00:00Z,2026-10-07T07:00:00Z,")},
          (TICKETS, "T-900", "first_response"), "ticket T-900 is answered before it was created"),

@@ -239,7 +239,8 @@ def test_report_and_audit_export_write_whole_files(ran, tmp_path):
     out = tmp_path / "exports" / "audit.jsonl"
     result = slabill("audit", "export", "--out", out, db=ran)
     assert result.exit_code == 0, result.output
-    assert len(out.read_text(encoding="utf-8").splitlines()) == 1 + 5 + 8  # header, 5 rule sets, 8 records
+    # header, 5 rule sets, the fixtures' load (an entry of the chain) and 8 records
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1 + 5 + 1 + 8
     assert sorted(p.name for p in out.parent.iterdir()) == ["audit.jsonl"]  # no temporary file beside it
     report = slabill("report", "--period", "2026-10", "--contract", "C-1001", "--format", "txt", "--out",
                      tmp_path / "r", db=ran)

@@ -40,7 +40,7 @@ from engine.loading.contracts import load_book
 from engine.loading.measurements import load_measurements
 from engine.loading.rulesets import load_rule_files, rule_set_files
 from engine.store import Ledger, Store
-from engine.store.tables import ChainHeadRow, EvaluationRow, NumberSequenceRow, RunRow
+from engine.store.tables import ChainHeadRow, EvaluationRow, LoadRow, NumberSequenceRow, RunRow
 
 ROOT = Path(__file__).resolve().parent.parent
 OCTOBER = Period(2026, 10)
@@ -110,20 +110,30 @@ def sequence_of(number: str) -> int:
 
 
 def chain_problems(store: Store) -> list[str]:
-    """Walk every evaluation record in the order written; say where the chain breaks."""
+    """Walk every evaluation record in the order written (and the loads of measurements sealed
+    between them, entries of the same chain); say where the chain breaks."""
     problems = []
     with store.reading() as session:
         rows = session.exec(select(EvaluationRow).order_by(EvaluationRow.id)).all()
         head = session.exec(select(ChainHeadRow).where(ChainHeadRow.id == 1)).one()
+        loads = {load.previous_sha256: load for load in session.exec(select(LoadRow))}
     previous = GENESIS
+    entries = len(loads)
     for row in rows:
+        while previous != row.previous_sha256 and previous in loads:
+            previous = loads.pop(previous).entry_sha256
         if sha256_text(row.record_json) != row.record_sha256:
             problems.append(f"record {row.id} does not hash to its hash")
         if row.previous_sha256 != previous or json.loads(row.record_json)["previous"] != previous:
             problems.append(f"record {row.id} does not follow the record before it")
         previous = row.record_sha256
-    if head.length != len(rows):
-        problems.append(f"the chain head says {head.length} records, the store holds {len(rows)}")
+    while previous in loads:
+        previous = loads.pop(previous).entry_sha256
+    if loads:
+        problems.append(f"{len(loads)} load(s) are not on the chain")
+    if head.length != len(rows) + entries:
+        problems.append(f"the chain head says {head.length} entries, the store holds {len(rows)} records and "
+                        f"{entries} loads")
     if head.last_sha256 != previous:
         problems.append("the chain head is not the last record")
     return problems

@@ -8,6 +8,7 @@ any later version, whatever changed inside.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -49,3 +50,17 @@ def test_the_documents_of_a_store_of_0_2_0_render_to_the_bytes_issued(old_store,
     # write_documents refuses a rendering whose sha256 differs from the one stored at issue.
     files = write_documents(old_store, tmp_path / "out", run_id=1)
     assert len(files) == 16  # 8 documents, HTML and text
+
+
+def test_the_measurements_of_a_store_of_0_2_0_are_vouched_for_by_the_load_its_upgrade_sealed(old_store):
+    # 0010 seals one load for the rows the store held, after its 8 records: an edited row is then found.
+    from sqlalchemy import text
+
+    assert old_store.chain().length == 9
+    [load] = old_store.load_rows()
+    assert json.loads(load.entry_json)["files"]["incidents.csv"]["added"] == 27
+    with old_store.engine.begin() as connection:
+        connection.execute(text("DROP TRIGGER incidents_no_update"))
+        connection.execute(text("UPDATE incidents SET end_us = end_us - 60000000 WHERE id = 3"))
+    report = verify(old_store)
+    assert report.problem.startswith("incidents row 3 (") and "no longer matches its key: it was edited" in report.problem

@@ -37,11 +37,11 @@ def run(store, period=OCTOBER, **kwargs):
 def test_each_migration_upgrades_an_empty_database(store_url):
     store = Store(store_url, upgrade=False)
     assert store.revision() is None
-    for revision in ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"):
+    for revision in ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"):
         store.upgrade(revision)
         assert store.revision() == revision
     store.upgrade()  # head: nothing more to do
-    assert store.revision() == "0009"
+    assert store.revision() == "0010"
     store.close()
 
 
@@ -91,7 +91,7 @@ def test_a_sqlite_store_with_issued_documents_upgrades_from_0004(tmp_path):
     assert before["documents"] == 8 and before["document_lines"] > 8
 
     upgraded = Store(f"sqlite:///{tmp_path / 'old.db'}")  # opening upgrades to head
-    assert upgraded.revision() == "0009"
+    assert upgraded.revision() == "0010"
     with upgraded.engine.connect() as connection:
         after = {t: connection.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in tables}
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
@@ -160,15 +160,21 @@ def test_a_conflict_found_while_writing_rolls_the_whole_load_back(store, tmp_pat
     requests = tmp_path / "book" / "data" / "requests.csv"
     rows = requests.read_text().splitlines()
     header, first = rows[0], rows[1].split(",")
-    first[3] = str(int(first[3]) + 1)  # the same interval with another count
+    first[3] = str(int(first[3]) + 1)  # the same interval with another count: a correction
     requests.write_text(header + "\n" + ",".join(first) + "\n")
+    invoices = tmp_path / "book" / "data" / "invoices.csv"
+    rows = invoices.read_text().splitlines()
+    rows[1] = rows[1].replace("2026-10-01,1555.75", "2026-10-02,1555.75")  # an issued invoice's due date changed
+    invoices.write_text("\n".join(rows) + "\n")
     from engine.loading.contracts import load_book
     from engine.loading.measurements import load_measurements
 
     book = load_book(tmp_path / "book" / "contracts.yaml")
-    with pytest.raises(InputError, match=r"requests\.csv, line 2, field interval_start: this interval is already stored"):
+    with pytest.raises(InputError, match=r"invoices\.csv, line 2, field number: invoice F-2026-0910 is already stored "
+                                         "with other terms"):
         store.load(book=book, measurements=load_measurements(tmp_path / "book" / "data", book))
-    assert _counts(store) == before  # the new incident was not kept either
+    assert _counts(store) == before  # neither the new incident nor the corrected count was kept
+    assert store.chain().length == 1  # nor the load's entry on the chain
 
 
 def test_changed_rules_under_an_old_version_are_refused(store, tmp_path):

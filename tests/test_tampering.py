@@ -94,6 +94,9 @@ class Insider:
         what slabill does when it seals (``engine.audit.records.seal_parts``)."""
         before = self.rows("SELECT record_sha256 FROM evaluations WHERE id < :id ORDER BY id DESC LIMIT 1", id=first_id)
         previous = before[0][0] if before else GENESIS
+        loads = dict(self.rows("SELECT previous_sha256, entry_sha256 FROM loads"))
+        while previous in loads:  # a load of measurements sealed after that record comes before this one
+            previous = loads[previous]
         for record_id, record_json in self.rows("SELECT id, record_json FROM evaluations WHERE id >= :id ORDER BY id",
                                                 id=first_id):
             record = json.loads(record_json)
@@ -105,9 +108,14 @@ class Insider:
         self.set_head()
 
     def set_head(self) -> None:
-        rows = self.rows("SELECT record_sha256 FROM evaluations ORDER BY id")
-        self.run("UPDATE audit_chain SET last_sha256 = :head, length = :length",
-                 head=rows[-1][0] if rows else GENESIS, length=len(rows))
+        """The head where the chain's entries now end: records, and loads of measurements between them,
+        followed link by link from the start."""
+        following = dict(self.rows("SELECT previous_sha256, record_sha256 FROM evaluations"))
+        following.update(self.rows("SELECT previous_sha256, entry_sha256 FROM loads"))
+        head, length = GENESIS, 0
+        while head in following:
+            head, length = following[head], length + 1
+        self.run("UPDATE audit_chain SET last_sha256 = :head, length = :length", head=head, length=length)
 
     def delete_record(self, record_id: int) -> None:
         for statement in ("DELETE FROM document_renditions WHERE document_id IN "
@@ -265,8 +273,8 @@ def test_truncation_with_the_head_reset(ran):
             for table in ("document_renditions", "document_lines", "documents", "evaluations"):
                 insider.run(f"DELETE FROM {table}")
         insider.set_head()
-    assert ran.chain().length == 0
-    caught(ran, "saw 8 records", "but the store holds 0: records were removed")
+    assert ran.chain().length == 1  # the fixtures' load, the chain's first entry, is left
+    caught(ran, "saw 9 entries of the chain", "but the store holds 1: records were removed")
     # Without a checkpoint, the run's summary still counts what it recorded.
     assert "run 1 of 2026-10 recorded 8 evaluation(s), but the store holds 0 of it" in verified(ran).stderr
 
@@ -277,7 +285,7 @@ def test_the_last_records_removed_with_head_and_sequences_adjusted(ran):
             insider.delete_record(record_id)
         insider.set_head()
         insider.sequences_to_documents()
-    caught(ran, "saw 8 records", "but the store holds 5: records were removed")
+    caught(ran, "saw 9 entries of the chain", "but the store holds 6: records were removed")
     assert "run 1 of 2026-10 recorded 8 evaluation(s), but the store holds 5 of it" in verified(ran).stderr
 
 
@@ -287,7 +295,7 @@ def test_a_record_deleted_from_the_middle_and_the_chain_relinked(ran):
         insider.delete_record(4)
         insider.reseal(5)
         insider.sequences_to_documents()
-    caught(ran, "saw 8 records", "but the store holds 7: records were removed")
+    caught(ran, "saw 9 entries of the chain", "but the store holds 8: records were removed")
     assert "run 1 of 2026-10 recorded 8 evaluation(s), but the store holds 7 of it" in verified(ran).stderr
 
 
@@ -313,7 +321,7 @@ def test_a_measurement_edited_inside_a_record_and_resealed(ran):
                     text=canonical(record), digest=record["input_digest"])
         insider.reseal(1)
     verified(ran, code=0)  # the chain holds, links and figures: only an anchor kept outside tells
-    caught(ran, "saw record 8 with hash", "the chain was rewritten")
+    caught(ran, "saw entry 9 of the chain with hash", "the chain was rewritten")
 
 
 def test_an_amount_edited_inside_a_record_and_resealed(ran):
@@ -353,7 +361,7 @@ def test_no_anchor_a_forged_or_unsigned_checkpoint(ran, tmp_path):
     result = verified(ran, checkpoint, code=0)
     data = json.loads(checkpoint.read_text())
     assert f"extending 1 checkpoint; head {data['chain_head']}." in result.stdout
-    assert data["chain_length"] == 8 and data["chain_head"] == ran.chain().last_sha256
+    assert data["chain_length"] == 9 and data["chain_head"] == ran.chain().last_sha256  # the load and 8 records
     forged = {key: value for key, value in data.items() if key not in ("signature", "key")}
     for name, body in (("forged.json", signed(forged, Ed25519PrivateKey.generate())), ("unsigned.json", forged)):
         path = checkpoint.parent / name
@@ -439,14 +447,14 @@ def test_the_command_line_signs_beside_a_sqlite_store_and_verifies_an_exports_he
                                       "--format", "json"])
     assert result.exit_code == 0, result.output
     written = Path(json.loads(result.stdout)["checkpoint"])
-    assert written.parent == tmp_path / "books-checkpoints" and written.name == "checkpoint-0000000008-run-1.json"
+    assert written.parent == tmp_path / "books-checkpoints" and written.name == "checkpoint-0000000009-run-1.json"
     exported = tmp_path / "audit.jsonl"
     assert CliRunner().invoke(app, ["audit", "export", "--out", str(exported), "--db", store.url]).exit_code == 0
     header = json.loads(exported.read_text().split("\n", 1)[0])
     assert header["checkpoint"]["chain_head"] == header["chain_head"] == store.chain().last_sha256
     checked = subprocess.run([sys.executable, "-I", str(readme_checker(tmp_path)), str(exported)],
                              capture_output=True, text=True)
-    assert (checked.returncode, checked.stdout.strip()) == (0, "8 records and 5 rule sets verified"), checked.stderr
+    assert (checked.returncode, checked.stdout.strip()) == (0, "8 records and 5 rule sets verified; loads on the chain: 1"), checked.stderr
     # the export's header is a checkpoint verify accepts, with the public key given
     result = CliRunner().invoke(app, ["audit", "verify", "--db", store.url, "--checkpoint", str(exported),
                                       "--checkpoint", str(written), "--public-key",
@@ -463,7 +471,7 @@ def test_a_folder_that_cannot_keep_checkpoints_is_refused_before_the_run(store, 
     result = CliRunner().invoke(app, ["run", "--period", "2026-10", "--as-of", "2026-11-02", "--db", store.url,
                                       "--checkpoints", str(tmp_path / "taken")])
     assert result.exit_code == 2 and "field --checkpoints: cannot keep checkpoints in" in result.stderr, result.output
-    assert store.runs() == [] and store.chain().length == 0
+    assert store.runs() == [] and store.chain().length == 1  # the fixtures' load alone
 
 
 def test_a_file_that_is_not_a_checkpoint_is_bad_input(ran, tmp_path):

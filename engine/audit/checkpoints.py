@@ -217,23 +217,25 @@ def _signature_problem(data: dict[str, Any], key_path: Path) -> str | None:
     return None
 
 
-def extension_problem(checkpoint: Checkpoint, links: list, sequences: list[tuple[int, str, int, int]]) -> str | None:
+def extension_problem(checkpoint: Checkpoint, entries: list[str], sequences: list[tuple[int, str, int, int]]) -> str | None:
     """Why the store does not extend the checkpoint, or None.
 
-    ``links`` are the store's records in chain order (each with ``record_sha256``);
-    ``sequences`` its number series as (issuer, kind, year, last number).
+    ``entries`` are the hashes of the store's chain in order (its records, and the loads of
+    measurements sealed between them); ``sequences`` its number series as (issuer, kind,
+    year, last number).
     """
     data = checkpoint.data
     said = f"checkpoint {checkpoint.name}"
     if checkpoint.signature_problem:
         return f"{said}: {checkpoint.signature_problem}"
     length, head = data["chain_length"], data["chain_head"]
-    if len(links) < length:
-        return (f"{said} saw {length:,} records, ending at {head[:12]}, but the store holds {len(links):,}: "
+    if len(entries) < length:
+        return (f"{said} saw {length:,} entries of the chain (records, and loads of measurements), ending at "
+                f"{head[:12]}, but the store holds {len(entries):,}: "
                 "records were removed")
-    found = links[length - 1].record_sha256 if length else GENESIS
+    found = entries[length - 1] if length else GENESIS
     if found != head:
-        return (f"{said} saw record {length:,} with hash {head[:12]}, but the store's record {length:,} has hash "
+        return (f"{said} saw entry {length:,} of the chain with hash {head[:12]}, but the store's entry {length:,} has hash "
                 f"{found[:12]}: the chain was rewritten")
     last = {(issuer, kind, year): number for issuer, kind, year, number in sequences}
     for series in data["sequences"]:

@@ -32,6 +32,7 @@ from ..core.canonical import canonical, rendition_seal, sha256_text
 from ..processes import chunked, in_order
 from ..store import Store
 from .checkpoints import Checkpoint, extension_problem
+from .measurements import LoadsOnChain, check_measurements
 from .records import GENESIS
 
 Planner = Callable[[dict, str, list, list], "str | None"]
@@ -73,12 +74,17 @@ def verify(store: Store, workers: int = 1, checkpoints: Sequence[Checkpoint] = (
         report.problem = rule_sets
         return report
     links = store.record_links()
+    loads = LoadsOnChain(store)  # measurements loaded between records are entries of the chain too
     orphans = store.orphan_documents()
     chain = store.chain()
     head = GENESIS
     checked = (record for chunk in in_order(VerifyJob(rule_sets, planner), chunked([link.id for link in links], CHUNK),
                                             workers, store=store) for record in chunk)
+    entries: list[str] = []  # every entry's hash in chain order, records and loads: what checkpoints count
     for link, (described, hash_problem, problem, documents) in zip(links, checked):
+        followed = len(loads.followed)
+        head = loads.follow(head, link.previous_sha256)
+        entries.extend(row.entry_sha256 for row in loads.followed[followed:])
         if hash_problem is None and link.previous_sha256 != head:
             problem = "it does not follow the record before it: a record was deleted or records were reordered"
         problem = hash_problem or problem
@@ -86,26 +92,32 @@ def verify(store: Store, workers: int = 1, checkpoints: Sequence[Checkpoint] = (
             report.problem = f"{described}: {problem}"
             return report
         head = link.record_sha256
+        entries.append(head)
         report.head = head
         report.records += 1
         report.documents += documents
     if orphans:
         report.problem = f"document(s) {', '.join(orphans)} belong to no record in the chain"
         return report
-    if chain is None or chain.last_sha256 != head or chain.length != report.records:
+    followed = len(loads.followed)
+    head = loads.follow(head, None)
+    entries.extend(row.entry_sha256 for row in loads.followed[followed:])
+    report.head = head
+    if chain is None or chain.last_sha256 != head or chain.length != report.records + len(loads.followed):
         report.problem = (f"the chain ends at record {report.records} ({head[:12]}) but the store says it ends at "
                           f"record {chain.length if chain else '?'} ({chain.last_sha256[:12] if chain else '?'}): "
                           "records at the end were deleted")
         return report
     sequences = store.sequences()
     for checkpoint in checkpoints:
-        report.problem = extension_problem(checkpoint, links, sequences)
+        report.problem = extension_problem(checkpoint, entries, sequences)
         if report.problem:
             return report
         report.checkpoints += 1
     numbers = store.document_numbers()
     report.problem = (_check_runs(store, links, numbers) or _check_number_series(numbers, sequences)
-                      or _check_renditions(store))
+                      or _check_renditions(store)
+                      or check_measurements(store, loads))
     return report
 
 

@@ -366,6 +366,8 @@ class Incident(NamedTuple):
     line: int
     impact: Decimal | None = None
     """the percentage of the service affected, above 0 and below 100; None: all of it (100)"""
+    incident: str | None = None
+    """its own id (incidents.csv's ``id`` column), when the file gives one: then its key, else its start"""
 
 
 class RequestCount(NamedTuple):

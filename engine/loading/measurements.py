@@ -204,7 +204,7 @@ _CAUSES = {c.value: c for c in Cause}
 _UNCHECKED = object()
 
 
-INCIDENT_COLUMNS = (("contract", "service", "start", "end"), ("cause", "announced_at", "impact"))
+INCIDENT_COLUMNS = (("contract", "service", "start", "end"), ("cause", "announced_at", "impact", "id"))
 REQUEST_COLUMNS = (("contract", "service", "interval_start", "requests", "errors"), ())
 INVOICE_COLUMNS = (("contract", "number", "issued", "due", "net", "tax", "gross", "currency"), ("period",))
 PAYMENT_COLUMNS = (("invoice", "paid_on", "amount"), ())
@@ -234,7 +234,10 @@ def incident_row(rows: CsvRows, line: int, row: dict[str, str], book: Book) -> t
         announced = rows.instant(line, "announced_at", announced_text)
     impact_text = row.get("impact")  # most books have no such column, and most rows no impact
     impact = rows.impact(line, impact_text) if impact_text else None
-    return key, Incident(start, end, cause, announced, line, impact)
+    ident = (row.get("id") or "").strip() or None
+    if ident is not None and len(ident) > 100:
+        raise rows.error(line, "id", "an incident id is at most 100 characters")
+    return key, Incident(start, end, cause, announced, line, impact, ident)
 
 
 def request_row(rows: CsvRows, line: int, row: dict[str, str], book: Book) -> tuple[Key, RequestCount] | None:
@@ -367,7 +370,28 @@ def read_incidents(path: Path, book: Book) -> dict[Key, list[Incident]]:
         read = incident_row(rows, line, row, book)
         if read is not None:
             result.setdefault(read[0], []).append(read[1])
+    for (contract, service), incidents in result.items():
+        _check_incident_keys(rows, contract, service, incidents)
     return result
+
+
+def _check_incident_keys(rows: CsvRows, contract: str, service: str, incidents: list[Incident]) -> None:
+    """An incident's key (its id, else its start) names one incident: two rows with one key must say the same.
+
+    A later load that gives a key other content corrects the stored incident; within one file
+    there is nothing to correct, so the file contradicts itself.  Found by sorting, as repeated
+    request intervals are, not with a set of every row.
+    """
+    keyed = sorted(incidents, key=lambda i: (i.incident is None, i.incident or "", i.start, i.line))
+    for earlier, later in zip(keyed, keyed[1:]):
+        if earlier.incident != later.incident or (later.incident is None and earlier.start != later.start):
+            continue
+        if earlier._replace(line=later.line) != later:
+            what = f"the id {later.incident}" if later.incident is not None else "this start"
+            field = "id" if later.incident is not None else "start"
+            raise rows.error(later.line, field, f"an incident of {contract} {service} with {what} is already listed "
+                                                f"on line {earlier.line} with other content; an incident's key "
+                                                "(contract, service and id, else start) names one incident")
 
 
 def read_requests(path: Path, book: Book) -> dict[Key, list[RequestCount]]:

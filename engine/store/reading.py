@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from pydantic import ValidationError
+from sqlalchemy import text
 from sqlmodel import select
 
 from ..core.canonical import from_micros, latest_revisions, to_micros
@@ -24,6 +25,7 @@ from ..core.rates import RateBook, RateTable
 from ..core.rulesets import LoadedRuleSet, RuleBook
 from ..core.schema import Cause, RuleSet
 from ..loading.collector import paused_gc
+from .loads import MEASURED
 from .tables import (
     ChainHeadRow,
     ContractRow,
@@ -34,6 +36,7 @@ from .tables import (
     IncidentRow,
     InvoiceRow,
     IssuerRow,
+    LoadRow,
     NumberSequenceRow,
     PaymentRow,
     RateTableRow,
@@ -136,7 +139,8 @@ class Reading:
     def known_tickets(self) -> dict[str, Ticket]:
         """Every stored ticket, so that pauses loaded later can name it."""
         with self.reading() as session:
-            return {row.ticket: _ticket(row) for row in session.exec(select(TicketRow))}
+            return {row.ticket: _ticket(row) for row in session.exec(select(TicketRow).where(
+                TicketRow.superseded_by.is_(None)))}
 
     def invoice_currencies(self) -> dict[str, str]:
         """Every stored invoice's number and currency (payments may name them in a later load)."""
@@ -174,7 +178,8 @@ class Reading:
                 incident_rows = session.execute(select(
                     IncidentRow.contract_id, IncidentRow.service, IncidentRow.start_us, IncidentRow.end_us,
                     IncidentRow.cause, IncidentRow.announced_us, IncidentRow.source, IncidentRow.impact,
-                ).where(IncidentRow.contract_id.in_(chunk), IncidentRow.start_us < high, IncidentRow.end_us > low)
+                ).where(IncidentRow.contract_id.in_(chunk), IncidentRow.start_us < high, IncidentRow.end_us > low,
+                        IncidentRow.superseded_by.is_(None))  # a corrected row is kept for the audit only
                     .order_by(IncidentRow.id))
                 for contract, service, start, end, cause, announced, source, impact in incident_rows:
                     incidents.setdefault((contract, service), []).append(Incident(
@@ -185,7 +190,8 @@ class Reading:
                     RequestCountRow.contract_id, RequestCountRow.service, RequestCountRow.interval_us,
                     RequestCountRow.requests, RequestCountRow.errors, RequestCountRow.source,
                 ).where(RequestCountRow.contract_id.in_(chunk), RequestCountRow.interval_us < high,
-                        RequestCountRow.interval_us >= low).order_by(RequestCountRow.id))
+                        RequestCountRow.interval_us >= low, RequestCountRow.superseded_by.is_(None))
+                    .order_by(RequestCountRow.id))
                 for contract, service, at, asked, failed, source in counts:
                     requests.setdefault((contract, service), []).append(
                         RequestCount(from_micros(at), asked, failed, _line_of(source)))
@@ -198,7 +204,8 @@ class Reading:
                 # Tickets created before the period's end and not answered and resolved before
                 # it began are the ones a period can judge.
                 for row in session.exec(select(TicketRow).where(TicketRow.contract_id.in_(chunk),
-                                                                TicketRow.created_us < high).order_by(TicketRow.id)):
+                                                                TicketRow.created_us < high,
+                                                                TicketRow.superseded_by.is_(None)).order_by(TicketRow.id)):
                     if not (row.first_response_us is not None and row.resolved_us is not None
                             and max(row.first_response_us, row.resolved_us) < low):
                         tickets.setdefault(row.contract_id, []).append(_ticket(row))
@@ -292,6 +299,30 @@ class Reading:
         """The head of the audit chain, as the store says: the last record's hash and the chain's length."""
         with self.reading() as session:
             return session.get(ChainHeadRow, 1)
+
+    def load_rows(self) -> list[LoadRow]:
+        """Every load recorded on the chain, in the order of their ids (few: one per load that changed rows)."""
+        with self.reading() as session:
+            return list(session.exec(select(LoadRow).order_by(LoadRow.id)))
+
+    def measured_rows(self, table: str, chunk: int = 20000) -> Iterator[list[tuple]]:
+        """Every row of a measurement table, current and superseded, in id order, a chunk at a time:
+        (id, load_id, superseded_by, then the columns its text is made of (``engine.store.loads.MEASURED``),
+        and an incident's row_key).  Plain SQL: verify reads every row, and the ORM's rows cost
+        more than their hashing."""
+        if table not in MEASURED:
+            raise ValueError(table)
+        columns = ["id", "load_id", "superseded_by", *MEASURED[table][1]] + (["row_key"] if table == "incidents" else [])
+        query = text(f"SELECT {', '.join(columns)} FROM {table} WHERE id > :last ORDER BY id LIMIT {int(chunk)}")
+        last = 0
+        with self.reading() as session, paused_gc():
+            connection = session.connection()
+            while True:
+                rows = [tuple(row) for row in connection.execute(query, {"last": last})]
+                if not rows:
+                    return
+                yield rows
+                last = rows[-1][0]
 
     def record_links(self) -> list:
         """Every record's id, the hash it says came before it and its own hash, its run, contract and

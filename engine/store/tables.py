@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Optional
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -64,12 +64,14 @@ class RuleSetRow(SQLModel, table=True):
 
 
 class IncidentRow(SQLModel, table=True):
+    """An incident as loaded; a correction loaded later supersedes it (it is kept, marked, for the audit)."""
+
     __tablename__ = "incidents"
     __table_args__ = (Index("ix_incidents_window", "contract_id", "service", "start_us"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     row_key: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    """sha256 of the row's content: the same incident is never stored twice"""
+    """sha256 of the row's content (``engine.store.loads.incident_key``): the same incident is never stored twice"""
     contract_id: str = Field(max_length=100)
     service: str = Field(max_length=100)
     start_us: int = Field(sa_column=big(nullable=False))
@@ -80,11 +82,24 @@ class IncidentRow(SQLModel, table=True):
     """the percentage of the service affected, as decimal text; NULL: all of it"""
     source: str = Field(default="", max_length=500)
     """file and line it was first loaded from"""
+    incident: Optional[str] = Field(default=None, max_length=100)
+    """the incident's own id (incidents.csv's ``id`` column), when the file gives one: its key"""
+    load_id: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    """the load that added the row (``loads``); NULL only in a store no load was recorded in yet"""
+    superseded_by: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """the load whose correction replaced the row; NULL while the row is current"""
 
 
 class RequestCountRow(SQLModel, table=True):
+    """One interval's counts as loaded; a correction loaded later supersedes it (kept, marked, for the audit).
+
+    Only one current row per (contract, service, interval): a partial unique index (migration 0010).
+    """
+
     __tablename__ = "request_counts"
-    __table_args__ = (UniqueConstraint("contract_id", "service", "interval_us"),)
+    __table_args__ = (Index("ux_request_counts_current", "contract_id", "service", "interval_us", unique=True,
+                            sqlite_where=text("superseded_by IS NULL"),
+                            postgresql_where=text("superseded_by IS NULL")),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     contract_id: str = Field(max_length=100)
@@ -93,6 +108,10 @@ class RequestCountRow(SQLModel, table=True):
     requests: int = Field(sa_column=big(nullable=False))
     errors: int = Field(sa_column=big(nullable=False))
     source: str = Field(default="", max_length=500)
+    load_id: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    """the load that added the row (``loads``)"""
+    superseded_by: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """the load whose correction replaced the row; NULL while the row is current"""
 
 
 class InvoiceRow(SQLModel, table=True):
@@ -113,6 +132,10 @@ class InvoiceRow(SQLModel, table=True):
     source: str = Field(default="", max_length=500)
     period: Optional[str] = Field(default=None, max_length=7)
     """the service period the invoice bills (YYYY-MM), when invoices.csv says"""
+    load_id: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    """the load that added the row (``loads``)"""
+    superseded_by: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """the load whose correction replaced the row; NULL while the row is current"""
 
 
 class PaymentRow(SQLModel, table=True):
@@ -124,22 +147,33 @@ class PaymentRow(SQLModel, table=True):
     paid_on: date
     amount: str = Field(max_length=40)
     source: str = Field(default="", max_length=500)
+    load_id: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    """the load that added the row (``loads``)"""
+    superseded_by: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """the load whose correction replaced the row; NULL while the row is current"""
 
 
 class TicketRow(SQLModel, table=True):
-    """A support ticket; loading it again with a response or resolution that arrived since updates it."""
+    """A support ticket; loaded again with a response or resolution that arrived since, the new row
+    supersedes it (one current row per ticket: a partial unique index, migration 0010)."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_contract", "contract_id", "created_us"),)
+    __table_args__ = (Index("ix_tickets_contract", "contract_id", "created_us"),
+                      Index("ux_tickets_current", "ticket", unique=True, sqlite_where=text("superseded_by IS NULL"),
+                            postgresql_where=text("superseded_by IS NULL")))
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    ticket: str = Field(sa_column=Column(String(100), unique=True, nullable=False))
+    ticket: str = Field(sa_column=Column(String(100), nullable=False))
     contract_id: str = Field(max_length=100)
     priority: str = Field(max_length=50)
     created_us: int = Field(sa_column=big(nullable=False))
     first_response_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
     resolved_us: Optional[int] = Field(default=None, sa_column=big(nullable=True))
     source: str = Field(default="", max_length=500)
+    load_id: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    """the load that added the row (``loads``)"""
+    superseded_by: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """the load whose correction replaced the row; NULL while the row is current"""
 
 
 class TicketPauseRow(SQLModel, table=True):
@@ -147,10 +181,15 @@ class TicketPauseRow(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     row_key: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
-    ticket: str = Field(sa_column=Column(String(100), ForeignKey("tickets.ticket"), nullable=False))
+    ticket: str = Field(max_length=100)
+    """the ticket it pauses (no foreign key since 0010: a ticket's id names its current row and those it replaced)"""
     start_us: int = Field(sa_column=big(nullable=False))
     end_us: int = Field(sa_column=big(nullable=False))
     source: str = Field(default="", max_length=500)
+    load_id: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    """the load that added the row (``loads``)"""
+    superseded_by: Optional[int] = Field(default=None, sa_column=Column(Integer, nullable=True))
+    """the load whose correction replaced the row; NULL while the row is current"""
 
 
 class RateTableRow(SQLModel, table=True):
@@ -276,6 +315,23 @@ class NumberSequenceRow(SQLModel, table=True):
     last_number: int
 
 
+class LoadRow(SQLModel, table=True):
+    """A load of measurements, sealed onto the audit chain: what it added and what it superseded.
+
+    Its entry (canonical JSON) holds, per file, how many rows it added and the digest of
+    their content, and which stored rows its corrections superseded; ``previous_sha256`` is
+    the chain's head when it was sealed, as an evaluation record's is.  A load that
+    changed nothing is not recorded.
+    """
+
+    __tablename__ = "loads"
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    entry_json: str = Field(sa_column=Column(Text, nullable=False))
+    entry_sha256: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    previous_sha256: str = Field(max_length=64)
+
+
 class ChainHeadRow(SQLModel, table=True):
     """The head of the store's audit chain; locked by each writer so records chain in order."""
 
@@ -373,4 +429,6 @@ class DeliveryAttemptRow(SQLModel, table=True):
     """the server's reply or the error, never a password or a secret"""
 
 
-IMMUTABLE_TABLES = ("evaluations", "documents", "document_lines", "document_renditions")
+IMMUTABLE_TABLES = ("evaluations", "documents", "document_lines", "document_renditions", "loads")
+MEASURED_TABLES = ("incidents", "request_counts", "tickets", "ticket_pauses", "invoices", "payments")
+"""rows a load adds, a later load may supersede (only ``superseded_by`` changes), none deleted"""
