@@ -235,9 +235,9 @@ def test_demo_through_the_cli_writes_every_file_it_lists(tmp_path, monkeypatch):
         [p.name for p in listed_documents + listed_reports] + ["slabill-demo.db", "slabill-demo-checkpoints"])
     # The run's signed checkpoint, beside the demo's database, with the public key an auditor checks it with.
     checkpoints = tmp_path / "out" / "slabill-demo-checkpoints"
-    assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint-0000000008-run-1.json",
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint-0000000009-run-1.json",
                                                              "slabill-checkpoint.key", "slabill-checkpoint.pub"]
-    assert "Checkpoint signed: out/slabill-demo-checkpoints/checkpoint-0000000008-run-1.json" in lines
+    assert "Checkpoint signed: out/slabill-demo-checkpoints/checkpoint-0000000009-run-1.json" in lines
 
 
 def test_a_second_demo_leaves_no_stale_file_of_the_first(tmp_path, monkeypatch):
