@@ -153,10 +153,7 @@ def load_book(path: str | Path, share: Share | None = None) -> Book:
             elsewhere.clear()
             doc = read_yaml(path, contract_read)
     except _ContractProblem as problem:
-        doc = read_yaml(path)
-        if isinstance(problem.error, str):
-            raise doc.error_at(problem.where, problem.error) from None
-        raise translate(doc, problem.error, _vocabulary(), problem.where) from None
+        raise problem.said_in(path) from None
     if not isinstance(doc.data, dict):
         raise InputError("the contracts file is a mapping with issuer and contracts", file=doc.file, line=1)
     if elsewhere and isinstance(doc.data.get("contracts"), list):
@@ -176,6 +173,13 @@ class _ContractProblem(Exception):
     def __init__(self, where, error: ValidationError | str) -> None:
         self.where = where
         self.error = error
+
+    def said_in(self, path: Path) -> InputError:
+        """The one-sentence error at its line, the file read again whole to find where (rare: bad input)."""
+        doc = read_yaml(path)
+        if isinstance(self.error, str):
+            return doc.error_at(self.where, self.error)
+        return translate(doc, self.error, _vocabulary(), self.where)
 
 
 # --- the book streamed: each contract handed on as it is read -------------------------------------
@@ -274,10 +278,7 @@ def stream_book(path: str | Path, issuer_read: Callable[[Issuer], None],
     try:
         doc = stream_yaml(path, read)
     except _ContractProblem as problem:
-        doc = read_yaml(path)
-        if isinstance(problem.error, str):
-            raise doc.error_at(problem.where, problem.error) from None
-        raise translate(doc, problem.error, _vocabulary(), problem.where) from None
+        raise problem.said_in(path) from None
     if not isinstance(doc.data, dict):
         raise InputError("the contracts file is a mapping with issuer and contracts", file=doc.file, line=1)
     try:
