@@ -138,3 +138,33 @@ def test_contracts_with_anchors_before_the_issuer_wait_for_it_and_load_the_same_
     _streamed(store, book, chunk=5)
     assert _rows(store) == _rows(whole)
     whole.close()
+
+
+def test_an_incident_key_given_other_content_in_a_later_chunk_is_refused_and_the_same_row_is_one_row(store, tmp_path):
+    # (contract, service, start) is an incident's key when the file gives no id (issue 17):
+    # within one file two rows under one key must say the same, also chunks apart.
+    book = _book(tmp_path)
+    path = book / "data" / "incidents.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = lines[1].split(",")
+    assert first[:4] == ["C-1001", "compute", "2026-09-30T23:10:00+02:00", "2026-10-01T00:25:00+02:00"]
+    path.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")  # the same row again, chunks later
+    report, _ = _streamed(store, book, chunk=2)
+    assert report.read["incidents"] == len(lines) and report.added["incidents"] == len(lines) - 1
+    store.close()
+
+    other = tmp_path / "other"
+    other.mkdir()
+    book = _book(other)
+    path = book / "data" / "incidents.csv"
+    later = ",".join(first[:3] + ["2026-10-01T00:05:00+02:00"] + first[4:])  # the same start, an earlier end
+    path.write_text("\n".join(lines + [later]) + "\n", encoding="utf-8")
+    fresh = Store(f"sqlite:///{other / 'store.db'}")
+    with pytest.raises(InputError) as raised:
+        _streamed(fresh, book, chunk=2)
+    assert str(raised.value) == (
+        f"{path}, line {len(lines) + 1}, field start: an incident of C-1001 compute with this start is already "
+        "listed on line 2 with other content; an incident's key (contract, service and id, else start) names one "
+        "incident.")
+    assert fresh.chain().length == 0
+    fresh.close()
