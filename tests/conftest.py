@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -78,15 +80,10 @@ def postgres_base_url() -> str | None:
     return os.environ.get(POSTGRES_VARIABLE)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path):
-    """A URL of an empty database: a SQLite file, or a fresh schema on the PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    base = postgres_base_url()
-    if not base:
-        pytest.skip(f"set {POSTGRES_VARIABLE} to run the store tests on PostgreSQL too")
+@contextmanager
+def postgres_schema(base: str) -> Iterator[str]:
+    """The URL of a fresh schema on the PostgreSQL server at ``base``, dropped afterwards: tests
+    running at once never share tables."""
     import uuid
 
     import psycopg
@@ -100,6 +97,19 @@ def store_url(request, tmp_path):
     finally:
         with psycopg.connect(plain, autocommit=True) as connection:
             connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A URL of an empty database: a SQLite file, or a fresh schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    base = postgres_base_url()
+    if not base:
+        pytest.skip(f"set {POSTGRES_VARIABLE} to run the store tests on PostgreSQL too")
+    with postgres_schema(base) as url:
+        yield url
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from engine.loading.measurements import load_measurements
 from engine.loading.rates import load_rates
 from engine.loading.rulesets import load_rule_sets
 from engine.store import Store
-from tests.conftest import ROOT, load_fixtures, postgres_base_url
+from tests.conftest import ROOT, load_fixtures, postgres_base_url, postgres_schema
 from tests.test_audit import broken, run, tamper
 
 OCTOBER = Period(2026, 10)
@@ -437,17 +437,5 @@ def test_corrected_files_leave_the_store_where_evaluate_is_sqlite(changes):
 @settings(max_examples=2)
 @given(corrections())
 def test_corrected_files_leave_the_store_where_evaluate_is_postgresql(changes):
-    import uuid
-
-    import psycopg
-
-    base = postgres_base_url()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    plain = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
-        check_property(f"{base}?options=-csearch_path%3D{schema}", changes)
-    finally:
-        with psycopg.connect(plain, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    with postgres_schema(postgres_base_url()) as url:
+        check_property(url, changes)

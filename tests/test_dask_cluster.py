@@ -15,11 +15,9 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -30,7 +28,7 @@ from engine.core.period import Period
 from engine.distributed import Cluster
 from engine.jobs.run import WorkerDied, monthly_run
 from engine.store import Store
-from tests.conftest import load_fixtures, postgres_base_url
+from tests.conftest import load_fixtures, postgres_base_url, postgres_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 OCTOBER = Period(2026, 10)
@@ -91,16 +89,8 @@ def scheduler():
 @pytest.fixture
 def postgres_url():
     """A fresh schema on the PostgreSQL server of the tests (as tests/conftest.py's ``store_url``)."""
-    base = postgres_base_url()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    plain = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(plain, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+    with postgres_schema(postgres_base_url()) as url:
+        yield url
 
 
 def test_a_run_on_two_dask_workers_records_and_issues_what_a_local_run_does(scheduler, postgres_url, reference):
