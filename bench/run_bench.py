@@ -24,6 +24,10 @@ once in all, so the sum is the memory the run really holds.
     .venv/bin/python bench/run_bench.py --contracts 2000 --incidents 20000 --data /tmp/small
     .venv/bin/python bench/run_bench.py --store sqlite --no-breakdown
     .venv/bin/python bench/run_bench.py --contracts 1000000 --data bench/data-1m --no-breakdown
+    # a long benchmark a step at a time, on a database that is kept (SQLite file or PostgreSQL database):
+    .venv/bin/python bench/run_bench.py --data bench/data-1m --db sqlite:////tmp/1m.db --no-breakdown --steps load
+    .venv/bin/python bench/run_bench.py --data bench/data-1m --db sqlite:////tmp/1m.db --no-breakdown \
+        --steps "run,run again,audit verify,replay,floor"
 
 Prints a table and PASS/FAIL against the targets, and writes bench/results/run.json.  The
 exit code is 0 either way unless ``--strict``.  No test depends on these timings.
@@ -85,6 +89,27 @@ class SqliteStores:
 
     def drop(self, name: str) -> None:
         (self.scratch / (name + ".db")).unlink(missing_ok=True)
+
+
+class GivenStore:
+    """A database given by its URL (``--db``): used as it is, never wiped, copied or dropped, so that
+    the steps of a long benchmark can run one invocation at a time (load today, run tomorrow)."""
+
+    def __init__(self, url: str) -> None:
+        self.name = url.split(":", 1)[0].split("+", 1)[0]
+        self.given = url
+
+    def url(self, name: str) -> str:
+        return self.given
+
+    def fresh(self, name: str) -> str:
+        return self.given
+
+    def copy(self, source: str, name: str) -> str:
+        raise SystemExit("--db cannot be copied for the per-stage breakdown: add --no-breakdown")
+
+    def drop(self, name: str) -> None:
+        pass
 
 
 class PostgresStores:
@@ -227,8 +252,11 @@ def count_store(url: str, period_text: str) -> dict:
             "numbers_gap_free": gap_free}
 
 
+STEPS = ("load", "run", "run again", "audit verify", "replay", "floor")
+
+
 def bench_store(stores, folder: Path, period_text: str, workers: int | None, with_breakdown: bool,
-                scratch: Path) -> dict:
+                scratch: Path, chosen: tuple[str, ...] = STEPS) -> dict:
     print(f"\n[{stores.name}] fresh database", flush=True)
     url = stores.fresh("main")
     figures: dict = {"store": stores.name}
@@ -243,6 +271,8 @@ def bench_store(stores, folder: Path, period_text: str, workers: int | None, wit
         ("replay", ["replay", "--period", period_text, "--db", url]),
     ]
     for label, arguments in steps:
+        if label not in chosen:
+            continue
         if label == "run" and with_breakdown:
             stores.copy("main", "breakdown")  # the loaded book, before any run
         print(f"[{stores.name}] slabill {label} ...", flush=True)
@@ -251,11 +281,13 @@ def bench_store(stores, folder: Path, period_text: str, workers: int | None, wit
         print(f"[{stores.name}]   {measured['seconds']:.1f} s, exit {measured['exit_code']}", flush=True)
         if measured["exit_code"] != 0:
             print(measured["stderr"], file=sys.stderr)
-    figures["counts"] = count_store(url, period_text)
-    print(f"[{stores.name}] the floor: the run's facts matched again, its rows bulk-inserted ...", flush=True)
-    figures["floor"] = measure_floor(url, period_text)
-    if "seconds" in figures["floor"] and figures["floor"]["seconds"] > 0:
-        figures["floor"]["run_ratio"] = round(figures["run"]["seconds"] / figures["floor"]["seconds"], 2)
+    if chosen != ("load",):
+        figures["counts"] = count_store(url, period_text)
+    if "floor" in chosen:
+        print(f"[{stores.name}] the floor: the run's facts matched again, its rows bulk-inserted ...", flush=True)
+        figures["floor"] = measure_floor(url, period_text)
+        if "seconds" in figures["floor"] and figures["floor"]["seconds"] > 0 and "run" in figures:
+            figures["floor"]["run_ratio"] = round(figures["run"]["seconds"] / figures["floor"]["seconds"], 2)
     if with_breakdown:
         print(f"[{stores.name}] in-process run with one worker, each stage timed ...", flush=True)
         figures["breakdown"] = run_in_child(stores.url("breakdown"), period_text)
@@ -274,6 +306,8 @@ def targets(figures: dict, contracts: int) -> dict:
     checks = {}
     for result in figures["stores"]:
         store = result["store"]
+        if not all(label in result for label in ("load", "run", "audit verify", "replay")):
+            continue  # some steps only (--steps): figures without verdicts
         run = result["run"]
         if store == "sqlite":
             checks["run time, SQLite"] = check(run["seconds"], TARGET_RUN_SECONDS, "s")
@@ -312,24 +346,28 @@ def report(figures: dict) -> str:
         add("")
         add(f"  [{result['store']}]{'':<20}{'wall s':>9}{'CPU s':>9}{'RSS MiB':>10}{'PSS MiB':>10}{'procs':>7}")
         for label in ("load", "run", "run again", "audit verify", "replay"):
+            if label not in result:
+                continue
             m = result[label]
             add(f"  {label:<28}{m['seconds']:>9.1f}{m['cpu_seconds']:>9.1f}{m['peak_rss_mib']:>10.0f}"
                 f"{m['peak_pss_mib']:>10.0f}{m['processes']:>7}")
-        included = result["load"]["seconds"] + result["run"]["seconds"]
-        add(f"  {'run, load included':<28}{included:>9.1f}")
-        contracts = figures["contracts"]
-        add(f"  {'contracts/s (run)':<28}{contracts / result['run']['seconds']:>9,.0f}")
+        if "load" in result and "run" in result:
+            included = result["load"]["seconds"] + result["run"]["seconds"]
+            add(f"  {'run, load included':<28}{included:>9.1f}")
+        if "run" in result:
+            add(f"  {'contracts/s (run)':<28}{figures['contracts'] / result['run']['seconds']:>9,.0f}")
         floor = result.get("floor", {})
         if "error" in floor:
             add(f"  floor failed: {floor['error']}")
         elif floor:
             add(f"  floor: match {floor['match']['seconds']:.1f} s ({floor['match']['facts']:,} facts) + insert "
                 f"{floor['insert']['seconds']:.1f} s ({sum(floor['insert']['rows'].values()):,} rows, "
-                f"{floor['insert']['how']}) = {floor['seconds']:.1f} s; run {result['run']['seconds']:.1f} s "
-                f"= {floor.get('run_ratio', float('nan')):.2f} x the floor")
-        counts = result["counts"]
-        add(f"  records {counts['records']:,}, documents {counts['documents']:,} "
-            f"{counts['documents_by_sequence']}, numbers gap-free: {counts['numbers_gap_free']}")
+                f"{floor['insert']['how']}) = {floor['seconds']:.1f} s; run / floor "
+                f"{floor.get('run_ratio', float('nan')):.2f}")
+        counts = result.get("counts")
+        if counts:
+            add(f"  records {counts['records']:,}, documents {counts['documents']:,} "
+                f"{counts['documents_by_sequence']}, numbers gap-free: {counts['numbers_gap_free']}")
         if "breakdown" in result:
             b = result["breakdown"]
             if "error" in b:
@@ -364,7 +402,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process per-stage run")
     parser.add_argument("--results", default=str(BENCH / "results" / "run.json"))
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--db", default=None,
+                        help="use this database as it is (never wiped or dropped) instead of fresh ones, so that "
+                             "the steps can run one invocation at a time; needs --no-breakdown")
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help=f"the steps to run, comma-separated, of: {', '.join(STEPS)} (default: all)")
     args = parser.parse_args(argv)
+    chosen = tuple(step.strip() for step in args.steps.split(","))
+    if unknown := [step for step in chosen if step not in STEPS]:
+        parser.error(f"--steps: unknown step(s) {', '.join(unknown)} (known: {', '.join(STEPS)})")
+    if args.db and not args.no_breakdown:
+        parser.error("--db needs --no-breakdown (the breakdown runs on a copy of a fresh load)")
     if args.incidents is None:
         args.incidents = 10 * args.contracts
     args.data_given = args.data is not None
@@ -376,14 +424,17 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="slabill-bench-") as scratch_name:
         scratch = Path(scratch_name)
-        if args.store in ("sqlite", "both"):
+        if args.db:
+            results.append(bench_store(GivenStore(args.db), folder, args.period, args.workers, False, scratch,
+                                       chosen))
+        elif args.store in ("sqlite", "both"):
             results.append(bench_store(SqliteStores(scratch), folder, args.period, args.workers,
-                                       not args.no_breakdown, scratch))
-        if args.store in ("postgresql", "both"):
+                                       not args.no_breakdown, scratch, chosen))
+        if not args.db and args.store in ("postgresql", "both"):
             why = postgres_answers(args.postgres_url)
             if why is None:
                 results.append(bench_store(PostgresStores(args.postgres_url), folder, args.period, args.workers,
-                                           not args.no_breakdown, scratch))
+                                           not args.no_breakdown, scratch, chosen))
             else:
                 print(f"PostgreSQL skipped: {why}", file=sys.stderr)
     contracts = manifest.get("active_contracts") or manifest.get("contracts") or 0
