@@ -63,19 +63,14 @@ def load(folder: Path, url: str) -> None:
 
 def planned_run(store, period):
     """The run's job and its contracts, planned as ``monthly_run`` plans them (first evaluations)."""
-    from engine.core.evaluation import quarter_only_contracts
-    from engine.jobs.run import ContractHead, Planned, RunJob, chosen_contracts, margin_for, rule_set_versions
+    from engine.jobs.run import Planned, RunJob, margin_for, plan_contracts
 
-    heads = [ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
-                          date.fromisoformat(h["end"]) if h.get("end") else None) for h in store.contract_heads()]
-    rule_book = store.rule_book()
-    quarter_only = quarter_only_contracts(rule_book, heads, period)
-    active = chosen_contracts(heads, period, None, also=quarter_only)
-    chosen, _held = rule_set_versions(rule_book, [h for h in active if h.id not in quarter_only], period)
-    chosen.update(quarter_only)
+    plan = plan_contracts(store, store.rule_book(), period)
+    chosen = plan.chosen
     rule_sets = {rule_set.sha256: rule_set for rule_set in chosen.values()}
     job = RunJob(period, AS_OF, margin_for(rule_sets.values()), rule_sets, store.rate_book())
-    planned = [Planned(h.id, chosen[h.id].sha256, None) for h in active if h.id in chosen]
+    planned = [Planned(contract_id, chosen[contract_id].sha256, None) for contract_id in plan.ids
+               if contract_id in chosen]
     return job, planned
 
 

@@ -27,6 +27,7 @@ This module knows nothing of slabill's domain: the audit and the jobs use it ali
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import socket
@@ -159,6 +160,10 @@ def in_order(job: Job, batches: Sequence[B], workers: int, *, store: Shared | No
     # worker dies (durable-rules can crash a process, see engine/core/matching.py) the
     # pool breaks and the caller hears of it, where multiprocessing.Pool would replace
     # the worker and wait for ever for the lost batch.
+    # What the parent holds when it forks (a large run's plan: an id per contract) is shared
+    # with the workers until written to; the collector's passes in a worker would write to
+    # every object they visit and so copy it.  Frozen objects are never visited.
+    gc.freeze()
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     stopped = False
     try:
@@ -184,6 +189,7 @@ def in_order(job: Job, batches: Sequence[B], workers: int, *, store: Shared | No
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

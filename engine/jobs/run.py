@@ -44,6 +44,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Container, Iterable, Mapping, NamedTuple
 
@@ -421,6 +422,45 @@ def rule_set_versions(rules: RuleBook, heads: list[ContractHead],
     return chosen, held
 
 
+@dataclass
+class Plan:
+    """The contracts a run evaluates, in id order, each with its rule-set version for the period."""
+
+    ids: list[str]
+    """the contracts active in the period (and those evaluated at their quarter's end), held ones included"""
+    chosen: dict[str, RuleSet]
+    """each contract's rule-set version; a held contract has none"""
+    held: list[Held]
+    issuers: set[int]
+    """the issuers of the contracts in ``ids``"""
+
+
+def plan_contracts(store: Store, rule_book: RuleBook, period: Period, contract_id: str | None = None,
+                   chunk: int = 10_000) -> Plan:
+    """Which contracts a run evaluates and under which rule-set version, from the store's
+    contracts read a chunk at a time: the run keeps an id and a reference per contract,
+    never every contract's head (a million of them would be most of a gigabyte)."""
+    plan = Plan([], {}, [], set())
+    heads_read = store.contract_heads([contract_id] if contract_id is not None else None)
+    while True:
+        heads = [ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
+                              date.fromisoformat(h["end"]) if h.get("end") else None)
+                 for h in islice(heads_read, chunk)]
+        if not heads and (contract_id is None or plan.ids):
+            return plan
+        # A contract that ended in the quarter a quarterly rule set measures is evaluated at its end.
+        quarter_only = quarter_only_contracts(rule_book, heads, period)
+        active = chosen_contracts(heads, period, contract_id, also=quarter_only)
+        chosen, held = rule_set_versions(rule_book, [h for h in active if h.id not in quarter_only], period)
+        chosen.update(quarter_only)
+        plan.ids += [h.id for h in active]
+        plan.issuers.update(h.issuer_id for h in active)
+        plan.chosen.update(chosen)
+        plan.held += held
+        if contract_id is not None:
+            return plan
+
+
 def interrupt_abandoned_runs(store: Store, now: Callable[[], datetime], by: int | None = None) -> list[int]:
     """Mark the runs left ``running`` by a process of this machine that is gone as ``interrupted``."""
     found = []
@@ -448,35 +488,28 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
     With a ``cluster`` (``engine.distributed``), its Dask workers work the batches and this
     process records them, in the batches' order, as it does local workers' results.
     """
-    heads = [ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
-                          date.fromisoformat(h["end"]) if h.get("end") else None) for h in store.contract_heads()]
-    rule_book = store.rule_book()
-    # A contract that ended in the quarter a quarterly rule set measures is evaluated at its end.
-    quarter_only = quarter_only_contracts(rule_book, [h for h in heads if contract_id is None or h.id == contract_id],
-                                          period)
-    active = chosen_contracts(heads, period, contract_id, also=quarter_only)
-    chosen, held = rule_set_versions(rule_book, [h for h in active if h.id not in quarter_only], period)
-    chosen.update(quarter_only)
+    plan = plan_contracts(store, store.rule_book(), period, contract_id)
+    chosen, held = plan.chosen, plan.held
     issuers = store.issuers()
     rule_sets = {rule_set.sha256: rule_set for rule_set in chosen.values()}
     # A worker process times into its own copy of a clock, which nobody reads: only a run
     # in one process is timed.
     job = RunJob(period, as_of, margin_for(rule_sets.values()), rule_sets, store.rate_book(),
                  timer if workers <= 1 and cluster is None else no_timer)
-    summary = RunSummary(period=str(period), dry_run=dry_run, contracts=len(active))
+    summary = RunSummary(period=str(period), dry_run=dry_run, contracts=len(plan.ids))
     checked: set = set()  # the number sequences found to agree with the documents issued
     run_id = None
     if not dry_run:
         # A sequence changed behind slabill's back, or a folder that cannot keep the checkpoint
         # (its key is created there on first use), is refused before the run is even recorded.
-        store.check_sequences({h.issuer_id for h in active}, as_of.year, checked)
+        store.check_sequences(plan.issuers, as_of.year, checked)
         if checkpoints is not None:
             signing_key(checkpoints)
         run_id = store.start_run(period, as_of, now(), this_process())
         summary.interrupted = interrupt_abandoned_runs(store, now, run_id)
     summary.run_id = run_id
     waiting = {h.contract_id: h for h in held}
-    batches = chunked([h.id for h in active], batch_size)
+    batches = chunked(plan.ids, batch_size)
 
     def planned_against(batch: list[str]) -> list[Planned]:
         # Read when the batch is handed to a worker, after the batches before it were recorded.
@@ -513,7 +546,7 @@ def monthly_run(store: Store, period: Period, *, as_of: date, now: Callable[[], 
                         _count_evaluation(summary, item)
                         if not item.unchanged:
                             _record(ledger, run_id, item, basis, as_of, summary, issuers[item.issuer_id])
-            progress(len(worked), len(active))
+            progress(len(worked), len(plan.ids))
     except BaseException as stop:
         summary.held = sorted(waiting.values(), key=lambda h: h.contract_id)
         if run_id is not None:
