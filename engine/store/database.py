@@ -16,7 +16,7 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from ..core.errors import InputError, SlabillError
@@ -218,3 +218,53 @@ class Database:
     def reading(self) -> Iterator[Session]:
         with GuardedSession(self.engine) as session:
             yield session
+
+
+# --- writing many rows at once ------------------------------------------------------------------------------------
+
+def insert_rows(session: Session, table, rows: list[dict]) -> None:
+    """Add new rows in bulk, inside the session's transaction: COPY on PostgreSQL, a plain
+    multi-row INSERT elsewhere.  Every row names the same columns.
+
+    COPY takes a fifth of the time of the INSERTs it replaces on PostgreSQL, where psycopg
+    spent a quarter of the run's writing composing many-row statements; on SQLite the
+    table's plain INSERT, executemany'd, costs less than the ORM's bulk path.
+    """
+    if not rows:
+        return
+    session.flush()  # rows the session holds (an issuer, a rule set) go first: new rows may name them
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        statement = table.__table__.insert()
+        for start in range(0, len(rows), 10_000):
+            connection.execute(statement, rows[start:start + 10_000])
+        return
+    import psycopg
+
+    columns = list(rows[0])
+    names = ", ".join(f'"{column}"' for column in columns)
+    statement = f'COPY "{table.__tablename__}" ({names}) FROM STDIN'
+    raw = connection.connection.driver_connection
+    try:
+        with raw.cursor() as cursor:
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row([row[column] for column in columns])
+    except psycopg.Error as exc:
+        # Said as SQLAlchemy says a failed INSERT (IntegrityError for a clash, and so on), so
+        # that callers handle both paths alike.
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+
+
+def new_ids(session: Session, table, count: int) -> list[int] | None:
+    """``count`` fresh ids for ``table``'s rows, in increasing order, taken from its PostgreSQL
+    sequence so that rows can be COPYed with their ids known beforehand; None elsewhere."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or count == 0:
+        return None
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       (table.__tablename__, count))
+        return sorted(row[0] for row in cursor.fetchall())
+

@@ -31,7 +31,7 @@ from sqlmodel import Session, select
 
 from ..core.canonical import canonical, latest_revisions
 from ..core.period import Period
-from .database import StoreError
+from .database import StoreError, insert_rows, new_ids
 from .tables import ChainHeadRow, DocumentLineRow, DocumentRow, EvaluationRow, NumberSequenceRow, RenditionRow, RunRow
 
 FINISHED = ("done", "held", "stopped", "interrupted")
@@ -269,12 +269,23 @@ class Ledger:
         self.length += 1
 
     def write(self) -> None:
-        """Insert the queued records, documents and lines: a few multi-row statements per batch
-        instead of one statement per row (ids come back in the order of the rows)."""
+        """Insert the queued records, documents and lines: a few bulk statements per batch
+        instead of one statement per row.
+
+        On PostgreSQL the rows' ids are taken from their sequences first and the rows COPYed
+        with them; elsewhere a multi-row INSERT gives the ids back in the order of the rows.
+        Either way the ids increase in chain order: the head is locked, so no other
+        transaction takes ids between this ledger's.
+        """
         if not self._pending:
             return
-        ids = self.session.execute(insert(EvaluationRow).returning(EvaluationRow.id, sort_by_parameter_order=True),
-                                   [row for row, _, _ in self._pending]).scalars().all()
+        records = [row for row, _, _ in self._pending]
+        ids = new_ids(self.session, EvaluationRow, len(records))
+        if ids is None:
+            ids = self.session.execute(insert(EvaluationRow).returning(EvaluationRow.id, sort_by_parameter_order=True),
+                                       records).scalars().all()
+        else:
+            insert_rows(self.session, EvaluationRow, [{"id": id_, **row} for id_, row in zip(ids, records)])
         documents, lines = [], []
         for evaluation_id, (_, issued, issuer_id) in zip(ids, self._pending):
             for document in issued:
@@ -282,10 +293,15 @@ class Ledger:
                 documents.append({key: value for key, value in document.items() if key != "lines"}
                                  | {"evaluation_id": evaluation_id, "issuer_id": issuer_id})
         if documents:
-            document_ids = self.session.execute(
-                insert(DocumentRow).returning(DocumentRow.id, sort_by_parameter_order=True), documents).scalars().all()
+            document_ids = new_ids(self.session, DocumentRow, len(documents))
+            if document_ids is None:
+                document_ids = self.session.execute(
+                    insert(DocumentRow).returning(DocumentRow.id, sort_by_parameter_order=True),
+                    documents).scalars().all()
+            else:
+                insert_rows(self.session, DocumentRow, [{"id": id_, **row} for id_, row in zip(document_ids, documents)])
             rows = [{"document_id": document_id, **line}
                     for document_id, document_lines in zip(document_ids, lines) for line in document_lines]
             if rows:
-                self.session.execute(insert(DocumentLineRow), rows)
+                insert_rows(self.session, DocumentLineRow, rows)
         self._pending = []

@@ -39,6 +39,7 @@ from ..core.schema import RuleSet
 from ..loading import measurements as csv_files
 from ..loading.collector import collect_chunk, paused_gc
 from ..loading.contracts import Book, ContractIndex, stream_book
+from .database import insert_rows
 from .reading import _line_of, _ticket
 from .loads import MEASURED, ids_digest, load_entry, rows_text
 from .tables import (
@@ -246,7 +247,7 @@ class Loading:
                   known.period) != values:
                 raise InputError(f"invoice {invoice.number} is already stored with other terms (from {known.source}); "
                                  "an issued invoice is never changed", file=source, line=invoice.line, field="number")
-        _insert(session, InvoiceRow, new)
+        insert_rows(session, InvoiceRow, new)
         load.added("invoices", new)
         report.count("invoices", len(rows), len(new))
 
@@ -288,7 +289,7 @@ class Loading:
                 superseded.append(known.id)
                 new.append(row)
         load.supersede(session, TicketRow, superseded)
-        _insert(session, TicketRow, new)
+        insert_rows(session, TicketRow, new)
         load.added("tickets", new)
         report.count("tickets", len(rows), len(new), len(superseded))
 
@@ -389,8 +390,8 @@ class Loading:
                                 .values(current_sha256=digest, issuer_id=issuer_id))
             if (contract.id, digest) not in versions:
                 new_versions.append({"contract_id": contract.id, "sha256": digest, "terms_json": terms})
-        _insert(session, ContractRow, new_contracts)
-        _insert(session, ContractVersionRow, new_versions)
+        insert_rows(session, ContractRow, new_contracts)
+        insert_rows(session, ContractVersionRow, new_versions)
         report.count("contract terms", len(contracts), len(new_versions))
 
     def _load_incidents(self, session: Session, source: str, incidents: list[tuple[Key, Incident]],
@@ -446,7 +447,7 @@ class Loading:
             for row in new:
                 if row["row_key"] in again:
                     row["row_key"] = sha256_text(f"{row['row_key']}|load={load.id}")
-        _insert(session, IncidentRow, new)
+        insert_rows(session, IncidentRow, new)
         load.supersede(session, IncidentRow, superseded)
         load.added("incidents", new)
         report.count("incidents", len(rows), len(new), len(superseded))
@@ -520,7 +521,7 @@ class Loading:
                         "source": f"{source}:{count.line}", "load_id": load.id})
         # The stored rows are marked first: only one row of an interval may be current.
         load.supersede(session, RequestCountRow, superseded)
-        _insert(session, RequestCountRow, new)
+        insert_rows(session, RequestCountRow, new)
         load.added("request_counts", new)
         report.count("request intervals", len(counts), len(new), len(superseded))
 
@@ -635,30 +636,6 @@ def _tickets(session: Session, ids: set[str]) -> dict[str, Ticket]:
     return found
 
 
-def _insert(session: Session, table, rows: list[dict]) -> None:
-    """Add new rows in bulk: COPY on PostgreSQL, one multi-row statement elsewhere.
-
-    COPY runs on the session's own connection, so it is part of the load's transaction.
-    """
-    if not rows:
-        return
-    session.flush()  # rows the session holds (an issuer, a rule set) go first: new rows may name them
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        # The table's plain INSERT, executemany'd: the ORM's bulk path costs more than SQLite's writing.
-        statement = table.__table__.insert()
-        for start in range(0, len(rows), 10_000):
-            connection.execute(statement, rows[start:start + 10_000])
-        return
-    columns = list(rows[0])
-    names = ", ".join(f'"{column}"' for column in columns)
-    raw = connection.connection.driver_connection
-    with raw.cursor() as cursor:
-        with cursor.copy(f'COPY "{table.__tablename__}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([row[column] for column in columns])
-
-
 def _add_unknown(session: Session, table, rows: dict[str, dict],
                  repeated: Callable[[dict, object], InputError | None] | None = None) -> list[dict]:
     """Insert the rows whose key (a hash of their content, ``row_key``) the table does not hold yet.
@@ -677,5 +654,5 @@ def _add_unknown(session: Session, table, rows: dict[str, dict],
             if error is not None:
                 raise error
     new = [{"row_key": key, **row} for key, row in rows.items() if key not in known]
-    _insert(session, table, new)
+    insert_rows(session, table, new)
     return new
