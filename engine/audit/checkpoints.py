@@ -26,7 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -217,23 +217,31 @@ def _signature_problem(data: dict[str, Any], key_path: Path) -> str | None:
     return None
 
 
-def extension_problem(checkpoint: Checkpoint, entries: list[str], sequences: list[tuple[int, str, int, int]]) -> str | None:
+def chain_position(checkpoint: Checkpoint) -> int | None:
+    """The position in the chain (counted from 1) whose hash the checkpoint vouches for, if it says one."""
+    length = checkpoint.data.get("chain_length") if isinstance(checkpoint.data, dict) else None
+    return length if isinstance(length, int) and not isinstance(length, bool) and length > 0 else None
+
+
+def extension_problem(checkpoint: Checkpoint, held: int, entries: Mapping[int, str],
+                      sequences: list[tuple[int, str, int, int]]) -> str | None:
     """Why the store does not extend the checkpoint, or None.
 
-    ``entries`` are the hashes of the store's chain in order (its records, and the loads of
-    measurements sealed between them); ``sequences`` its number series as (issuer, kind,
-    year, last number).
+    ``held`` is how many entries the store's chain holds (its records, and the loads of
+    measurements sealed between them); ``entries`` the hash of the entry at each position
+    (counted from 1) that a checkpoint names (``chain_position``), at least; ``sequences``
+    the store's number series as (issuer, kind, year, last number).
     """
     data = checkpoint.data
     said = f"checkpoint {checkpoint.name}"
     if checkpoint.signature_problem:
         return f"{said}: {checkpoint.signature_problem}"
     length, head = data["chain_length"], data["chain_head"]
-    if len(entries) < length:
+    if held < length:
         return (f"{said} saw {length:,} entries of the chain (records, and loads of measurements), ending at "
-                f"{head[:12]}, but the store holds {len(entries):,}: "
+                f"{head[:12]}, but the store holds {held:,}: "
                 "records were removed")
-    found = entries[length - 1] if length else GENESIS
+    found = entries[length] if length else GENESIS
     if found != head:
         return (f"{said} saw entry {length:,} of the chain with hash {head[:12]}, but the store's entry {length:,} has hash "
                 f"{found[:12]}: the chain was rewritten")

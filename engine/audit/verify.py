@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_right
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..core.canonical import canonical, rendition_seal, sha256_text
 from ..processes import chunked, in_order
 from ..store import Store
-from .checkpoints import Checkpoint, extension_problem
+from .checkpoints import Checkpoint, chain_position, extension_problem
 from .measurements import LoadsOnChain, check_measurements
 from .records import GENESIS
 
@@ -73,18 +73,32 @@ def verify(store: Store, workers: int = 1, checkpoints: Sequence[Checkpoint] = (
     if isinstance(rule_sets, str):
         report.problem = rule_sets
         return report
-    links = store.record_links()
     loads = LoadsOnChain(store)  # measurements loaded between records are entries of the chain too
     orphans = store.orphan_documents()
     chain = store.chain()
     head = GENESIS
-    checked = (record for chunk in in_order(VerifyJob(rule_sets, planner), chunked([link.id for link in links], CHUNK),
-                                            workers, store=store) for record in chunk)
-    entries: list[str] = []  # every entry's hash in chain order, records and loads: what checkpoints count
-    for link, (described, hash_problem, problem, documents) in zip(links, checked):
+    # Only the hashes that checkpoints vouch for are kept, and the links are read a page at a
+    # time: verify's memory does not grow with the store (a million records' links and
+    # hashes held at once were most of a gigabyte).
+    positions = {position for position in map(chain_position, checkpoints) if position is not None}
+    kept: dict[int, str] = {}
+    held = 0  # entries of the chain followed so far, records and loads
+
+    def entered(entry: str) -> None:
+        nonlocal held
+        held += 1
+        if held in positions:
+            kept[held] = entry
+
+    records_of_run: Counter = Counter()
+    ids = store.record_ids()
+    checked = (record for chunk in in_order(VerifyJob(rule_sets, planner), chunked(ids, CHUNK), workers, store=store)
+               for record in chunk)
+    for link, (described, hash_problem, problem, documents) in zip(store.record_links(), checked):
         followed = len(loads.followed)
         head = loads.follow(head, link.previous_sha256)
-        entries.extend(row.entry_sha256 for row in loads.followed[followed:])
+        for row in loads.followed[followed:]:
+            entered(row.entry_sha256)
         if hash_problem is None and link.previous_sha256 != head:
             problem = "it does not follow the record before it: a record was deleted or records were reordered"
         problem = hash_problem or problem
@@ -92,7 +106,8 @@ def verify(store: Store, workers: int = 1, checkpoints: Sequence[Checkpoint] = (
             report.problem = f"{described}: {problem}"
             return report
         head = link.record_sha256
-        entries.append(head)
+        entered(head)
+        records_of_run[link.run_id] += 1
         report.head = head
         report.records += 1
         report.documents += documents
@@ -101,7 +116,8 @@ def verify(store: Store, workers: int = 1, checkpoints: Sequence[Checkpoint] = (
         return report
     followed = len(loads.followed)
     head = loads.follow(head, None)
-    entries.extend(row.entry_sha256 for row in loads.followed[followed:])
+    for row in loads.followed[followed:]:
+        entered(row.entry_sha256)
     report.head = head
     if chain is None or chain.last_sha256 != head or chain.length != report.records + len(loads.followed):
         report.problem = (f"the chain ends at record {report.records} ({head[:12]}) but the store says it ends at "
@@ -110,12 +126,11 @@ def verify(store: Store, workers: int = 1, checkpoints: Sequence[Checkpoint] = (
         return report
     sequences = store.sequences()
     for checkpoint in checkpoints:
-        report.problem = extension_problem(checkpoint, entries, sequences)
+        report.problem = extension_problem(checkpoint, held, kept, sequences)
         if report.problem:
             return report
         report.checkpoints += 1
-    numbers = store.document_numbers()
-    report.problem = (_check_runs(store, links, numbers) or _check_number_series(numbers, sequences)
+    report.problem = (_check_runs(store, records_of_run) or _check_number_series(store.document_numbers(), sequences)
                       or _check_renditions(store)
                       or check_measurements(store, loads))
     return report
@@ -124,10 +139,10 @@ def verify(store: Store, workers: int = 1, checkpoints: Sequence[Checkpoint] = (
 _SEQUENCE = re.compile(r"-(\d+)$")
 
 
-def _check_number_series(documents: list, sequences: list[tuple[int, str, int, int]]) -> str | None:
+def _check_number_series(documents: Iterable, sequences: list[tuple[int, str, int, int]]) -> str | None:
     """Each series (issuer, kind, year of issue) holds the numbers 1 to N, once each, and its sequence says N."""
-    numbers: dict[tuple[int, str, int], list[int]] = defaultdict(list)
-    for issuer, kind, issued_on, number, _ in documents:
+    numbers: dict[tuple[int, str, int], array] = defaultdict(lambda: array("q"))  # 8 bytes a document
+    for issuer, kind, issued_on, number in documents:
         found = _SEQUENCE.search(number)
         year = issued_on.year if hasattr(issued_on, "year") else int(str(issued_on)[:4])
         if found is None:
@@ -137,7 +152,7 @@ def _check_number_series(documents: list, sequences: list[tuple[int, str, int, i
     for key in sorted(set(numbers) | set(last)):
         issuer, kind, year = key
         what = f"the {kind} numbers of {year} (issuer {issuer})"
-        held = sorted(numbers.get(key, []))
+        held = sorted(numbers.pop(key, ()))
         says = last.get(key, 0)
         if held != list(range(1, len(held) + 1)):
             missing = sorted(set(range(1, max(held) + 1)) - set(held))
@@ -154,22 +169,18 @@ def _check_number_series(documents: list, sequences: list[tuple[int, str, int, i
     return None
 
 
-def _check_runs(store: Store, links: list, documents: list) -> str | None:
+def _check_runs(store: Store, records_of_run: Counter) -> str | None:
     """Every run that finished holds the records and documents its summary counts, and every contract it
     evaluated (not held back) has a record of its period, from it or from an earlier run."""
-    records_of_run = Counter(link.run_id for link in links)
     documents_of_run: dict[int, Counter] = defaultdict(Counter)
-    run_of_record = {link.id: link.run_id for link in links}
-    for _, kind, _, _, evaluation_id in documents:
-        documents_of_run[run_of_record.get(evaluation_id)][kind] += 1
-    first_run: dict[tuple[str, str], int] = {}
-    for link in links:
-        first_run.setdefault((link.contract_id, link.period), link.run_id)
-    # per period, the run that first recorded each contract, sorted: those up to a run are counted by bisection
-    first_runs: dict[str, list[int]] = defaultdict(list)
-    for (_, period), run_id in first_run.items():
-        first_runs[period].append(run_id)
-    for runs in first_runs.values():
+    for run_id, kind, count in store.documents_by_run():
+        documents_of_run[run_id][kind] += count
+    # per period, how many (contract, period) pairs each run recorded first, in run order: those
+    # first recorded up to a run are the running sum
+    first_by_run: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for period, run_id, count in store.first_records_by_run():
+        first_by_run[period].append((run_id, count))
+    for runs in first_by_run.values():
         runs.sort()
     for run in store.runs():
         if run.status not in ("done", "held"):
@@ -185,7 +196,7 @@ def _check_runs(store: Store, links: list, documents: list) -> str | None:
         if issued != {kind: count for kind, count in summary.get("documents", {}).items() if count}:
             return f"{what} issued {summary.get('documents', {})}, but the store holds {issued} of it"
         evaluated = summary.get("contracts", 0) - len(summary.get("held", []))
-        recorded = bisect_right(first_runs.get(run.period, []), run.id)
+        recorded = sum(count for run_id, count in first_by_run.get(run.period, []) if run_id <= run.id)
         if recorded < evaluated:
             return (f"{what} evaluated {evaluated:,} contract(s), but only {recorded:,} have a record of "
                     f"{run.period}: records were removed")

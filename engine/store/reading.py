@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from pydantic import ValidationError
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlmodel import select
 
 from ..core.canonical import from_micros, latest_revisions, to_micros
@@ -347,13 +347,45 @@ class Reading:
                 yield rows
                 last = rows[-1][0]
 
-    def record_links(self) -> list:
-        """Every record's id, the hash it says came before it and its own hash, its run, contract and
-        period, in chain order."""
+    def record_ids(self) -> list[int]:
+        """Every record's id, in chain order."""
         with self.reading() as session:
-            return session.execute(select(EvaluationRow.id, EvaluationRow.previous_sha256, EvaluationRow.record_sha256,
-                                          EvaluationRow.run_id, EvaluationRow.contract_id, EvaluationRow.period)
-                                   .order_by(EvaluationRow.id)).all()
+            return list(session.execute(select(EvaluationRow.id).order_by(EvaluationRow.id)).scalars())
+
+    def record_links(self, page: int = 10_000) -> Iterator:
+        """Every record's id, the hash it says came before it and its own hash, its run, contract and
+        period, in chain order: read a page at a time, each page in a short read of its own."""
+        after = None
+        while True:
+            with self.reading() as session:
+                query = select(EvaluationRow.id, EvaluationRow.previous_sha256, EvaluationRow.record_sha256,
+                               EvaluationRow.run_id, EvaluationRow.contract_id, EvaluationRow.period)
+                if after is not None:
+                    query = query.where(EvaluationRow.id > after)
+                rows = session.execute(query.order_by(EvaluationRow.id).limit(page)).all()
+            yield from rows
+            if len(rows) < page:
+                return
+            after = rows[-1].id
+
+    def documents_by_run(self) -> list[tuple[int, str, int]]:
+        """How many documents of each kind each run's records issued: (run, kind, count)."""
+        with self.reading() as session:
+            return [tuple(row) for row in session.execute(
+                select(EvaluationRow.run_id, DocumentRow.kind, func.count())
+                .join(EvaluationRow, EvaluationRow.id == DocumentRow.evaluation_id)
+                .group_by(EvaluationRow.run_id, DocumentRow.kind))]
+
+    def first_records_by_run(self) -> list[tuple[str, int, int]]:
+        """Per period and run, how many contracts that run recorded first (their record of the period
+        with the lowest id is the run's): (period, run, count)."""
+        with self.reading() as session:
+            first = (select(func.min(EvaluationRow.id).label("id"))
+                     .group_by(EvaluationRow.contract_id, EvaluationRow.period).subquery())
+            return [tuple(row) for row in session.execute(
+                select(EvaluationRow.period, EvaluationRow.run_id, func.count())
+                .join(first, first.c.id == EvaluationRow.id)
+                .group_by(EvaluationRow.period, EvaluationRow.run_id))]
 
     def sequences(self) -> list[tuple[int, str, int, int]]:
         """Every number sequence: (issuer, kind, year, last number)."""
@@ -362,12 +394,21 @@ class Reading:
                 NumberSequenceRow.issuer_id, NumberSequenceRow.kind, NumberSequenceRow.year,
                 NumberSequenceRow.last_number)).all()]
 
-    def document_numbers(self) -> list:
-        """Every document's issuer, kind, issue date, number and record, in the order they were issued."""
-        with self.reading() as session:
-            return session.execute(select(DocumentRow.issuer_id, DocumentRow.kind, DocumentRow.issue_date,
-                                          DocumentRow.number, DocumentRow.evaluation_id)
-                                   .order_by(DocumentRow.id)).all()
+    def document_numbers(self, page: int = 50_000) -> Iterator:
+        """Every document's issuer, kind, issue date and number, in the order they were issued, read a
+        page at a time."""
+        after = None
+        while True:
+            with self.reading() as session:
+                query = select(DocumentRow.id, DocumentRow.issuer_id, DocumentRow.kind, DocumentRow.issue_date,
+                               DocumentRow.number)
+                if after is not None:
+                    query = query.where(DocumentRow.id > after)
+                rows = session.execute(query.order_by(DocumentRow.id).limit(page)).all()
+            yield from (tuple(row)[1:] for row in rows)
+            if len(rows) < page:
+                return
+            after = rows[-1].id
 
     def earlier_documents(self, contracts: list[str], periods: list[str], before: int) -> list:
         """The documents of these contracts and periods issued by records before ``before`` (by id):
