@@ -27,7 +27,7 @@ from pathlib import Path
 from hashlib import sha256
 from typing import Callable, Iterable
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, insert, text, update
 from sqlmodel import Session, select
 
 from ..core.canonical import canonical, sha256_text, to_micros
@@ -133,6 +133,14 @@ class Loading:
         read; ``contract_read`` sees each contract as it is written.  Any error rolls the
         whole load back.
         """
+        report, index = self._write_streamed(contracts, data, rule_sets, rates, rules, contract_read, chunk)
+        self._refresh_statistics()
+        return report, index
+
+    def _write_streamed(self, contracts: Path, data: Path | None, rule_sets: list[LoadedRuleSet],
+                        rates: RateBook | None, rules: RuleBook | None,
+                        contract_read: Callable[[int, Contract], None] | None,
+                        chunk: int) -> tuple[LoadReport, ContractIndex]:
         report = LoadReport()
         with self.atomic() as session, paused_gc():
             self._load_rules(session, rule_sets, rates, report)
@@ -196,6 +204,24 @@ class Loading:
                     collect_chunk()
             report.load = load.seal()
         return report, index
+
+    def _refresh_statistics(self) -> None:
+        """On PostgreSQL, have the planner count the rows a load wrote before anyone reads them.
+
+        Rows written in bulk in one transaction leave the tables' statistics empty until
+        autovacuum comes round, and the planner then scans all 10,000,000 incidents in
+        parallel for each batch of a run (measured: 140 contracts a second on the
+        1,000,000-contract book before ANALYZE, 250 after, with the machine shared).
+        ANALYZE samples each table, so it takes seconds at that size.  SQLite's planner needs
+        no statistics to use the indexes these reads name.
+        """
+        if self.dialect != "postgresql":
+            return
+        tables = ", ".join(f'"{table.__tablename__}"' for table in (
+            ContractRow, ContractVersionRow, IncidentRow, RequestCountRow, InvoiceRow, PaymentRow, TicketRow,
+            TicketPauseRow))
+        with self.atomic() as session:
+            session.execute(text(f"ANALYZE {tables}"))
 
     def _load_rules(self, session: Session, rule_sets: list[LoadedRuleSet], rates: RateBook | None,
                     report: LoadReport) -> None:
