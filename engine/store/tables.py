@@ -244,7 +244,8 @@ class DocumentRow(SQLModel, table=True):
 
     __tablename__ = "documents"
     __table_args__ = (UniqueConstraint("evaluation_id", "kind"), UniqueConstraint("issuer_id", "number"),
-                      Index("ix_documents_sequence", "issuer_id", "kind", "issue_date"))
+                      Index("ix_documents_sequence", "issuer_id", "kind", "issue_date"),
+                      Index("ix_documents_contract_period", "contract_id", "period"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     number: str = Field(max_length=40)
