@@ -46,7 +46,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Container, Iterable, Mapping, NamedTuple
+from typing import Callable, Container, Iterable, Iterator, Mapping, NamedTuple
 
 from invoices.documents import CREDIT_NOTE, Document, Issued, owed_by, plan_documents
 from invoices.einvoice import CHANNELS, render_xml
@@ -441,13 +441,7 @@ def plan_contracts(store: Store, rule_book: RuleBook, period: Period, contract_i
     contracts read a chunk at a time: the run keeps an id and a reference per contract,
     never every contract's head (a million of them would be most of a gigabyte)."""
     plan = Plan([], {}, [], set())
-    heads_read = store.contract_heads([contract_id] if contract_id is not None else None)
-    while True:
-        heads = [ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
-                              date.fromisoformat(h["end"]) if h.get("end") else None)
-                 for h in islice(heads_read, chunk)]
-        if not heads and (contract_id is None or plan.ids):
-            return plan
+    for heads in _head_chunks(store, contract_id, chunk):
         # A contract that ended in the quarter a quarterly rule set measures is evaluated at its end.
         quarter_only = quarter_only_contracts(rule_book, heads, period)
         active = chosen_contracts(heads, period, contract_id, also=quarter_only)
@@ -457,8 +451,20 @@ def plan_contracts(store: Store, rule_book: RuleBook, period: Period, contract_i
         plan.issuers.update(h.issuer_id for h in active)
         plan.chosen.update(chosen)
         plan.held += held
-        if contract_id is not None:
-            return plan
+    return plan
+
+
+def _head_chunks(store: Store, contract_id: str | None, chunk: int) -> Iterator[list[ContractHead]]:
+    """The stored contracts' heads, ``chunk`` at a time; with ``contract_id``, one chunk of that
+    contract alone, empty when it is not stored (``chosen_contracts`` then says so)."""
+    read = (ContractHead(h["id"], h["issuer_id"], h["ruleset"], date.fromisoformat(h["start"]),
+                         date.fromisoformat(h["end"]) if h.get("end") else None)
+            for h in store.contract_heads([contract_id] if contract_id is not None else None))
+    if contract_id is not None:
+        yield list(read)
+        return
+    while heads := list(islice(read, chunk)):
+        yield heads
 
 
 def interrupt_abandoned_runs(store: Store, now: Callable[[], datetime], by: int | None = None) -> list[int]:

@@ -68,6 +68,13 @@ def _ticket(row: TicketRow) -> Ticket:
                   from_micros(row.resolved_us) if row.resolved_us is not None else None, _line_of(row.source))
 
 
+# Each contract's issuer and terms in force, in id order.  Plain columns, not ORM entities:
+# building 100,000 pairs of entities cost seconds.
+_TERMS = select(ContractRow.issuer_id, ContractVersionRow.terms_json).join(
+    ContractVersionRow, (ContractVersionRow.contract_id == ContractRow.id)
+    & (ContractVersionRow.sha256 == ContractRow.current_sha256)).order_by(ContractRow.id)
+
+
 def _head(issuer_id: int, terms: str) -> dict:
     contract = json.loads(terms)
     # The rule set's id is one of a few: one string for all, not one per contract.
@@ -121,22 +128,15 @@ class Reading:
         the caller, not this reader, decides what to keep: the whole terms of 1,000,000
         contracts would be gigabytes.
         """
-        query = select(ContractRow.issuer_id, ContractVersionRow.terms_json).join(
-            ContractVersionRow, (ContractVersionRow.contract_id == ContractRow.id)
-            & (ContractVersionRow.sha256 == ContractRow.current_sha256)).order_by(ContractRow.id)
         if ids is not None:
-            rows = self._terms(ids)
-            yield from (_head(issuer_id, terms) for issuer_id, terms in rows)
+            yield from (_head(issuer_id, terms) for issuer_id, terms in self._terms(ids))
             return
         with self.reading() as session:
-            for partition in session.execute(query.execution_options(yield_per=5000)).partitions():
+            for partition in session.execute(_TERMS.execution_options(yield_per=5000)).partitions():
                 yield from (_head(issuer_id, terms) for issuer_id, terms in partition)
 
     def _terms(self, ids: list[str] | None) -> list[tuple[int, str]]:
-        # Plain columns, not ORM entities: building 100,000 pairs of entities cost seconds.
-        query = select(ContractRow.issuer_id, ContractVersionRow.terms_json).join(
-            ContractVersionRow, (ContractVersionRow.contract_id == ContractRow.id)
-            & (ContractVersionRow.sha256 == ContractRow.current_sha256)).order_by(ContractRow.id)
+        query = _TERMS
         with self.reading() as session, paused_gc():
             if ids is None:
                 return session.execute(query).all()
