@@ -37,11 +37,11 @@ def run(store, period=OCTOBER, **kwargs):
 def test_each_migration_upgrades_an_empty_database(store_url):
     store = Store(store_url, upgrade=False)
     assert store.revision() is None
-    for revision in ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011"):
+    for revision in ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011", "0012"):
         store.upgrade(revision)
         assert store.revision() == revision
     store.upgrade()  # head: nothing more to do
-    assert store.revision() == "0011"
+    assert store.revision() == "0012"
     store.close()
 
 
@@ -91,7 +91,7 @@ def test_a_sqlite_store_with_issued_documents_upgrades_from_0004(tmp_path):
     assert before["documents"] == 8 and before["document_lines"] > 8
 
     upgraded = Store(f"sqlite:///{tmp_path / 'old.db'}")  # opening upgrades to head
-    assert upgraded.revision() == "0011"
+    assert upgraded.revision() == "0012"
     with upgraded.engine.connect() as connection:
         after = {t: connection.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in tables}
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1

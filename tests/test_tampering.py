@@ -425,6 +425,73 @@ def test_the_number_sequence_only_moves_with_the_documents_issued(ran):
     assert "extending 2 checkpoints" in result.stdout
 
 
+FORGED = ("INSERT INTO documents (number, kind, issuer_id, contract_id, period, evaluation_id, issue_date, currency, "
+          "locale, net_total, tax_total, gross_total, corrects_id, content_json, content_sha256, html_sha256, "
+          "text_sha256, e_invoice, xml_sha256) "
+          "SELECT :number, kind, issuer_id, contract_id, period, (SELECT min(id) FROM evaluations WHERE id NOT IN "
+          "(SELECT evaluation_id FROM documents WHERE kind = 'credit_note')), :issued, currency, locale, net_total, "
+          "tax_total, gross_total, corrects_id, content_json, content_sha256, html_sha256, text_sha256, e_invoice, "
+          "xml_sha256 FROM documents WHERE number = 'AV-2026-000001'")
+"""a credit note added by hand, a copy of the first under another number, for a record that issued none"""
+
+
+def moved_with(store: Store, numbers: list[str], last_number: int, issued: date = date(2026, 11, 2)) -> None:
+    """Insert credit notes numbered ``numbers``, issued on ``issued``, and move the sequence of 2026 to
+    ``last_number``, in one transaction that is then rolled back."""
+    with store.engine.connect() as connection:
+        with connection.begin() as transaction:
+            for number in numbers:
+                connection.execute(text(FORGED), {"number": number, "issued": issued})
+            connection.execute(text("UPDATE number_sequences SET last_number = :last WHERE kind = 'credit_note'"),
+                               {"last": last_number})
+            transaction.rollback()
+
+
+@pytest.mark.parametrize("numbers, last_number", [
+    (["AV-2026-000007"], 5),                    # as many documents as the move, but 5 and 6 are missing
+    (["AV-2026-000005", "XX-2026-000005"], 6),  # two documents for two numbers, but 5 twice and 6 never
+    (["AV-2026-000005", "AV-2026-000006"], 5),  # a document past where the sequence stops
+])
+def test_a_sequence_moved_over_forged_numbers_is_refused_though_the_count_agrees(ran, numbers, last_number):
+    # The credit notes are numbered 1 to 4.  Migration 0009 compared counts and let the first two through.
+    with pytest.raises(DBAPIError) as raised:
+        moved_with(ran, numbers, last_number)
+    assert "it may only reach the number of documents" in str(raised.value)
+
+
+def test_a_sequence_moved_over_the_numbers_it_issued_is_allowed(ran):
+    # What the ledger does: the documents numbered 5 and 6 inserted, then the sequence moved to 6.
+    moved_with(ran, ["AV-2026-000005", "AV-2026-000006"], 6)
+    moved_with(ran, ["AV-2027-000005"], 4, issued=date(2027, 1, 4))  # another year's, not this sequence's
+
+
+def _migration(name: str):
+    import importlib.util
+
+    path = Path(__file__).parent.parent / "engine" / "store" / "migrations" / "versions" / name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sequence_guard_reads_only_the_numbers_of_the_move(ran):
+    # The guard runs on every batch's move; counting the whole year there made a run O(n^2).  Its query
+    # is answered from the index on (issuer, kind, year, number), so it reads the batch's documents only.
+    migration = _migration("0012_sequence_guard_counts_the_move.py")
+    query = migration.series_moved(ran.dialect, "1", "'credit_note'", "2026", "4")
+    with ran.engine.begin() as connection:
+        if ran.dialect == "postgresql":
+            connection.execute(text("SET LOCAL enable_seqscan = off"))  # a few rows: a scan would win otherwise
+            plan = "\n".join(row[0] for row in connection.execute(text(f"EXPLAIN {query}")))
+        else:
+            plan = "\n".join(str(row[-1]) for row in connection.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+        assert migration.INDEX in plan, plan
+        assert connection.execute(text(query)).one() == (0, 0, None)
+        assert connection.execute(text(migration.series_moved(ran.dialect, "1", "'credit_note'", "2026", "2"))
+                                  ).one() == (2, 2, 4)
+
+
 # --- checkpoints ------------------------------------------------------------------------------------------------
 
 def test_a_run_signs_a_checkpoint_with_a_key_only_its_owner_reads(ran):
