@@ -351,3 +351,28 @@ def test_running_a_period_twice_issues_nothing_the_second_time(store, tmp_path):
 
 if __name__ == "__main__":
     child_main(sys.argv[1:])
+
+
+
+def _counted_records(store: Store) -> float:
+    """How many records PostgreSQL's planner believes there are (-1: never counted)."""
+    with store.engine.connect() as connection:
+        return connection.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'evaluations'::regclass")
+                                  ).scalar_one()
+
+
+@pytest.mark.parametrize("step, counted", [(1000, -1), (10, 10)])
+def test_a_run_on_postgresql_tells_the_planner_how_many_records_it_added(store, tmp_path, monkeypatch, step, counted):
+    """With autovacuum off (as on this machine) a run's tables kept no statistics, and the planner
+    read every record of the period for each batch's latest records: O(n^2) over a run.  The
+    ledger analyses them once the chain has doubled since they were last counted, and by a step."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite's planner needs no statistics to probe these indexes")
+    from engine.store import ledger
+
+    monkeypatch.setattr(ledger, "STATISTICS_STEP", step)
+    load_generated(store, tmp_path / "book", 25)
+    monthly_run(store, OCTOBER, as_of=ISSUED, now=clock, batch_size=BATCH)
+    # A step of 1,000: 25 records never reach it.  A step of 10: after the first batch the chain holds
+    # the load and 10 records (11 >= 2 x 0 + 10), analysed then; after the next two, 21 and 26 < 2 x 10 + 10.
+    assert _counted_records(store) == counted
