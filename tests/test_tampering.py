@@ -215,6 +215,33 @@ def test_a_deleted_document(ran):
                 "but the store holds [] for it")
 
 
+def test_the_last_records_deleted_and_a_document_left(ran):
+    # Records 7 (C-6001, which issued ADJ-2026-000004) and 8 (C-7001, which issued nothing) removed,
+    # the adjustment kept, the chain's head set back: the chain itself is whole.
+    with Insider(ran) as insider:
+        if ran.dialect == "sqlite":  # the database's owner turns the foreign keys off too
+            insider.connection.commit()
+            insider.connection.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+        insider.run("DELETE FROM evaluations WHERE id IN (7, 8)")
+        insider.set_head()
+    caught(ran, "document(s) ADJ-2026-000004 belong to no record in the chain")
+
+
+def test_the_orphaned_documents_are_found_by_an_anti_join(ran):
+    # NOT IN (subquery) was: once the records' ids outgrow work_mem PostgreSQL cannot hash them and
+    # rescans them for each document, O(documents x records); audit verify at 1,000,000 records had
+    # spent 15 minutes there when stopped.  With a work_mem far too small for them, the plan stays a join.
+    from engine.store.reading import ORPHANS
+
+    if ran.dialect != "postgresql":
+        pytest.skip("SQLite runs NOT IN and NOT EXISTS alike, through the primary key")
+    with ran.engine.begin() as connection:
+        connection.execute(text("SET LOCAL work_mem = '64kB'"))
+        query = str(ORPHANS.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+        plan = "\n".join(row[0] for row in connection.execute(text(f"EXPLAIN {query}")))
+    assert "Anti Join" in plan and "SubPlan" not in plan, plan
+
+
 def test_an_edited_rule_set(ran):
     with Insider(ran) as insider:
         insider.run("UPDATE rule_sets SET canonical_json = replace(canonical_json, '\"cap\":\"50\"', '\"cap\":\"5\"')")

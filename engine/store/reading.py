@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 from pydantic import ValidationError
-from sqlalchemy import func, text
+from sqlalchemy import exists, func, text
 from sqlmodel import select
 
 from ..core.canonical import from_micros, latest_revisions, to_micros
@@ -424,8 +424,7 @@ class Reading:
     def orphan_documents(self) -> list[str]:
         """The numbers of documents that belong to no record."""
         with self.reading() as session:
-            return session.execute(select(DocumentRow.number).where(
-                DocumentRow.evaluation_id.not_in(select(EvaluationRow.id))).order_by(DocumentRow.id)).scalars().all()
+            return session.execute(ORPHANS).scalars().all()
 
     def records_with_documents(self, ids: list[int]) -> list[tuple[Any, list[tuple[Any, list]]]]:
         """Records by id, each with its documents and their lines: what verify checks against one another."""
@@ -485,6 +484,12 @@ def _narrowed(query, table, period: str | None, contract: str | None):
         query = query.where(table.contract_id == contract)
     return query
 
+
+ORPHANS = select(DocumentRow.number).where(~exists().where(EvaluationRow.id == DocumentRow.evaluation_id)) \
+    .order_by(DocumentRow.id)
+"""documents whose record is gone.  NOT EXISTS, an anti-join, where NOT IN (subquery) was: once the
+records' ids outgrow PostgreSQL's work_mem it cannot hash them, and scans them again for each
+document (found at 1,000,000 records: audit verify had spent 15 minutes in it when stopped)."""
 
 _RECORD_COLUMNS = (EvaluationRow.id, EvaluationRow.contract_id, EvaluationRow.period, EvaluationRow.revision,
                    EvaluationRow.input_digest, EvaluationRow.ruleset_sha256, EvaluationRow.credit_total,
