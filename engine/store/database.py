@@ -185,7 +185,6 @@ class Database:
         references are checked before the transaction commits.
         """
         from alembic import command
-
         from alembic.runtime.migration import MigrationContext
 
         with self._writer.connect() as connection:
