@@ -157,7 +157,7 @@ class Issuing:
         records, and most of the server's time in the coordinator benchmark).  So once the
         chain has grown past twice what the planner last counted (and by at least
         ``STATISTICS_STEP``), the two tables are analysed: about log2(n) times in a run, each a
-        sample of a few seconds at most.  Where autovacuum keeps the counts, this never fires.
+        sample of a few seconds at most.  Where autovacuum keeps the counts up, it seldom fires.
         """
         if self.dialect != "postgresql" or after == before:
             return
