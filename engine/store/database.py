@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
@@ -214,6 +214,14 @@ class Database:
 
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
+
+    def analyze(self, *tables: str) -> None:
+        """On PostgreSQL, have the planner count these tables' rows now (ANALYZE samples them);
+        SQLite's planner needs no statistics to use the indexes slabill's reads name."""
+        if self.dialect != "postgresql":
+            return
+        with self.atomic() as session:
+            session.execute(text("ANALYZE " + ", ".join(f'"{table}"' for table in tables)))
 
     # -- units of work -----------------------------------------------------------------------------------------
 

@@ -165,8 +165,7 @@ class Issuing:
             counted = session.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'evaluations'::regclass")
                                       ).scalar_one()
         if after >= 2 * max(counted, 0) + STATISTICS_STEP:
-            with self.atomic() as session:
-                session.execute(text("ANALYZE evaluations, documents"))
+            self.analyze(EvaluationRow.__tablename__, DocumentRow.__tablename__)
 
     def anchor(self) -> tuple[int, str, list[tuple[int, str, int, int]]]:
         """The chain's length and head and every number sequence's (issuer, kind, year, last number),

@@ -136,13 +136,12 @@ class Reading:
                 yield from (_head(issuer_id, terms) for issuer_id, terms in partition)
 
     def _terms(self, ids: list[str] | None) -> list[tuple[int, str]]:
-        query = _TERMS
         with self.reading() as session, paused_gc():
             if ids is None:
-                return session.execute(query).all()
+                return session.execute(_TERMS).all()
             rows = []
             for chunk in _chunks(sorted(ids)):  # sorted chunks of sorted ids: the rows stay in id order
-                rows += session.execute(query.where(ContractRow.id.in_(chunk))).all()
+                rows += session.execute(_TERMS.where(ContractRow.id.in_(chunk))).all()
             return rows
 
     def rule_book(self) -> RuleBook:
